@@ -1,0 +1,187 @@
+"""The ``hiprom`` command line: a thin layer over :mod:`hiprom.pipeline`.
+
+Heavy modules are imported inside the commands so that ``hiprom --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from ._version import __version__
+from .errors import HipromError
+
+app = typer.Typer(
+    name="hiprom",
+    help="Measure hip internal/external rotation (seated test) from a video, photo or webcam.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_INTERNAL = 70
+err_console = Console(stderr=True, highlight=False)
+
+
+class Variant(str, Enum):
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
+class Reference(str, Enum):
+    vertical = "vertical"
+    neutral = "neutral"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hiprom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """hiprom: hip rotation range of motion from video."""
+
+
+def fail(exc: HipromError) -> None:
+    """Print a user-facing error (no traceback) and exit with its code."""
+    err_console.print(f"[bold red]error:[/] {exc.what if exc.path is None else ''}", end="")
+    if exc.path is not None:
+        err_console.print(f"[bold]{exc.path}[/]: {exc.what}", end="")
+    err_console.print()
+    if exc.fix:
+        err_console.print(f"  [yellow]How to fix:[/] {exc.fix}")
+    raise typer.Exit(exc.exit_code)
+
+
+def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
+    """Run a command body: user errors print cleanly, Ctrl-C exits 130, bugs say so."""
+    try:
+        return fn(*args, **kwargs)
+    except HipromError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing was written.")
+        raise typer.Exit(130)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
+        if os.environ.get("HIPROM_DEBUG"):
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                          "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
+                          "and report it.")
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+@app.command()
+def analyze(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="A seated-test video, a photo, or a folder of photos "
+                                           "(or a landmarks.npz with --from-landmarks)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Output folder [default: beside INPUT, <name>_hiprom]."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing output folder."),
+    config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML config file."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file."),
+    model_variant: Optional[Variant] = typer.Option(None, "--model-variant",
+                                                    help="Model to download if none is found [default: full]."),
+    reference: Optional[Reference] = typer.Option(None, "--reference",
+                                                  help="Angles from the vertical (goniometer) or from the "
+                                                       "leg's own rest position [default: vertical]."),
+    roll: Optional[str] = typer.Option(None, "--roll", help="Camera roll in degrees, or 'auto' [default: auto]."),
+    cutoff_hz: Optional[float] = typer.Option(None, "--cutoff-hz", help="Low-pass cutoff (0 = auto, 3 Hz)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for per frame [default: 2]."),
+    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
+                                            help="The video is mirrored (selfie camera)."),
+    from_landmarks: bool = typer.Option(False, "--from-landmarks",
+                                        help="INPUT is a saved landmarks.npz: re-run the analysis without the model."),
+    json_out: bool = typer.Option(False, "--json", help="Print result.json to stdout (for scripts)."),
+    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw angles.png."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+) -> None:
+    """Measure hip rotation per side in a seated-test clip and write its output folder."""
+    overrides = {
+        "model.path": str(model) if model else None,
+        "model.variant": model_variant.value if model_variant else None,
+        "geometry.reference": reference.value if reference else None,
+        "geometry.roll_deg": _parse_roll(roll),
+        "signal.cutoff_hz": cutoff_hz,
+        "model.max_people": max_people,
+        "video.mirrored": mirrored,
+    }
+    run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,
+                json_out, not no_plot, quiet)
+
+
+def _parse_roll(text: Optional[str]) -> Any:
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll")
+
+
+def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
+             overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool) -> None:
+    from .config import Config
+    from .errors import InputError
+    from .outputs import check_output_dir, default_output_dir
+
+    config = Config.from_toml(config_file).with_overrides(overrides)
+    if not input_path.exists():
+        raise InputError("does not exist", path=input_path,
+                         fix="check the path; give a video file, a photo or a folder of photos.")
+    if from_landmarks:
+        out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
+    else:
+        out_dir = out or default_output_dir(input_path)
+    check_output_dir(out_dir, force=force)
+    show = not quiet and not json_out
+    if from_landmarks:
+        from .landmarks import LandmarkSeries
+        from .pipeline import analyze_landmarks
+
+        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+    else:
+        from .pipeline import analyze as run, load_model
+        from .terminal import FrameProgress
+
+        model_info = load_model(config, progress=not quiet)
+        with FrameProgress(err_console, enabled=not quiet, label=input_path.name) as progress:
+            result = run(input_path, config, model=model_info, progress=progress.update)
+    written = result.save(out_dir, force=force, plot=plot)
+    if json_out:
+        sys.stdout.write(result.to_json() + "\n")
+    elif show:
+        from .terminal import print_summary
+
+        print_summary(Console(highlight=False), result, written)
+
+
+@app.command("config")
+def config_cmd() -> None:
+    """Print the commented default config (save it and edit: hiprom config > hiprom.toml)."""
+    from .config import default_config_text
+
+    sys.stdout.write(default_config_text())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,173 @@
+"""Settings: defaults in dataclasses, documented in ``default_config.toml``.
+
+Precedence: built-in defaults < a TOML file (``--config``) < command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .filtering import SignalSettings
+from .movement import MovementSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "QualitySettings",
+           "default_config_text"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    path: str = ""
+    variant: str = "full"
+    download: bool = True
+    max_people: int = 2
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("lite", "full", "heavy"):
+            raise ValueError(f"variant must be lite, full or heavy, got {self.variant!r}")
+        if not 1 <= self.max_people <= 5:
+            raise ValueError(f"max_people must be between 1 and 5, got {self.max_people}")
+        for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    mirrored: bool = False
+    queue_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, got {self.queue_size}")
+
+
+@dataclass(frozen=True)
+class GeometrySettings:
+    reference: str = "vertical"
+    roll_deg: float | str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.reference not in ("vertical", "neutral"):
+            raise ValueError(f"reference must be 'vertical' or 'neutral', got {self.reference!r}")
+        if isinstance(self.roll_deg, str):
+            if self.roll_deg != "auto":
+                raise ValueError(f"roll_deg must be 'auto' or a number, got {self.roll_deg!r}")
+        elif not -45.0 <= float(self.roll_deg) <= 45.0:
+            raise ValueError(f"roll_deg must be within ±45, got {self.roll_deg}")
+
+    @property
+    def fixed_roll_deg(self) -> float | None:
+        return None if isinstance(self.roll_deg, str) else float(self.roll_deg)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    min_detected_fraction: float = 0.9
+    min_leg_visibility: float = 0.7
+    max_jitter_deg: float = 1.5
+    max_roll_deg: float = 8.0
+    max_yaw_deg: float = 20.0
+
+
+_SECTIONS = {
+    "model": ModelSettings,
+    "video": VideoSettings,
+    "geometry": GeometrySettings,
+    "signal": SignalSettings,
+    "movement": MovementSettings,
+    "quality": QualitySettings,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """All of hiprom's settings, one frozen dataclass per config-file section."""
+
+    model: ModelSettings = field(default_factory=ModelSettings)
+    video: VideoSettings = field(default_factory=VideoSettings)
+    geometry: GeometrySettings = field(default_factory=GeometrySettings)
+    signal: SignalSettings = field(default_factory=SignalSettings)
+    movement: MovementSettings = field(default_factory=MovementSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (what ``result.json`` records); auto values as in the file."""
+        out = {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+        if out["signal"]["cutoff_hz"] is None:
+            out["signal"]["cutoff_hz"] = 0
+        return out
+
+    def with_overrides(self, overrides: Mapping[str, Any], *, origin: str = "command line") -> "Config":
+        """A new config with ``{"section.key": value}`` or ``{"section": {...}}`` applied.
+
+        ``None`` values are ignored (an option that was not given).
+        """
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if isinstance(value, Mapping):
+                nested.setdefault(key, {}).update(value)
+            else:
+                section, _, name = key.partition(".")
+                nested.setdefault(section, {})[name] = value
+        changes = {}
+        for section, values in nested.items():
+            if section not in _SECTIONS:
+                raise ConfigError(f"unknown section [{section}] in the {origin}",
+                                  fix=f"use one of: {', '.join(_SECTIONS)}.")
+            cls = _SECTIONS[section]
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(values) - known)
+            if unknown:
+                raise ConfigError(f"unknown setting {section}.{unknown[0]} in the {origin}",
+                                  fix=f"settings of [{section}]: {', '.join(sorted(known))}.")
+            values = dict(values)
+            if section == "signal" and values.get("cutoff_hz") in (0, 0.0):
+                values["cutoff_hz"] = None
+            try:
+                changes[section] = dataclasses.replace(getattr(self, section), **values)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"bad value in [{section}] of the {origin}: {exc}",
+                                  fix="see the commented defaults: hiprom config") from None
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None = None) -> "Config":
+        """Defaults, overridden by a TOML file if given."""
+        config = cls()
+        if path is None:
+            return config
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("config file does not exist", path=path,
+                              fix="write one with: hiprom config > hiprom.toml")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"is not valid TOML: {exc}", path=path,
+                              fix="compare with the commented defaults: hiprom config") from None
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"top-level key {section!r} is not a [section]", path=path,
+                                  fix=f"put settings under one of: {', '.join(_SECTIONS)}.")
+        return config.with_overrides(data, origin=f"config file {path}")
+
+
+def default_config_text() -> str:
+    """The commented default config file shipped with hiprom."""
+    return resources.files("hiprom").joinpath("default_config.toml").read_text(encoding="utf-8")

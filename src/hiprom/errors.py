@@ -1,0 +1,73 @@
+"""Errors a user can act on.
+
+Every error hiprom raises on purpose is a :class:`HipromError`. Its text names the file
+concerned, says what was expected and what was found, and says how to fix it. The CLI
+prints that text (no traceback) and exits with :attr:`HipromError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "HipromError",
+    "InputError",
+    "ModelError",
+    "AnalysisError",
+    "OutputExistsError",
+    "ConfigError",
+]
+
+
+class HipromError(Exception):
+    """A problem with the user's input, model, settings or output folder.
+
+    Parameters
+    ----------
+    what
+        What went wrong, as one sentence (expected / got).
+    path
+        The file or folder concerned, if any; it leads the message.
+    fix
+        What the user can do about it.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, what: str, *, path: str | Path | None = None, fix: str | None = None):
+        self.what = what
+        self.path = None if path is None else Path(path)
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.path}: {self.what}" if self.path is not None else self.what
+        if self.fix:
+            text += f"\n  How to fix: {self.fix}"
+        return text
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(HipromError):
+    """The input file or folder cannot be used (missing, empty, not a video, damaged...)."""
+
+
+class ModelError(HipromError):
+    """The pose model cannot be found, downloaded or loaded."""
+
+
+class AnalysisError(HipromError):
+    """The input was read but no trustworthy measurement can be made from it."""
+
+
+class OutputExistsError(HipromError):
+    """The output folder or file exists and ``--force`` was not given."""
+
+
+class ConfigError(HipromError):
+    """A setting is unknown or out of range."""
+
+    exit_code = 2

@@ -1,0 +1,256 @@
+"""From a landmark series to a measurement per side: pure, no I/O.
+
+``measure(series, config)`` computes each leg's shank angle, cleans it, finds the rest
+phase and repetitions, and returns :class:`SideResult` objects with a quality verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import geometry as geo
+from .config import Config
+from .filtering import CleanAngle, clean_angle, lowpass_zero_phase
+from .landmarks import LM, LandmarkSeries
+from .movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
+from .quality import Quality, assess_side
+
+__all__ = ["SideAngles", "SideResult", "Measurement", "measure", "estimate_roll", "leg_angles"]
+
+SIDES = ("left", "right")
+
+
+@dataclass(frozen=True, eq=False)
+class SideAngles:
+    """The angle series of one leg (degrees, in the vertical reference)."""
+
+    side: str
+    raw_deg: np.ndarray
+    visibility: np.ndarray
+    clean: CleanAngle
+    angle_3d_deg: np.ndarray
+
+    @property
+    def filtered_deg(self) -> np.ndarray:
+        return self.clean.filtered_deg
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """The measurement of one leg. Angles in degrees in ``reference``; ER as positive degrees."""
+
+    side: str
+    tested: bool
+    reference: str
+    rest_found: bool
+    rest_deg: float | None
+    peak_ir_deg: float | None
+    peak_er_deg: float | None
+    mean_ir_deg: float | None
+    mean_er_deg: float | None
+    ir_spread_deg: float | None
+    er_spread_deg: float | None
+    peak_ir_t_s: float | None
+    peak_er_t_s: float | None
+    n_reps: int
+    reps: list[dict]
+    quality: Quality
+    diagnostics: dict = field(default_factory=dict)
+
+    @property
+    def total_arc_deg(self) -> float | None:
+        if self.peak_ir_deg is None or self.peak_er_deg is None:
+            return None
+        return self.peak_ir_deg + self.peak_er_deg
+
+    def to_dict(self) -> dict:
+        return {
+            "tested": self.tested, "reference": self.reference,
+            "peak_ir_deg": _r(self.peak_ir_deg), "peak_er_deg": _r(self.peak_er_deg),
+            "mean_ir_deg": _r(self.mean_ir_deg), "mean_er_deg": _r(self.mean_er_deg),
+            "total_arc_deg": _r(self.total_arc_deg),
+            "ir_spread_deg": _r(self.ir_spread_deg), "er_spread_deg": _r(self.er_spread_deg),
+            "peak_ir_t_s": _r(self.peak_ir_t_s, 3), "peak_er_t_s": _r(self.peak_er_t_s, 3),
+            "rest_found": self.rest_found, "rest_deg": _r(self.rest_deg), "n_reps": self.n_reps, "reps": self.reps,
+            "quality": self.quality.to_dict(), "diagnostics": self.diagnostics,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """Everything :func:`measure` found in one series."""
+
+    sides: dict[str, SideResult]
+    angles: dict[str, SideAngles]
+    roll: geo.RollEstimate
+    yaw_deg: float | None
+    warnings: list[str]
+
+    @property
+    def left_right_ir_diff_deg(self) -> float | None:
+        """Right minus left peak IR, when both legs were measured."""
+        left, right = self.sides["left"].peak_ir_deg, self.sides["right"].peak_ir_deg
+        return None if left is None or right is None else right - left
+
+
+def _r(value: float | None, ndigits: int = 2) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), ndigits)
+
+
+def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None,
+                  min_visibility: float = 0.5) -> geo.RollEstimate:
+    """Camera roll for a series: a fixed value, or from the body's hip and knee lines.
+
+    Notes
+    -----
+    The per-frame roll is :func:`hiprom.geometry.body_roll_deg` over frames where hips and
+    knees are visible; the value used is its length-weighted median (robust to the frames
+    where a rotating leg drags its knee landmark).
+    """
+    n = series.n_frames
+    if fixed_roll_deg is not None:
+        return geo.RollEstimate(float(fixed_roll_deg), np.full(n, float(fixed_roll_deg)), 0.0, "fixed")
+    ids = [LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE]
+    roll, weight = geo.body_roll_deg(*(series.xy(i) for i in ids))
+    ok = np.isfinite(roll) & (np.nan_to_num(np.min(series.visibility[:, ids], axis=1)) >= min_visibility)
+    if not ok.any():
+        return geo.RollEstimate(0.0, np.full(n, np.nan), float("nan"), "none (hips and knees not seen)")
+    order = np.argsort(roll[ok])
+    cum = np.cumsum(weight[ok][order])
+    value = float(roll[ok][order][np.searchsorted(cum, cum[-1] / 2)])
+    spread = float(1.4826 * np.median(np.abs(roll[ok] - value)))
+    per_frame = np.where(ok, roll, np.nan)
+    return geo.RollEstimate(value, per_frame, spread, "body (hip and knee lines)")
+
+
+def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[str, SideAngles]:
+    """Raw and cleaned shank angle of each leg (vertical reference, roll corrected)."""
+    out = {}
+    left_sign = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
+        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
+    for side in SIDES:
+        leg = LM.leg(side)
+        other_hip = LM.leg("right" if side == "left" else "left")["hip"]
+        sign = left_sign if side == "left" else -left_sign
+        raw = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), sign, roll_deg)
+        vis = np.minimum(series.visibility[:, leg["knee"]], series.visibility[:, leg["ankle"]])
+        w = series.world_m
+        a3d = geo.shank_angle_3d_deg(w[:, leg["hip"]], w[:, leg["knee"]], w[:, leg["ankle"]],
+                                     w[:, other_hip], roll_deg)
+        clean = clean_angle(series.time_s, raw, vis, config.signal)
+        out[side] = SideAngles(side, raw, vis, clean, a3d)
+    return out
+
+
+def _rep_dict(rep: Rep, offset: float, time_s: np.ndarray) -> dict:
+    def part(exc: Excursion | None, kind: str) -> dict:
+        if exc is None:
+            return {f"{kind}_deg": None, f"{kind}_t_s": None, f"{kind}_hold_s": None}
+        value = exc.value_deg - offset
+        mid = (exc.hold_start + exc.hold_stop - 1) // 2
+        return {f"{kind}_deg": _r(value if kind == "ir" else -value),
+                f"{kind}_t_s": _r(float(time_s[mid]), 3), f"{kind}_hold_s": _r(exc.hold_s, 2)}
+    return {"rep": rep.number, **part(rep.ir, "ir"), **part(rep.er, "er")}
+
+
+def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: geo.RollEstimate,
+                        yaw_deg: float | None, config: Config) -> SideResult:
+    t = series.time_s
+    a = angles.filtered_deg
+    ms = config.movement
+    tested = is_tested(a, ms)
+    rest = find_rest(t, a, ms)
+    rest_deg = rest.level_deg if rest is not None else (float(np.nanmedian(a)) if np.isfinite(a).any() else None)
+    reps: list[Rep] = []
+    if tested and rest is not None:
+        reps = group_reps(find_excursions(t, a, rest.level_deg, ms))
+    tested = tested and bool(reps)
+    offset = rest_deg if (config.geometry.reference == "neutral" and rest_deg is not None) else 0.0
+    irs = [r.ir for r in reps if r.ir is not None]
+    ers = [r.er for r in reps if r.er is not None]
+    ir_vals = np.array([e.value_deg - offset for e in irs])
+    er_vals = np.array([-(e.value_deg - offset) for e in ers])
+    best_ir = irs[int(np.argmax(ir_vals))] if irs else None
+    best_er = ers[int(np.argmax(er_vals))] if ers else None
+    quality = assess_side(series, angles, roll, yaw_deg, tested, rest is not None, irs + ers, config.quality)
+    diag = {
+        "jitter_deg": _r(angles.clean.jitter_deg),
+        "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
+        "frames_used": int(angles.clean.valid.sum()), "frames_filled": int(angles.clean.filled.sum()),
+        "outliers_removed": angles.clean.n_outliers, "cutoff_hz": _r(angles.clean.cutoff_hz),
+    }
+    a3d = lowpass_zero_phase(t, angles.angle_3d_deg, angles.clean.cutoff_hz)
+    if best_ir is not None and np.isfinite(a3d[best_ir.peak_index]):
+        diag["peak_ir_3d_deg"] = _r(float(a3d[best_ir.peak_index]) - offset)
+    return SideResult(
+        side=angles.side, tested=tested, reference=config.geometry.reference,
+        rest_found=rest is not None, rest_deg=_r(rest_deg),
+        peak_ir_deg=float(ir_vals.max()) if irs else None,
+        peak_er_deg=float(er_vals.max()) if ers else None,
+        mean_ir_deg=float(ir_vals.mean()) if irs else None,
+        mean_er_deg=float(er_vals.mean()) if ers else None,
+        ir_spread_deg=float(np.ptp(ir_vals)) if len(irs) > 1 else None,
+        er_spread_deg=float(np.ptp(er_vals)) if len(ers) > 1 else None,
+        peak_ir_t_s=float(t[best_ir.peak_index]) if best_ir else None,
+        peak_er_t_s=float(t[best_er.peak_index]) if best_er else None,
+        n_reps=len(reps), reps=[_rep_dict(r, offset, t) for r in reps],
+        quality=quality, diagnostics=diag,
+    )
+
+
+def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: geo.RollEstimate,
+                        config: Config) -> SideResult:
+    """Photos at end range: each image is one reading; no filtering, no rest phase."""
+    raw = np.where(angles.visibility >= config.signal.min_visibility, angles.raw_deg, np.nan)
+    enter = config.movement.excursion_enter_deg
+    ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
+    er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
+    quality = assess_side(series, angles, roll, None, bool(ir.size or er.size), True, [], config.quality,
+                          still=True)
+    reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
+             "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
+    return SideResult(
+        side=angles.side, tested=bool(ir.size or er.size), reference="vertical",
+        rest_found=False, rest_deg=None,
+        peak_ir_deg=float(ir.max()) if ir.size else None, peak_er_deg=float(er.max()) if er.size else None,
+        mean_ir_deg=float(ir.mean()) if ir.size else None, mean_er_deg=float(er.mean()) if er.size else None,
+        ir_spread_deg=float(np.ptp(ir)) if ir.size > 1 else None,
+        er_spread_deg=float(np.ptp(er)) if er.size > 1 else None,
+        peak_ir_t_s=None, peak_er_t_s=None, n_reps=len(reps), reps=reps, quality=quality,
+        diagnostics={"angles_deg": [_r(v) for v in raw], "leg_visibility": _r(float(np.nanmean(angles.visibility)))},
+    )
+
+
+def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
+    """Measure both legs in a landmark series.
+
+    Parameters
+    ----------
+    series
+        The subject's landmarks (see :func:`hiprom.person.choose_subject`).
+    config
+        Settings; ``config.geometry.reference`` chooses vertical or neutral angles.
+
+    Returns
+    -------
+    Measurement
+        Per-side results, the angle series, the camera roll and warnings.
+    """
+    still = series.meta.get("kind") in ("image", "images")
+    roll = estimate_roll(series, config.geometry.fixed_roll_deg, config.signal.min_visibility)
+    angles = leg_angles(series, roll.roll_deg, config)
+    yaw = None
+    w = series.world_m
+    if np.isfinite(w[:, LM.LEFT_HIP, 0]).any():
+        left_sign = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP))
+        yaw = float(np.nanmedian(geo.camera_yaw_deg(w[:, LM.LEFT_HIP], w[:, LM.RIGHT_HIP], left_sign)))
+    sides = {}
+    for side in SIDES:
+        if still:
+            sides[side] = _measure_still_side(series, angles[side], roll, config)
+        else:
+            sides[side] = _measure_video_side(series, angles[side], roll, yaw, config)
+    warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]
+    return Measurement(sides, angles, roll, yaw, list(dict.fromkeys(warnings)))

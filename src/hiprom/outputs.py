@@ -1,0 +1,91 @@
+"""Writing an analysis to its output folder, atomically.
+
+One folder per clip (default: beside the clip, ``<clip name>_hiprom/``) holding
+``result.json``, ``angles.csv``, ``landmarks.npz`` and ``angles.png``. The folder is built
+under a temporary name and renamed into place, so a crash never leaves half a result, and an
+existing folder is only replaced with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import OutputExistsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import AnalysisResult
+
+__all__ = ["default_output_dir", "check_output_dir", "write_outputs", "OUTPUT_FILES"]
+
+OUTPUT_FILES = ("result.json", "angles.csv", "landmarks.npz", "angles.png")
+
+
+def default_output_dir(input_path: str | Path) -> Path:
+    """``clip.mp4`` → ``clip_hiprom/`` beside it (a folder of photos → ``folder_hiprom/``)."""
+    p = Path(input_path)
+    name = p.name if p.is_dir() else p.stem
+    return p.parent / f"{name}_hiprom"
+
+
+def check_output_dir(out_dir: str | Path, *, force: bool) -> Path:
+    """Refuse an existing output folder without ``force``, before any work is done."""
+    out = Path(out_dir)
+    if out.exists() and not force:
+        raise OutputExistsError("output folder already exists", path=out,
+                                fix="add --force to replace it, or choose another folder with --out.")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError("output path exists and is a file, not a folder", path=out,
+                                fix="choose another folder with --out.")
+    return out
+
+
+def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool = False,
+                  plot: bool = True) -> Path:
+    """Write ``result.json``, ``angles.csv``, ``landmarks.npz`` (and ``angles.png``).
+
+    Returns
+    -------
+    Path
+        The output folder.
+
+    Raises
+    ------
+    OutputExistsError
+        The folder exists and ``force`` is false.
+    """
+    out = check_output_dir(out_dir, force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
+        result.to_pandas().to_csv(tmp / "angles.csv", index=False, float_format="%.3f")
+        result.series.save(tmp / "landmarks.npz")
+        if plot:
+            fig = result.plot()
+            fig.savefig(tmp / "angles.png", dpi=110)
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first, then removed."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+        os.rmdir(old)
+        os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,176 @@
+"""The pose model behind one small adapter: the only module that imports mediapipe.
+
+>>> model = PoseModel(model_info, mode="video", max_people=2)   # doctest: +SKIP
+>>> people = model.detect(rgb, time_s=0.033)                     # doctest: +SKIP
+
+mediapipe is imported when a :class:`PoseModel` is created, never at import time, so
+``hiprom --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from .errors import ModelError
+from .model_store import ModelInfo
+
+__all__ = ["PoseCandidate", "PoseModel"]
+
+
+@dataclass(frozen=True, eq=False)
+class PoseCandidate:
+    """One person found in one frame.
+
+    ``image_px`` (33, 3): x, y in pixels, z in pixels (relative depth scaled by the width);
+    ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips.
+    """
+
+    image_px: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world_m: np.ndarray
+
+
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[list[str]]:
+    """Capture what native code writes to file descriptor 2 (TFLite/absl start-up chatter).
+
+    The captured text is handed back so that a failure can quote it.
+    """
+    out: list[str] = []
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. some notebooks)
+        yield out
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield out
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            out.append(sink.read().decode("utf-8", "replace"))
+
+
+class PoseModel:
+    """MediaPipe Pose Landmarker (Tasks API) with one call, :meth:`detect`.
+
+    Parameters
+    ----------
+    model
+        A validated model file (see :func:`hiprom.model_store.resolve_model`).
+    mode
+        ``"video"``: frames of one clip in time order (tracking between frames);
+        ``"image"``: independent photos.
+    max_people
+        Up to how many people to detect per frame (2 lets hiprom tell the seated subject
+        from an examiner beside them; 1 is about 40 % faster).
+    min_detection_confidence, min_presence_confidence, min_tracking_confidence
+        The landmarker's thresholds.
+    """
+
+    def __init__(self, model: ModelInfo, *, mode: str = "video", max_people: int = 2,
+                 min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5):
+        if mode not in ("video", "image"):
+            raise ValueError(f"mode must be 'video' or 'image', got {mode!r}")
+        self.info = model
+        self.mode = mode
+        self._last_ms = -1
+        try:
+            import mediapipe as mp
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelError(f"mediapipe cannot be imported ({exc})",
+                             fix="reinstall hiprom: pip install --force-reinstall hiprom") from None
+        self._mp = mp
+        self._first_call = True
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model.path)),
+            running_mode=vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE,
+            num_poses=int(max_people),
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        with _native_stderr_captured() as captured:
+            try:
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            except (RuntimeError, ValueError) as exc:
+                error = exc
+            else:
+                error = None
+        if error is not None:
+            detail = (captured[0].strip().splitlines() or [""])[-1] if captured else ""
+            raise ModelError(f"the pose model could not be loaded: {error} {detail}".strip(),
+                             path=model.path,
+                             fix="check the file is a MediaPipe pose_landmarker .task bundle, "
+                                 "or delete it so hiprom downloads a fresh copy.")
+
+    def detect(self, rgb: np.ndarray, time_s: float = 0.0) -> list[PoseCandidate]:
+        """Find people in one upright RGB frame.
+
+        Parameters
+        ----------
+        rgb
+            ``(H, W, 3)`` uint8 image, RGB order.
+        time_s
+            Presentation time (video mode). The landmarker needs strictly increasing whole
+            milliseconds; equal or backward times are nudged forward by 1 ms.
+
+        Returns
+        -------
+        list of PoseCandidate
+            In the model's order (empty when nobody is found).
+        """
+        height, width = rgb.shape[:2]
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                               data=np.ascontiguousarray(rgb))
+        if self._first_call:
+            # The graph logs a one-off notice about non-square inputs on its first frame.
+            self._first_call = False
+            with _native_stderr_captured():
+                result = self._run(image, time_s)
+        else:
+            result = self._run(image, time_s)
+        people = []
+        for k, landmarks in enumerate(result.pose_landmarks):
+            arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0)
+                            for p in landmarks], dtype=np.float64)
+            image_px = arr[:, :3] * np.array([width, height, width])
+            world = result.pose_world_landmarks[k] if k < len(result.pose_world_landmarks) else []
+            world_m = (np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
+                       if len(world) else np.full((len(arr), 3), np.nan))
+            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m))
+        return people
+
+    def _run(self, image, time_s: float):
+        if self.mode == "video":
+            stamp_ms = max(int(round(time_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = stamp_ms
+            return self._landmarker.detect_for_video(image, stamp_ms)
+        return self._landmarker.detect(image)
+
+    def close(self) -> None:
+        landmarker = getattr(self, "_landmarker", None)
+        if landmarker is not None:
+            landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "PoseModel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,86 @@
+"""Terminal output: the frame progress bar and the short results table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .result import AnalysisResult
+
+__all__ = ["FrameProgress", "print_summary", "MIN_FRAMES_FOR_BAR"]
+
+#: Clips with fewer frames than this (about 3 s at 30 fps) get no progress bar.
+MIN_FRAMES_FOR_BAR = 90
+
+
+class FrameProgress:
+    """A progress bar over frames, shown only for clips longer than a few seconds.
+
+    Use as a context manager and pass :meth:`update` as the ``progress`` callback of
+    :func:`hiprom.analyze`.
+    """
+
+    def __init__(self, console: Console, *, enabled: bool = True, label: str = "analysing"):
+        self.console = console
+        self.enabled = enabled
+        self.label = label
+        self._progress: Progress | None = None
+        self._task = None
+
+    def __enter__(self) -> "FrameProgress":
+        return self
+
+    def update(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if total is None or total < MIN_FRAMES_FOR_BAR:
+                self.enabled = False
+                return
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TextColumn("frames"),
+                                      TimeRemainingColumn(), console=self.console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=min(done, total or done))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _fmt(value: float | None, unit: str = "°") -> str:
+    return "–" if value is None else f"{value:.1f}{unit}"
+
+
+def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None) -> None:
+    """The short table a clinician reads: per side peak IR / ER, arc, reps, quality."""
+    ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
+    table = Table(title=f"Hip rotation ({ref}) — {Path(result.source.get('path', '')).name}",
+                  title_justify="left")
+    for col in ("side", "peak IR", "peak ER", "total arc", "reps", "quality"):
+        table.add_column(col, justify="left" if col in ("side", "quality") else "right")
+    for side in ("right", "left"):
+        s = result.sides[side]
+        if not s.tested:
+            table.add_row(side, "not tested", "", "", "", f"rest {_fmt(s.rest_deg)}")
+            continue
+        table.add_row(side, _fmt(s.peak_ir_deg), _fmt(s.peak_er_deg), _fmt(s.total_arc_deg),
+                      str(s.n_reps), f"{s.quality.level} ({s.quality.score:.2f})")
+    console.print(table)
+    d = result.to_dict()
+    if d["left_right"]["ir_difference_deg"] is not None:
+        console.print(f"Left–right IR difference: {d['left_right']['ir_difference_deg']:.1f}° "
+                      f"({d['left_right']['larger_ir_side']} larger)")
+    cam = d["camera"]
+    console.print(f"Camera roll {cam['roll_deg']:+.1f}° (corrected, from the {cam['roll_source']})"
+                  if cam["roll_deg"] is not None else "Camera roll unknown")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    if out_dir is not None:
+        console.print(f"Results in [bold]{out_dir}[/]")

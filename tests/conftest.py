@@ -1,0 +1,35 @@
+"""Shared pytest fixtures for hiprom."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _missing(reason: str) -> None:
+    """Skip outside CI; fail in CI (``CI=true``), where the shared data must be present."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: shared data is required)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder: ``$HIPROM_SHARED`` or ``<repo>/../shared``."""
+    path = Path(os.environ.get("HIPROM_SHARED") or REPO.parent / "shared").expanduser().resolve()
+    if not path.is_dir():
+        _missing(f"shared data folder not found: {path} (set HIPROM_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_model_path(shared_dir: Path) -> Path:
+    """The offline pose model ``<shared>/models/pose_landmarker_full.task``."""
+    path = shared_dir / "models" / "pose_landmarker_full.task"
+    if not path.is_file():
+        _missing(f"shared pose model not found: {path} (set HIPROM_SHARED)")
+    return path
