@@ -20,8 +20,6 @@ sign.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 __all__ = [
@@ -32,7 +30,6 @@ __all__ = [
     "shank_angle_3d_deg",
     "body_roll_deg",
     "camera_yaw_deg",
-    "RollEstimate",
 ]
 
 SIDES = ("left", "right")
@@ -161,21 +158,6 @@ def shank_angle_3d_deg(hip_m: np.ndarray, knee_m: np.ndarray, ankle_m: np.ndarra
     lat = lat - (lat * d).sum(-1, keepdims=True) * d
     lat = lat / np.linalg.norm(lat, axis=-1, keepdims=True)
     return np.degrees(np.arctan2((s * lat).sum(-1), (s * d).sum(-1)))
-
-
-@dataclass(frozen=True)
-class RollEstimate:
-    """Camera roll found in a clip.
-
-    ``roll_deg`` is the value used, ``per_frame_deg`` ``(T,)`` the smoothed per-frame
-    estimate (NaN where unknown), ``spread_deg`` the robust spread of the raw per-frame
-    estimates, ``source`` what it came from.
-    """
-
-    roll_deg: float
-    per_frame_deg: np.ndarray
-    spread_deg: float
-    source: str
 
 
 def body_roll_deg(hip_l: np.ndarray, hip_r: np.ndarray, knee_l: np.ndarray,

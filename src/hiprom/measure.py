@@ -16,8 +16,9 @@ from .filtering import CleanAngle, clean_angle, lowpass_zero_phase
 from .landmarks import LM, LandmarkSeries
 from .movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
 from .quality import Quality, assess_side
+from .roll import RollEstimate, estimate_roll
 
-__all__ = ["SideAngles", "SideResult", "Measurement", "measure", "estimate_roll", "leg_angles"]
+__all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles"]
 
 SIDES = ("left", "right")
 
@@ -84,7 +85,7 @@ class Measurement:
 
     sides: dict[str, SideResult]
     angles: dict[str, SideAngles]
-    roll: geo.RollEstimate
+    roll: RollEstimate
     yaw_deg: float | None
     warnings: list[str]
 
@@ -97,32 +98,6 @@ class Measurement:
 
 def _r(value: float | None, ndigits: int = 2) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), ndigits)
-
-
-def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None,
-                  min_visibility: float = 0.5) -> geo.RollEstimate:
-    """Camera roll for a series: a fixed value, or from the body's hip and knee lines.
-
-    Notes
-    -----
-    The per-frame roll is :func:`hiprom.geometry.body_roll_deg` over frames where hips and
-    knees are visible; the value used is its length-weighted median (robust to the frames
-    where a rotating leg drags its knee landmark).
-    """
-    n = series.n_frames
-    if fixed_roll_deg is not None:
-        return geo.RollEstimate(float(fixed_roll_deg), np.full(n, float(fixed_roll_deg)), 0.0, "fixed")
-    ids = [LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE]
-    roll, weight = geo.body_roll_deg(*(series.xy(i) for i in ids))
-    ok = np.isfinite(roll) & (np.nan_to_num(np.min(series.visibility[:, ids], axis=1)) >= min_visibility)
-    if not ok.any():
-        return geo.RollEstimate(0.0, np.full(n, np.nan), float("nan"), "none (hips and knees not seen)")
-    order = np.argsort(roll[ok])
-    cum = np.cumsum(weight[ok][order])
-    value = float(roll[ok][order][np.searchsorted(cum, cum[-1] / 2)])
-    spread = float(1.4826 * np.median(np.abs(roll[ok] - value)))
-    per_frame = np.where(ok, roll, np.nan)
-    return geo.RollEstimate(value, per_frame, spread, "body (hip and knee lines)")
 
 
 def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[str, SideAngles]:
@@ -155,7 +130,7 @@ def _rep_dict(rep: Rep, offset: float, time_s: np.ndarray) -> dict:
     return {"rep": rep.number, **part(rep.ir, "ir"), **part(rep.er, "er")}
 
 
-def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: geo.RollEstimate,
+def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
                         yaw_deg: float | None, config: Config) -> SideResult:
     t = series.time_s
     a = angles.filtered_deg
@@ -200,7 +175,7 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: geo.Ro
     )
 
 
-def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: geo.RollEstimate,
+def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
                         config: Config) -> SideResult:
     """Photos at end range: each image is one reading; no filtering, no rest phase."""
     raw = np.where(angles.visibility >= config.signal.min_visibility, angles.raw_deg, np.nan)
@@ -239,7 +214,7 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
         Per-side results, the angle series, the camera roll and warnings.
     """
     still = series.meta.get("kind") in ("image", "images")
-    roll = estimate_roll(series, config.geometry.fixed_roll_deg, config.signal.min_visibility)
+    roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     angles = leg_angles(series, roll.roll_deg, config)
     yaw = None
     w = series.world_m

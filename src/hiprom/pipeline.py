@@ -10,6 +10,7 @@ The CLI, live mode and batch mode are thin layers over :func:`analyze`,
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,7 @@ from .model_store import ModelInfo, resolve_model
 from .person import choose_subject
 from .pose import PoseModel
 from .result import AnalysisResult
+from .scene import level_line_roll_deg, sample_every
 
 __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 
@@ -51,7 +53,7 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         source is (size, fps, rotation...).
     """
     model = model or load_model(config)
-    people, times, indices = [], [], []
+    people, times, indices, lines = [], [], [], []
     with open_source(path, mirrored=config.video.mirrored) as source:
         info = source.info
         mode = "video" if info.kind == "video" else "image"
@@ -61,9 +63,14 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
                        min_presence_confidence=m.min_presence_confidence,
                        min_tracking_confidence=m.min_tracking_confidence) as pose:
             frames = iter_frames_threaded(source, queue_size=config.video.queue_size)
+            stride = sample_every(info.frame_count)
             try:
                 for frame in frames:
                     people.append(pose.detect(frame.rgb, frame.time_s))
+                    if frame.index % stride == 0 and len(lines) < 2 * 12:
+                        found = level_line_roll_deg(frame.rgb)
+                        if found is not None:
+                            lines.append({"frame": frame.index, **dataclasses.asdict(found)})
                     times.append(frame.time_s)
                     indices.append(frame.index)
                     if progress is not None:
@@ -76,7 +83,7 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
     if info.kind != "video":
         time_s = np.arange(len(times), dtype=float)
     meta = {"kind": info.kind, "rotation_deg": info.rotation_deg, "mirrored": info.mirrored,
-            "codec": info.codec, "max_people": config.model.max_people}
+            "codec": info.codec, "max_people": config.model.max_people, "scene_lines": lines}
     if info.kind == "images":
         meta["files"] = [str(p) for p in info.files]
     series, choice = choose_subject(

@@ -14,7 +14,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import QualitySettings
-    from .geometry import RollEstimate
+    from .roll import RollEstimate
     from .landmarks import LandmarkSeries
     from .measure import SideAngles
     from .movement import Excursion

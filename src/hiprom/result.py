@@ -103,9 +103,7 @@ class AnalysisResult:
             "model": self.model,
             "config": self.config.to_dict(),
             "reference": self.config.geometry.reference,
-            "camera": {"roll_deg": _round(m.roll.roll_deg), "roll_source": m.roll.source,
-                       "roll_spread_deg": _round(m.roll.spread_deg),
-                       "yaw_deg_estimate": _round(m.yaw_deg, 1)},
+            "camera": {**m.roll.to_dict(), "yaw_deg_estimate": _round(m.yaw_deg, 1)},
             "person": person,
             "sides": {side: m.sides[side].to_dict() for side in SIDES},
             "left_right": {

@@ -78,7 +78,7 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         console.print(f"Left–right IR difference: {d['left_right']['ir_difference_deg']:.1f}° "
                       f"({d['left_right']['larger_ir_side']} larger)")
     cam = d["camera"]
-    console.print(f"Camera roll {cam['roll_deg']:+.1f}° (corrected, from the {cam['roll_source']})"
+    console.print(f"Camera roll {cam['roll_deg']:+.1f}° corrected (from {cam['roll_source']})"
                   if cam["roll_deg"] is not None else "Camera roll unknown")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
