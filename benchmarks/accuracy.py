@@ -56,7 +56,7 @@ def cached_landmarks(path: Path, config: Config, model, cache: Path | None) -> L
     if cache is None:
         return detect_landmarks(path, config, model=model)[0]
     key = hashlib.sha256(f"{path.name}:{path.stat().st_size}:{model.sha256}:{config.model}:"
-                         f"{config.video}".encode()).hexdigest()[:16]
+                         f"{config.video}:{config.geometry.silhouette}".encode()).hexdigest()[:16]
     file = cache / f"{path.stem}.{key}.npz"
     if file.exists():
         return LandmarkSeries.load(file)

@@ -54,13 +54,18 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
 
 
 def fail(exc: HipromError) -> None:
-    """Print a user-facing error (no traceback) and exit with its code."""
-    err_console.print(f"[bold red]error:[/] {exc.what if exc.path is None else ''}", end="")
-    if exc.path is not None:
-        err_console.print(f"[bold]{exc.path}[/]: {exc.what}", end="")
-    err_console.print()
+    """Print a user-facing error (no traceback) and exit with its code.
+
+    Paths and messages are printed literally (rich markup escaped: a file named
+    ``clip[1].mp4`` or a ``[section]`` name must not be eaten as a style tag) and are not
+    hard-wrapped, so a long path or URL stays on one line when stderr is not a terminal.
+    """
+    from rich.markup import escape
+
+    text = escape(exc.what) if exc.path is None else f"[bold]{escape(str(exc.path))}[/]: {escape(exc.what)}"
+    err_console.print(f"[bold red]error:[/] {text}", soft_wrap=True)
     if exc.fix:
-        err_console.print(f"  [yellow]How to fix:[/] {exc.fix}")
+        err_console.print(f"  [yellow]How to fix:[/] {escape(exc.fix)}", soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -78,9 +83,11 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
         if os.environ.get("HIPROM_DEBUG"):
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                           "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
-                          "and report it.")
+                          "and report it.", soft_wrap=True)
         raise typer.Exit(EXIT_INTERNAL)
 
 
@@ -155,9 +162,12 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
 
         result = analyze_landmarks(LandmarkSeries.load(input_path), config)
     else:
+        from .frames import open_source
         from .pipeline import analyze as run, load_model
         from .terminal import FrameProgress
 
+        with open_source(input_path):  # a bad input fails now, before a model download
+            pass
         model_info = load_model(config, progress=not quiet)
         with FrameProgress(err_console, enabled=not quiet, label=input_path.name) as progress:
             result = run(input_path, config, model=model_info, progress=progress.update)

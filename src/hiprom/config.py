@@ -6,6 +6,7 @@ Precedence: built-in defaults < a TOML file (``--config``) < command-line flags.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -59,6 +60,7 @@ class VideoSettings:
 class GeometrySettings:
     reference: str = "vertical"
     roll_deg: float | str = "auto"
+    silhouette: bool = True
 
     def __post_init__(self) -> None:
         if self.reference not in ("vertical", "neutral"):
@@ -81,6 +83,31 @@ class QualitySettings:
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
     max_yaw_deg: float = 20.0
+
+
+#: What a value written as each annotation may be (bool is never a number here).
+_KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (numbers.Integral,),
+                                       "float": (numbers.Real,), "str": (str,), "None": (type(None),)}
+
+
+def _type_problem(cls: type, name: str, value: Any) -> str | None:
+    """Why ``value`` does not fit the annotation of field ``name`` of ``cls`` (None = fits).
+
+    TOML has real booleans and numbers, so ``mirrored = "false"`` (a string, which is true) or
+    ``max_people = 1.5`` are mistakes to report, not values to use.
+    """
+    annotation = str(next(f.type for f in dataclasses.fields(cls) if f.name == name))
+    allowed = [a.strip() for a in annotation.split("|")]
+    if any(a not in _KINDS for a in allowed):
+        return None                                     # an annotation we do not judge
+    for a in allowed:
+        if isinstance(value, bool) and a != "bool":
+            continue
+        if isinstance(value, _KINDS[a]):
+            return None
+    wanted = " or ".join({"bool": "true or false", "int": "a whole number", "float": "a number",
+                          "str": "a string"}[a] for a in allowed if a != "None")
+    return f"{name} must be {wanted}, got {value!r}"
 
 
 _SECTIONS = {
@@ -137,8 +164,14 @@ class Config:
                 raise ConfigError(f"unknown setting {section}.{unknown[0]} in the {origin}",
                                   fix=f"settings of [{section}]: {', '.join(sorted(known))}.")
             values = dict(values)
-            if section == "signal" and values.get("cutoff_hz") in (0, 0.0):
+            if section == "signal" and values.get("cutoff_hz") in (0, 0.0) \
+                    and not isinstance(values.get("cutoff_hz"), bool):
                 values["cutoff_hz"] = None
+            for name, value in values.items():
+                problem = _type_problem(cls, name, value)
+                if problem:
+                    raise ConfigError(f"bad value in [{section}] of the {origin}: {problem}",
+                                      fix="see the commented defaults: hiprom config")
             try:
                 changes[section] = dataclasses.replace(getattr(self, section), **values)
             except (TypeError, ValueError) as exc:

@@ -37,6 +37,8 @@ class SignalSettings:
             raise ValueError("max_gap_s, outlier_window_s and outlier_threshold must be positive")
         if self.cutoff_hz is not None and self.cutoff_hz <= 0:
             raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
+        if self.default_cutoff_hz <= 0:
+            raise ValueError(f"default_cutoff_hz must be positive, got {self.default_cutoff_hz}")
         if self.filter_order < 1 or self.filter_order % 2:
             raise ValueError(f"filter_order must be even and >= 2, got {self.filter_order}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,8 @@ class LM:
 
 
 def _as_float(name: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    # a copy: the series is made read-only below, and must not lock (or share) the caller's array
+    arr = np.array(value, dtype=np.float64)
     if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
         want = "×".join("T" if s is None else str(s) for s in shape)
         raise ValueError(f"{name} must have shape ({want}), got {arr.shape}")
@@ -94,6 +96,9 @@ class LandmarkSeries:
         Nominal frame rate from the container (float), ``None`` for images.
     meta
         Free-form provenance (JSON-serialisable): kind, rotation, mirroring, person choice.
+    extras
+        Further per-frame arrays, each with ``T`` as its first dimension (e.g. the shank
+        lines found in the silhouette, see :mod:`hiprom.silhouette`); saved with the series.
 
     Notes
     -----
@@ -113,6 +118,7 @@ class LandmarkSeries:
     model: str = ""
     fps: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     dims = ("time", "landmark", "coord")
 
@@ -140,7 +146,16 @@ class LandmarkSeries:
         set_(self, "frame_size_px", (width, height))
         if self.fps is not None:
             set_(self, "fps", float(self.fps))
-        for arr in (self.image_px, self.visibility, self.presence, self.world_m, self.time_s):
+        extras = {}
+        for key, value in dict(self.extras).items():
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.ndim < 1 or arr.shape[0] != n:
+                raise ValueError(f"extras[{key!r}] must have {n} rows (one per frame), got shape {arr.shape}")
+            arr.flags.writeable = False
+            extras[key] = arr
+        set_(self, "extras", extras)
+        for arr in (self.image_px, self.visibility, self.presence, self.world_m, self.time_s,
+                    self.frame_index):
             arr.flags.writeable = False
 
     # -- basic facts ---------------------------------------------------------------
@@ -193,7 +208,8 @@ class LandmarkSeries:
         mask = np.asarray(mask, bool)
         return self.replace(image_px=self.image_px[mask], visibility=self.visibility[mask],
                             presence=self.presence[mask], world_m=self.world_m[mask],
-                            time_s=self.time_s[mask], frame_index=self.frame_index[mask])
+                            time_s=self.time_s[mask], frame_index=self.frame_index[mask],
+                            extras={k: v[mask] for k, v in self.extras.items()})
 
     # -- export -----------------------------------------------------------------------
     def to_pandas(self, landmarks: tuple[int, ...] | None = None):
@@ -233,7 +249,8 @@ class LandmarkSeries:
                 np.savez_compressed(
                     fh, image_px=self.image_px, visibility=self.visibility,
                     presence=self.presence, world_m=self.world_m, time_s=self.time_s,
-                    frame_index=self.frame_index, header=np.array(json.dumps(header)))
+                    frame_index=self.frame_index, header=np.array(json.dumps(header)),
+                    **{f"extra__{k}": v for k, v in self.extras.items()})
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -248,11 +265,17 @@ class LandmarkSeries:
             raise InputError("landmarks file does not exist", path=path,
                              fix="give the landmarks.npz written by a previous 'hiprom analyze'.")
         try:
-            with np.load(path, allow_pickle=False) as data:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            with data:
                 header = json.loads(str(data["header"]))
+                if not isinstance(header, dict):
+                    raise ValueError("the header is not a JSON object")
                 arrays = {k: data[k] for k in ("image_px", "visibility", "presence", "world_m",
                                                "time_s", "frame_index")}
-        except (OSError, ValueError, KeyError) as exc:
+                extras = {k[len("extra__"):]: data[k] for k in data.files if k.startswith("extra__")}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise InputError(f"is not a hiprom landmarks file ({exc.__class__.__name__}: {exc})",
                              path=path, fix="give the landmarks.npz from a hiprom output folder.") from None
         version = header.get("schema_version")
@@ -263,7 +286,7 @@ class LandmarkSeries:
         try:
             return cls(**arrays, frame_size_px=tuple(header["frame_size_px"]),
                        source=header.get("source", ""), model=header.get("model", ""),
-                       fps=header.get("fps"), meta=header.get("meta", {}))
-        except ValueError as exc:
-            raise InputError(f"landmarks file is inconsistent: {exc}", path=path,
+                       fps=header.get("fps"), meta=header.get("meta", {}), extras=extras)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InputError(f"landmarks file is inconsistent: {exc.__class__.__name__}: {exc}", path=path,
                              fix="re-run 'hiprom analyze' on the clip to write a new file.") from None

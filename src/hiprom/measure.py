@@ -17,6 +17,7 @@ from .landmarks import LM, LandmarkSeries
 from .movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
 from .quality import Quality, assess_side
 from .roll import RollEstimate, estimate_roll
+from .shank import ShankAngle, shank_angle
 
 __all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles"]
 
@@ -32,6 +33,7 @@ class SideAngles:
     visibility: np.ndarray
     clean: CleanAngle
     angle_3d_deg: np.ndarray
+    shank: ShankAngle
 
     @property
     def filtered_deg(self) -> np.ndarray:
@@ -109,13 +111,14 @@ def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[
         leg = LM.leg(side)
         other_hip = LM.leg("right" if side == "left" else "left")["hip"]
         sign = left_sign if side == "left" else -left_sign
-        raw = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), sign, roll_deg)
+        shank = shank_angle(series, side, sign, roll_deg, silhouette=config.geometry.silhouette)
+        raw = shank.angle_deg
         vis = np.minimum(series.visibility[:, leg["knee"]], series.visibility[:, leg["ankle"]])
         w = series.world_m
         a3d = geo.shank_angle_3d_deg(w[:, leg["hip"]], w[:, leg["knee"]], w[:, leg["ankle"]],
                                      w[:, other_hip], roll_deg)
         clean = clean_angle(series.time_s, raw, vis, config.signal)
-        out[side] = SideAngles(side, raw, vis, clean, a3d)
+        out[side] = SideAngles(side, raw, vis, clean, a3d, shank)
     return out
 
 
@@ -155,10 +158,18 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
         "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
         "frames_used": int(angles.clean.valid.sum()), "frames_filled": int(angles.clean.filled.sum()),
         "outliers_removed": angles.clean.n_outliers, "cutoff_hz": _r(angles.clean.cutoff_hz),
+        "silhouette_share": _r(angles.shank.silhouette_share),
     }
     a3d = lowpass_zero_phase(t, angles.angle_3d_deg, angles.clean.cutoff_hz)
-    if best_ir is not None and np.isfinite(a3d[best_ir.peak_index]):
-        diag["peak_ir_3d_deg"] = _r(float(a3d[best_ir.peak_index]) - offset)
+    landmark_only = lowpass_zero_phase(t, angles.shank.landmark_deg, angles.clean.cutoff_hz)
+    for name, exc, sign in (("ir", best_ir, 1.0), ("er", best_er, -1.0)):
+        if exc is None:
+            continue
+        i = exc.peak_index
+        if np.isfinite(a3d[i]):
+            diag[f"peak_{name}_3d_deg"] = _r(sign * (float(a3d[i]) - offset))
+        if np.isfinite(landmark_only[i]):
+            diag[f"peak_{name}_landmarks_deg"] = _r(sign * (float(landmark_only[i]) - offset))
     return SideResult(
         side=angles.side, tested=tested, reference=config.geometry.reference,
         rest_found=rest is not None, rest_deg=_r(rest_deg),

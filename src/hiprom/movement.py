@@ -108,7 +108,9 @@ def find_rest(time_s: np.ndarray, angle_deg: np.ndarray,
 
     A stretch is still when the angular speed stays below ``still_velocity_deg_s``. If the
     first such stretch sits at an extreme of the clip (the clip started during a hold) and
-    a later still stretch lies between the extremes, the later one is used.
+    a later still stretch lies between the extremes, the later one is used. If none does
+    (a test in one direction only), the first still stretch within ``excursion_enter_deg``
+    of the one nearest vertical (0°) is used: the shank hangs near vertical at rest.
 
     Returns
     -------
@@ -139,6 +141,11 @@ def find_rest(time_s: np.ndarray, angle_deg: np.ndarray,
         inner = [r for r in candidates[1:] if not at_extreme(r)]
         if inner:
             return inner[0]
+        # One-direction test (IR only or ER only): rest and holds are both at extremes.
+        # The leg hangs near vertical (0°) at rest and holds far from it at end range.
+        nearest = min(abs(r.level_deg) for r in candidates)
+        if abs(first.level_deg) > nearest + settings.excursion_enter_deg:
+            return next(r for r in candidates if abs(r.level_deg) <= nearest + settings.excursion_enter_deg)
     return first
 
 

@@ -9,8 +9,8 @@ existing folder is only replaced with ``force=True``.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,11 +59,12 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
     """
     out = check_output_dir(out_dir, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    tmp = _new_dir(out.parent, f".{out.name}.", ".tmp")
     try:
         (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
         result.to_pandas().to_csv(tmp / "angles.csv", index=False, float_format="%.3f")
         result.series.save(tmp / "landmarks.npz")
+        _chmod_like_new_file(tmp / "landmarks.npz")  # saved via mkstemp: 0600 otherwise
         if plot:
             fig = result.plot()
             fig.savefig(tmp / "angles.png", dpi=110)
@@ -74,11 +75,31 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
     return out
 
 
+def _new_dir(parent: Path, prefix: str, suffix: str) -> Path:
+    """A new, uniquely named folder created with the usual permissions (umask respected;
+    ``tempfile.mkdtemp`` would make it private, 0700, and the output folder with it)."""
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"could not create a temporary folder in {parent}")
+
+
+def _chmod_like_new_file(path: Path) -> None:
+    """Give ``path`` the permissions a newly created file gets (0666 minus the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _swap_into_place(tmp: Path, out: Path) -> None:
     """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first, then removed."""
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+        old = _new_dir(out.parent, f".{out.name}.", ".old")
         os.rmdir(old)
         os.replace(out, old)
     try:

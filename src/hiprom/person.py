@@ -121,10 +121,16 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     best = int(np.argmax(scores))
     image = np.full((n, N_LANDMARKS, 3), np.nan)
     world, vis, pres = image.copy(), np.full((n, N_LANDMARKS), np.nan), np.full((n, N_LANDMARKS), np.nan)
+    extras: dict[str, np.ndarray] = {}
     for f, (frame_people, ids) in enumerate(zip(people, track_of)):
         for c, t in zip(frame_people, ids):
             if t == best:
                 image[f], world[f], vis[f], pres[f] = c.image_px, c.world_m, c.visibility, c.presence
+                for key, value in c.extras.items():
+                    value = np.asarray(value, float)
+                    if key not in extras:
+                        extras[key] = np.full((n, *value.shape), np.nan)
+                    extras[key][f] = value
     chosen = int(np.isfinite(image[:, 0, 0]).sum())
     hips = np.nanmedian((image[:, LM.LEFT_HIP, :2] + image[:, LM.RIGHT_HIP, :2]) / 2, axis=0)
     if max_people <= 1 and len(scores) == 1:
@@ -137,5 +143,5 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     choice = PersonChoice(max_people, several, len(scores), best, chosen,
                           (float(hips[0]), float(hips[1])), reason)
     series = series.replace(image_px=image, world_m=world, visibility=vis, presence=pres,
-                            meta={**series.meta, "person": choice.to_dict()})
+                            meta={**series.meta, "person": choice.to_dict()}, extras=extras)
     return series, choice

@@ -23,9 +23,10 @@ from .landmarks import LM, LandmarkSeries
 from .measure import measure
 from .model_store import ModelInfo, resolve_model
 from .person import choose_subject
-from .pose import PoseModel
+from .pose import PoseCandidate, PoseModel
 from .result import AnalysisResult
 from .scene import level_line_roll_deg, sample_every
+from .silhouette import shank_lines
 
 __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 
@@ -61,12 +62,14 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         with PoseModel(model, mode=mode, max_people=m.max_people,
                        min_detection_confidence=m.min_detection_confidence,
                        min_presence_confidence=m.min_presence_confidence,
-                       min_tracking_confidence=m.min_tracking_confidence) as pose:
+                       min_tracking_confidence=m.min_tracking_confidence,
+                       segmentation=config.geometry.silhouette) as pose:
             frames = iter_frames_threaded(source, queue_size=config.video.queue_size)
             stride = sample_every(info.frame_count)
             try:
                 for frame in frames:
-                    people.append(pose.detect(frame.rgb, frame.time_s))
+                    found_people = pose.detect(frame.rgb, frame.time_s)
+                    people.append([_with_shank_lines(c) for c in found_people])
                     if frame.index % stride == 0 and len(lines) < 2 * 12:
                         found = level_line_roll_deg(frame.rgb)
                         if found is not None:
@@ -90,6 +93,15 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         people, time_s, np.asarray(indices, dtype=np.int64), (info.width_px, info.height_px),
         source=str(path), model=_model_text(model), fps=info.fps, meta=meta)
     return series, info
+
+
+def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
+    """Measure the shank lines in the person's silhouette, then drop the mask (memory)."""
+    if person.mask is None:
+        return person
+    p = person.image_px
+    front = bool(p[LM.LEFT_HIP, 0] >= p[LM.RIGHT_HIP, 0])
+    return dataclasses.replace(person, mask=None, extras=shank_lines(person.mask, p, front))
 
 
 def _model_text(model: ModelInfo) -> str:

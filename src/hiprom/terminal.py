@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -61,7 +62,8 @@ def _fmt(value: float | None, unit: str = "°") -> str:
 def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None) -> None:
     """The short table a clinician reads: per side peak IR / ER, arc, reps, quality."""
     ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
-    table = Table(title=f"Hip rotation ({ref}) — {Path(result.source.get('path', '')).name}",
+    name = escape(Path(result.source.get('path') or '').name)  # a file name is not markup
+    table = Table(title=f"Hip rotation ({ref}) — {name}",
                   title_justify="left")
     for col in ("side", "peak IR", "peak ER", "total arc", "reps", "quality"):
         table.add_column(col, justify="left" if col in ("side", "quality") else "right")
@@ -81,6 +83,6 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
     console.print(f"Camera roll {cam['roll_deg']:+.1f}° corrected (from {cam['roll_source']})"
                   if cam["roll_deg"] is not None else "Camera roll unknown")
     for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {escape(w)}")
     if out_dir is not None:
-        console.print(f"Results in [bold]{out_dir}[/]")
+        console.print(f"Results in [bold]{escape(str(out_dir))}[/]", soft_wrap=True)

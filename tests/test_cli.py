@@ -1,0 +1,340 @@
+"""The ``hiprom`` command line, run as a user runs it: in a subprocess.
+
+Every bad input must give one clear message that names the file, a non-zero exit code, no
+Python traceback and no output folder. Cases that need the pose model use the shared
+model (``shared_model_path``: skipped outside CI when missing, a failure in CI); the others
+run with ``HIPROM_MODEL`` pointing at a file that does not exist, which also checks that
+the input is judged before any model is looked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hiprom.config import Config
+from hiprom.errors import ConfigError, InputError, OutputExistsError
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
+BENCH_CLIP = "b01_man_front_R40.mp4"  # any bench clip with a person in it
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def run_cli(*args: str | Path, env: dict[str, str], cwd: Path | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """``python -m hiprom ARGS`` with exactly the HIPROM_* variables in ``env``."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
+    full.update(env)
+    full.setdefault("MPLBACKEND", "Agg")
+    return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=full, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess, *, code: int | None = None) -> str:
+    """Non-zero exit (``code`` if given), no traceback, no bug report; returns stderr."""
+    both = proc.stdout + proc.stderr
+    assert proc.returncode != 0, f"expected a failure, got exit 0\n{both}"
+    if code is not None:
+        assert proc.returncode == code, f"exit code {proc.returncode}, expected {code}\n{both}"
+    assert "Traceback" not in both, both
+    assert "internal error" not in both, both
+    assert proc.stderr.strip().startswith("error:"), both
+    return proc.stderr
+
+
+def listing(folder: Path) -> set[str]:
+    """Everything in ``folder`` (hidden temp folders included)."""
+    return {p.name for p in folder.iterdir()}
+
+
+def closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_mp4(path: Path, frames, fps: float = 30.0) -> Path:
+    """Write BGR frames with OpenCV's mp4v encoder (``frames`` may be empty)."""
+    import cv2
+
+    frames = list(frames)
+    size = (frames[0].shape[1], frames[0].shape[0]) if frames else (320, 240)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert writer.isOpened(), f"cv2.VideoWriter cannot write {path}"
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+def first_frames(clip: Path, n: int) -> list[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(clip))
+    out = []
+    while len(out) < n:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        out.append(bgr)
+    cap.release()
+    assert len(out) == n, f"{clip}: only {len(out)} frames"
+    return out
+
+
+@pytest.fixture
+def no_model_env(tmp_path: Path) -> dict[str, str]:
+    """HIPROM_MODEL points at a file that does not exist: any model lookup fails at once."""
+    return {"HIPROM_MODEL": str(tmp_path / "no-such-model.task"),
+            "HIPROM_CACHE_DIR": str(tmp_path / "no-cache")}
+
+
+@pytest.fixture
+def model_env(shared_model_path: Path) -> dict[str, str]:
+    return {"HIPROM_MODEL": str(shared_model_path)}
+
+
+@pytest.fixture
+def bench_clip(shared_dir: Path) -> Path:
+    path = shared_dir / "bench" / "synthetic" / "clips" / BENCH_CLIP
+    assert path.is_file(), f"{path} is missing from the shared bench set"
+    return path
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """The repo's sample clip copied into tmp_path (default outputs go beside the input)."""
+    return Path(shutil.copy(SAMPLE, tmp_path / "clip.mp4"))
+
+
+# --- bad inputs that are refused before any model is needed --------------------------------
+
+def _missing(d: Path) -> Path:
+    return d / "missing.mp4"
+
+
+def _empty_folder(d: Path) -> Path:
+    (d / "photos").mkdir()
+    (d / "photos" / "notes.txt").write_text("not a photo\n")
+    return d / "photos"
+
+
+def _text_as_mp4(d: Path) -> Path:
+    path = d / "notes.mp4"
+    path.write_text("These are my notes about the hip test, not a video.\n" * 20)
+    return path
+
+
+def _zero_bytes(d: Path) -> Path:
+    path = d / "empty.mp4"
+    path.write_bytes(b"")
+    return path
+
+
+def _zero_frames(d: Path) -> Path:
+    return write_mp4(d / "noframes.mp4", [])
+
+
+@pytest.mark.parametrize("make, expected", [
+    (_missing, "does not exist"),
+    (_empty_folder, "no images"),
+    (_text_as_mp4, "text file"),
+    (_zero_bytes, "empty (0 bytes)"),
+    (_zero_frames, "no video frames"),
+], ids=["missing-file", "folder-without-images", "text-renamed-mp4", "zero-bytes", "zero-frames"])
+def test_bad_input_is_refused_cleanly(tmp_path: Path, no_model_env, make, expected: str) -> None:
+    bad = make(tmp_path)
+    before = listing(tmp_path)
+    proc = run_cli("analyze", bad, env=no_model_env, cwd=tmp_path)
+    err = assert_clean_failure(proc, code=InputError.exit_code)
+    assert str(bad) in err, f"the message does not name {bad}:\n{err}"
+    assert expected in err, err
+    assert "How to fix" in err, err
+    assert listing(tmp_path) == before, "an output folder (or a temp folder) was left behind"
+
+
+def test_bad_input_is_reported_before_a_missing_model(tmp_path: Path) -> None:
+    """A text file is called a text file even with no model anywhere (no download first)."""
+    bad = _text_as_mp4(tmp_path)
+    env = {"HIPROM_CACHE_DIR": str(tmp_path / "cache"),
+           "HIPROM_MODEL_URL": f"http://127.0.0.1:{closed_port()}/x.task"}
+    err = assert_clean_failure(run_cli("analyze", bad, env=env, cwd=tmp_path))
+    assert "text file" in err and str(bad) in err, err
+
+
+def test_path_with_brackets_is_printed_literally(tmp_path: Path, no_model_env) -> None:
+    """File names are not rich markup: ``clip[red].mp4`` must not print as ``clip.mp4``."""
+    bad = tmp_path / "clip[red].mp4"
+    bad.write_text("hello\n")
+    err = assert_clean_failure(run_cli("analyze", bad, env=no_model_env, cwd=tmp_path))
+    assert str(bad) in err, err
+
+
+# --- bad inputs found while analysing (need the model) --------------------------------------
+
+@pytest.mark.model
+def test_truncated_mp4(tmp_path: Path, model_env, bench_clip: Path) -> None:
+    data = bench_clip.read_bytes()
+    bad = tmp_path / "half.mp4"
+    bad.write_bytes(data[: len(data) // 2])
+    before = listing(tmp_path)
+    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path),
+                               code=InputError.exit_code)
+    assert str(bad) in err and "truncated" in err, err
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.model
+def test_clip_without_a_person(tmp_path: Path, model_env) -> None:
+    rng = np.random.default_rng(1)
+    grey = [np.clip(128 + rng.normal(0, 12, (360, 640, 3)), 0, 255).astype(np.uint8)
+            for _ in range(90)]  # 3 s of grey noise
+    bad = write_mp4(tmp_path / "nobody.mp4", grey)
+    before = listing(tmp_path)
+    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path))
+    assert str(bad) in err and "no person" in err, err
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.model
+def test_clip_too_short_for_a_rest_phase(tmp_path: Path, model_env, bench_clip: Path) -> None:
+    bad = write_mp4(tmp_path / "short.mp4", first_frames(bench_clip, 8))
+    before = listing(tmp_path)
+    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path))
+    assert str(bad) in err and "rest" in err, err
+    assert listing(tmp_path) == before
+
+
+# --- the output folder -----------------------------------------------------------------------
+
+def test_existing_output_folder_needs_force(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
+    out = tmp_path / "clip_hiprom"  # the default output folder of clip.mp4
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's own file\n")
+    before = listing(tmp_path)
+    err = assert_clean_failure(run_cli("analyze", sample_copy, env=no_model_env, cwd=tmp_path),
+                               code=OutputExistsError.exit_code)
+    assert "--force" in err and str(out) in err, err
+    assert listing(tmp_path) == before
+    assert listing(out) == {"keep.txt"}
+    assert (out / "keep.txt").read_text() == "the user's own file\n"
+
+
+@pytest.mark.model
+def test_force_replaces_the_output_folder(tmp_path: Path, model_env, sample_copy: Path) -> None:
+    out = tmp_path / "clip_hiprom"
+    out.mkdir()
+    (out / "keep.txt").write_text("old\n")
+    proc = run_cli("analyze", sample_copy, "--force", "--quiet", env=model_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert {"result.json", "angles.csv", "landmarks.npz", "angles.png"} <= listing(out)
+    assert not (out / "keep.txt").exists()
+    assert listing(tmp_path) == {"clip.mp4", "clip_hiprom"}, "temp folders left behind"
+
+
+# --- config ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("toml, names", [
+    ("[signal]\nno_such_key = 1\n", "signal.no_such_key"),
+    ("[nosuch]\nkey = 1\n", "[nosuch]"),
+], ids=["unknown-key", "unknown-section"])
+def test_unknown_config_setting(tmp_path: Path, no_model_env, sample_copy: Path, toml: str,
+                                names: str) -> None:
+    cfg = tmp_path / "my.toml"
+    cfg.write_text(toml)
+    before = listing(tmp_path)
+    proc = run_cli("analyze", sample_copy, "--config", cfg, env=no_model_env, cwd=tmp_path)
+    err = assert_clean_failure(proc, code=ConfigError.exit_code)
+    assert ConfigError.exit_code == 2
+    assert names in err and str(cfg) in err, err
+    assert listing(tmp_path) == before
+
+
+def test_bad_roll_option(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
+    proc = run_cli("analyze", sample_copy, "--roll", "sideways", env=no_model_env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "--roll" in proc.stderr
+
+
+def test_config_command_prints_the_defaults(tmp_path: Path) -> None:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    proc = run_cli("config", env={})
+    assert proc.returncode == 0, proc.stderr
+    data = tomllib.loads(proc.stdout)
+    assert set(data) == {"model", "video", "geometry", "signal", "movement", "quality"}
+    saved = tmp_path / "hiprom.toml"
+    saved.write_text(proc.stdout)
+    assert Config.from_toml(saved) == Config(), "the printed file differs from the built-in defaults"
+
+
+# --- help, start-up cost ------------------------------------------------------------------
+
+def test_help() -> None:
+    top = run_cli("--help", env={})
+    assert top.returncode == 0, top.stderr
+    assert "analyze" in top.stdout and "config" in top.stdout
+    sub = run_cli("analyze", "--help", env={})
+    assert sub.returncode == 0, sub.stderr
+    for option in ("--out", "--force", "--config", "--model", "--json", "--from-landmarks"):
+        assert option in sub.stdout, option
+
+
+def test_console_script_help() -> None:
+    script = Path(sys.executable).with_name("hiprom")
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "analyze" in proc.stdout, proc.stderr
+
+
+def test_importing_the_cli_is_light() -> None:
+    code = ("import json, sys, hiprom.cli; "
+            "print(json.dumps(sorted(m for m in ('mediapipe', 'cv2', 'scipy', 'pandas', "
+            "'matplotlib') if m in sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+# --- model missing -----------------------------------------------------------------------
+
+def test_no_model_anywhere(tmp_path: Path, sample_copy: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {"HIPROM_CACHE_DIR": str(cache),
+           "HIPROM_MODEL_URL": f"http://127.0.0.1:{closed_port()}/x.task"}
+    before = listing(tmp_path)
+    err = assert_clean_failure(run_cli("analyze", sample_copy, env=env, cwd=tmp_path))
+    assert "--model" in err and "HIPROM_MODEL" in err, err
+    assert listing(tmp_path) == before
+    assert listing(cache) == set(), "a partial download was left in the cache"
+
+
+# --- --json -----------------------------------------------------------------------------------
+
+@pytest.mark.model
+def test_json_output(tmp_path: Path, model_env) -> None:
+    out = tmp_path / "out"
+    proc = run_cli("analyze", SAMPLE, "--json", "--out", out, env=model_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # stdout is the JSON and nothing else
+    peak = data["sides"]["right"]["peak_ir_deg"]
+    assert isinstance(peak, (int, float)) and not isinstance(peak, bool)
+    assert data["schema"] == "hiprom.result"
+    assert json.loads((out / "result.json").read_text())["sides"] == data["sides"]
