@@ -82,7 +82,7 @@ class QualitySettings:
     min_leg_visibility: float = 0.7
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
-    max_yaw_deg: float = 20.0
+    max_yaw_deg: float = 15.0
 
 
 #: What a value written as each annotation may be (bool is never a number here).

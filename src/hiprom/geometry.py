@@ -30,6 +30,7 @@ __all__ = [
     "shank_angle_3d_deg",
     "body_roll_deg",
     "camera_yaw_deg",
+    "thigh_yaw_deg",
 ]
 
 SIDES = ("left", "right")
@@ -201,3 +202,30 @@ def camera_yaw_deg(hip_l_m: np.ndarray, hip_r_m: np.ndarray, side_sign_left: flo
     """
     h = np.asarray(hip_l_m, float) - np.asarray(hip_r_m, float)
     return -np.degrees(np.arctan2(h[..., 2], side_sign_left * h[..., 0]))
+
+
+def thigh_yaw_deg(hip_l: np.ndarray, hip_r: np.ndarray, knee_l: np.ndarray, knee_r: np.ndarray,
+                  ankle_l: np.ndarray, ankle_r: np.ndarray) -> np.ndarray:
+    """Camera yaw from the thighs' sideways slant in the image (per frame).
+
+    Positive = the camera has moved round towards the subject's **left** (the benchmark's
+    ``yaw_deg`` sign).
+
+    Notes
+    -----
+    Seated facing the camera, the thighs point at it and appear short. Seen from an angle
+    ``ψ`` they slant sideways by about ``femur · sin ψ``; averaging both legs cancels the
+    thighs' symmetric abduction. With the shank's image length as the scale (shank ≈ femur
+    length, both at about the same depth) and ``s`` = +1 when the left hip is image-right::
+
+        ψ ≈ -asin( s · mean(knee_x - hip_x) / mean(|ankle - knee|) )
+
+    The hip landmarks shift with the view, so this reads low (about 0.6–0.8 of the true
+    yaw on rendered clips); it is used to warn about an off-axis camera, not to correct.
+    """
+    hl, hr, kl, kr, al, ar = (np.asarray(a, float) for a in (hip_l, hip_r, knee_l, knee_r, ankle_l, ankle_r))
+    shank = (np.linalg.norm(al - kl, axis=-1) + np.linalg.norm(ar - kr, axis=-1)) / 2
+    slant = ((kl[..., 0] - hl[..., 0]) + (kr[..., 0] - hr[..., 0])) / 2
+    facing = np.where(hl[..., 0] >= hr[..., 0], 1.0, -1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return -np.degrees(np.arcsin(np.clip(facing * slant / shank, -1.0, 1.0)))

@@ -187,13 +187,13 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
 
 
 def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
-                        config: Config) -> SideResult:
+                        yaw_deg: float | None, config: Config) -> SideResult:
     """Photos at end range: each image is one reading; no filtering, no rest phase."""
     raw = np.where(angles.visibility >= config.signal.min_visibility, angles.raw_deg, np.nan)
     enter = config.movement.excursion_enter_deg
     ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
     er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
-    quality = assess_side(series, angles, roll, None, bool(ir.size or er.size), True, [], config.quality,
+    quality = assess_side(series, angles, roll, yaw_deg, bool(ir.size or er.size), True, [], config.quality,
                           still=True)
     reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
              "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
@@ -227,15 +227,14 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     still = series.meta.get("kind") in ("image", "images")
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     angles = leg_angles(series, roll.roll_deg, config)
-    yaw = None
-    w = series.world_m
-    if np.isfinite(w[:, LM.LEFT_HIP, 0]).any():
-        left_sign = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP))
-        yaw = float(np.nanmedian(geo.camera_yaw_deg(w[:, LM.LEFT_HIP], w[:, LM.RIGHT_HIP], left_sign)))
+    p = series.image_px
+    yaw_frames = geo.thigh_yaw_deg(*(p[:, i, :2] for i in (LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE,
+                                                          LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)))
+    yaw = float(np.nanmedian(yaw_frames)) if np.isfinite(yaw_frames).any() else None
     sides = {}
     for side in SIDES:
         if still:
-            sides[side] = _measure_still_side(series, angles[side], roll, config)
+            sides[side] = _measure_still_side(series, angles[side], roll, yaw, config)
         else:
             sides[side] = _measure_video_side(series, angles[side], roll, yaw, config)
     warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]

@@ -62,7 +62,7 @@ def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstim
         failed.append((MINOR, f"camera tilted by {roll.roll_deg:+.1f}° (corrected); level the phone "
                               f"for best accuracy"))
     if yaw_deg is not None and abs(yaw_deg) > settings.max_yaw_deg:
-        failed.append((MAJOR, f"camera about {abs(yaw_deg):.0f}° off to the subject's "
+        failed.append((MAJOR, f"camera at least {abs(yaw_deg):.0f}° off to the subject's "
                               f"{'left' if yaw_deg > 0 else 'right'}; angles read low from the side — "
                               f"place the phone straight in front, at knee height"))
     if still or not tested:
