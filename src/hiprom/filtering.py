@@ -23,7 +23,7 @@ class SignalSettings:
 
     min_visibility: float = 0.5
     max_gap_s: float = 0.35
-    outlier_window_s: float = 0.5
+    outlier_window_s: float = 0.2
     outlier_threshold: float = 4.0
     outlier_min_deg: float = 4.0
     cutoff_hz: float | None = None
@@ -81,20 +81,31 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def hampel_mask(values: np.ndarray, window: int, threshold: float, min_dev: float) -> np.ndarray:
-    """Outliers by the Hampel rule: far from the rolling median in rolling-MAD units.
+def hampel_mask(values: np.ndarray, window: int, threshold: float, min_dev: float,
+                scale_window: int | None = None) -> np.ndarray:
+    """Outliers by the Hampel rule: far from the rolling median in robust-SD units.
 
-    A value is an outlier when ``|x - median| > max(threshold * 1.4826 * MAD, min_dev)`` over a
-    centred window of ``window`` samples (NaN ignored).
+    A value is an outlier when ``|x - median| > max(threshold * 1.4826 * MAD, min_dev)``,
+    where the median is taken over a centred window of ``window`` samples and the MAD (the
+    median absolute residual from that median) over ``scale_window`` samples (default 5 ×
+    ``window``). NaN is ignored.
+
+    Notes
+    -----
+    A short median window follows quick swings (a long one sits below the top of a fast
+    peak and would cut it); a longer scale window keeps the MAD from being inflated by a
+    neighbouring spike or by noise in a handful of samples.
     """
     import pandas as pd
 
     s = pd.Series(np.asarray(values, float))
     window = max(3, int(window) | 1)
+    scale_window = max(window, int(scale_window or 5 * window) | 1)
     med = s.rolling(window, center=True, min_periods=3).median()
-    mad = (s - med).abs().rolling(window, center=True, min_periods=3).median()
+    resid = (s - med).abs()
+    mad = resid.rolling(scale_window, center=True, min_periods=3).median()
     limit = np.maximum(threshold * 1.4826 * mad.to_numpy(), min_dev)
-    dev = np.abs(s.to_numpy() - med.to_numpy())
+    dev = resid.to_numpy()
     with np.errstate(invalid="ignore"):
         return np.isfinite(dev) & (dev > limit)
 

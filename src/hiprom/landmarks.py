@@ -148,7 +148,7 @@ class LandmarkSeries:
             set_(self, "fps", float(self.fps))
         extras = {}
         for key, value in dict(self.extras).items():
-            arr = np.asarray(value, dtype=np.float64)
+            arr = np.array(value, dtype=np.float64)  # a copy: the series owns its data
             if arr.ndim < 1 or arr.shape[0] != n:
                 raise ValueError(f"extras[{key!r}] must have {n} rows (one per frame), got shape {arr.shape}")
             arr.flags.writeable = False
