@@ -150,3 +150,18 @@ def test_nobody_in_the_clip():
 def test_no_frames_at_all():
     series, choice = choose_subject([], np.zeros(0), np.zeros(0, dtype=np.int64), FRAME)
     assert len(series) == 0 and choice.n_tracks == 0
+
+
+def test_person_lost_for_a_while_is_picked_up_again_on_the_same_track():
+    # The subject shifts by 400 px (0.66 × their 610 px size) during a 30-frame gap: too far for the
+    # frame-to-frame gate (0.5), within the gate that grows while a person is unseen.
+    people = []
+    for f in range(70):
+        x = 600.0 if f < 20 else 600.0 + 0.8 * 500.0
+        people.append([] if 20 <= f < 50 else [body(x, seated=True, tag=1.0)])
+    t, idx = times(70)
+    series, choice = choose_subject(people, t, idx, FRAME)
+    assert choice.n_tracks == 1
+    assert choice.chosen_frames == 40
+    assert series.detected[:20].all() and series.detected[50:].all()
+    assert not series.detected[20:50].any()

@@ -78,8 +78,9 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     Notes
     -----
     Linking is greedy, best match first: a detection joins the track whose last position
-    is nearest, if within 0.5 × that person's size (hip-centre distance); otherwise it starts
-    a new track. A track's score is the sum over its frames of :func:`seated_score` times
+    is nearest, if within ``0.5 + 0.02 × frames unseen`` (at most 1.5) × that person's size
+    (hip-centre distance), so a person the model lost for a while is picked up again;
+    otherwise it starts a new track. A track's score is the sum over its frames of :func:`seated_score` times
     the person's size relative to the frame (the subject is usually the largest seated
     body). Frames where the chosen track has no detection stay empty (NaN).
     """
@@ -87,17 +88,19 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     track_of: list[list[int]] = []       # per frame: track id of each detection
     last_pos: list[np.ndarray] = []
     last_size: list[float] = []
+    last_seen: list[int] = []
     scores: list[float] = []
     counts: list[int] = []
     diag = float(np.hypot(*frame_size_px))
-    for frame_people in people:
+    for f, frame_people in enumerate(people):
         ids = [-1] * len(frame_people)
         geo = [_centre_and_size(c) for c in frame_people]
         pairs = sorted((float(np.linalg.norm(g[0] - last_pos[t])) / max(g[1], last_size[t]), i, t)
                        for i, g in enumerate(geo) for t in range(len(last_pos)))
         used: set[int] = set()
         for dist, i, t in pairs:
-            if dist <= 0.5 and ids[i] < 0 and t not in used:
+            gate = min(0.5 + 0.02 * (f - last_seen[t] - 1), 1.5)
+            if dist <= gate and ids[i] < 0 and t not in used:
                 ids[i] = t
                 used.add(t)
         for i, (pos, size) in enumerate(geo):
@@ -105,10 +108,11 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
                 ids[i] = len(last_pos)
                 last_pos.append(pos)
                 last_size.append(size)
+                last_seen.append(f)
                 scores.append(0.0)
                 counts.append(0)
             t = ids[i]
-            last_pos[t], last_size[t] = pos, size
+            last_pos[t], last_size[t], last_seen[t] = pos, size, f
             scores[t] += seated_score(frame_people[i]) * min(1.0, 2.0 * size / diag)
             counts[t] += 1
         track_of.append(ids)
