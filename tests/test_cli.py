@@ -338,3 +338,12 @@ def test_json_output(tmp_path: Path, model_env) -> None:
     assert isinstance(peak, (int, float)) and not isinstance(peak, bool)
     assert data["schema"] == "hiprom.result"
     assert json.loads((out / "result.json").read_text())["sides"] == data["sides"]
+
+
+def test_from_landmarks_with_a_video(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
+    """``--from-landmarks`` given a video instead of a landmarks.npz: a clear refusal."""
+    before = listing(tmp_path)
+    proc = run_cli("analyze", sample_copy, "--from-landmarks", env=no_model_env, cwd=tmp_path)
+    err = assert_clean_failure(proc, code=InputError.exit_code)
+    assert str(sample_copy) in err and "landmarks" in err, err
+    assert listing(tmp_path) == before

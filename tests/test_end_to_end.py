@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -107,7 +106,7 @@ def peak_errors(result, summary: dict) -> list[str]:
         checks = [("peak IR", got.peak_ir_deg, truth["peak_ir_deg"])]
         if truth["peak_er_deg"] is not None:  # gt: ER negative; hiprom: ER positive
             checks.append(("peak ER", got.peak_er_deg, -truth["peak_er_deg"]))
-        elif got.peak_er_deg is not None and got.peak_er_deg > TOL_DEG:
+        elif got.peak_er_deg is not None and got.peak_er_deg > TOL_DEG:  # truth: no ER at all
             problems.append(f"{side} peak ER: measured {got.peak_er_deg:.1f}, truth: no ER")
         for what, measured, true in checks:
             if measured is None:
@@ -151,14 +150,28 @@ def provenance_frame_counts(real_dir: Path) -> dict[str, int]:
     return counts
 
 
-REAL_CLIPS = ["pose2sim_balance_cam01_1080x1920_60fps.mp4", "pose2sim_balance_cam03_1088x1920_60fps.mp4",
-              "sports2d_demo_vp9_1768x994_30fps.mp4", "sports2d_run_side_480x352_29.97fps.mp4",
-              "sports2d_walk_side_1280x720_30fps.mp4"]
+#: Real clip -> (first, last) frame in which the subject is wholly or mostly in the picture,
+#: found by looking at the frames. The detection rate is judged over these frames only:
+#: the runner and the walker leave the picture (nobody there to find), and the walker is
+#: only a sliver at the right edge in frames 0-31. In the others the subject (the man on
+#: the box in the Sports2D demo) is in view throughout.
+REAL_CLIPS = {
+    "pose2sim_balance_cam01_1080x1920_60fps.mp4": (0, 99),
+    "pose2sim_balance_cam03_1088x1920_60fps.mp4": (0, 99),
+    # the man jumps on a box until frame ~168, then leaps off and lands 2-3 body sizes away
+    # (a new track: hiprom follows a subject who stays put); the box part is the subject
+    "sports2d_demo_vp9_1768x994_30fps.mp4": (6, 168),
+    "sports2d_run_side_480x352_29.97fps.mp4": (0, 32),  # out of the picture from frame 33
+    "sports2d_walk_side_1280x720_30fps.mp4": (32, 343),  # gone from frame 344 to the end
+}
+
+#: Share of the in-view frames in which the subject must be found.
+MIN_FOUND = 0.8
 
 
 @pytest.mark.slow
 @pytest.mark.shared
-@pytest.mark.parametrize("name", REAL_CLIPS)
+@pytest.mark.parametrize("name", sorted(REAL_CLIPS))
 def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
     real = shared_dir / "samples" / "real"
     counts = provenance_frame_counts(real)
@@ -167,9 +180,12 @@ def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
     assert series.n_frames == counts[name], "not every frame was decoded"
     np.testing.assert_array_equal(series.frame_index, np.arange(counts[name]))
     assert np.all(np.diff(series.time_s) > 0)
-    found = float(series.detected.mean())
-    assert found > 0.8, f"a person was found in only {found:.0%} of the frames"
     assert series.frame_size_px == (info.width_px, info.height_px)
+    first, last = REAL_CLIPS[name]
+    found = float(series.detected[first:last + 1].mean())
+    assert found > MIN_FOUND, (
+        f"the subject was found in only {found:.0%} of frames {first}-{last}, where they are "
+        f"in view ({series.meta.get('person', {}).get('reason', '')})")
     # Not a seated test: the analysis may refuse, but only with a clean AnalysisError.
     try:
         hiprom.analyze_landmarks(series, config, source_info=info, model=model)

@@ -165,3 +165,22 @@ def test_person_lost_for_a_while_is_picked_up_again_on_the_same_track():
     assert choice.chosen_frames == 40
     assert series.detected[:20].all() and series.detected[50:].all()
     assert not series.detected[20:50].any()
+
+
+def test_a_person_detected_twice_in_a_frame_stays_one_track():
+    # The model sometimes returns the same person twice (slightly shifted copies). The copy
+    # must not start a second track that then takes frames away from the subject.
+    rng = np.random.default_rng(5)
+    people = []
+    for f in range(40):
+        s = body(600.0, seated=True, tag=1.0, rng=rng)
+        frame = [s]
+        if f % 3 == 0:
+            copy = body(600.0 + 15.0, seated=True, tag=3.0, rng=rng, vis=0.8)
+            frame.append(copy)
+        people.append(frame)
+    t, idx = times(40)
+    series, choice = choose_subject(people, t, idx, FRAME)
+    assert choice.n_tracks == 1
+    assert series.detected.all()
+    assert np.all(series.world_m[:, 0, 0] == 1.0)       # always the more visible detection

@@ -96,18 +96,29 @@ def hampel_mask(values: np.ndarray, window: int, threshold: float, min_dev: floa
     peak and would cut it); a longer scale window keeps the MAD from being inflated by a
     neighbouring spike or by noise in a handful of samples.
     """
-    import pandas as pd
-
-    s = pd.Series(np.asarray(values, float))
+    x = np.asarray(values, float)
     window = max(3, int(window) | 1)
     scale_window = max(window, int(scale_window or 5 * window) | 1)
-    med = s.rolling(window, center=True, min_periods=3).median()
-    resid = (s - med).abs()
-    mad = resid.rolling(scale_window, center=True, min_periods=3).median()
-    limit = np.maximum(threshold * 1.4826 * mad.to_numpy(), min_dev)
-    dev = resid.to_numpy()
+    med = _rolling_nanmedian(x, window)
+    resid = np.abs(x - med)
+    mad = _rolling_nanmedian(resid, scale_window)
+    limit = np.maximum(threshold * 1.4826 * mad, min_dev)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(dev) & (dev > limit)
+        return np.isfinite(resid) & (resid > limit)
+
+
+def _rolling_nanmedian(x: np.ndarray, window: int, min_count: int = 3) -> np.ndarray:
+    """Centred rolling median of an odd ``window``, ignoring NaN; NaN where fewer than
+    ``min_count`` values are present."""
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), x, np.full(half, np.nan)])
+    views = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = np.isfinite(views).sum(axis=1)
+    out = np.full(len(x), np.nan)
+    ok = count >= min_count
+    if ok.any():
+        out[ok] = np.nanmedian(views[ok], axis=1)
+    return out
 
 
 def fill_short_gaps(time_s: np.ndarray, values: np.ndarray, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,9 +243,10 @@ class LandmarkSeries:
             "landmark_names": list(LANDMARK_NAMES), "frame_size_px": list(self.frame_size_px),
             "source": self.source, "model": self.model, "fps": self.fps, "meta": self.meta,
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        # a new file opened exclusively gets the usual permissions (umask), unlike mkstemp's 0600
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with open(tmp, "xb") as fh:
                 np.savez_compressed(
                     fh, image_px=self.image_px, visibility=self.visibility,
                     presence=self.presence, world_m=self.world_m, time_s=self.time_s,
@@ -276,8 +277,10 @@ class LandmarkSeries:
                                                "time_s", "frame_index")}
                 extras = {k[len("extra__"):]: data[k] for k in data.files if k.startswith("extra__")}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise InputError(f"is not a hiprom landmarks file ({exc.__class__.__name__}: {exc})",
-                             path=path, fix="give the landmarks.npz from a hiprom output folder.") from None
+            detail = "not an .npz archive" if "pickle" in str(exc) else f"{exc.__class__.__name__}: {exc}"
+            raise InputError(f"is not a hiprom landmarks file ({detail})",
+                             path=path, fix="give the landmarks.npz from a hiprom output folder "
+                                            "(or drop --from-landmarks to analyse a video).") from None
         version = header.get("schema_version")
         if version != SCHEMA_VERSION:
             raise InputError(f"landmarks schema version {version} is not supported "

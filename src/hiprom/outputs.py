@@ -64,7 +64,6 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
         (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
         result.to_pandas().to_csv(tmp / "angles.csv", index=False, float_format="%.3f")
         result.series.save(tmp / "landmarks.npz")
-        _chmod_like_new_file(tmp / "landmarks.npz")  # saved via mkstemp: 0600 otherwise
         if plot:
             fig = result.plot()
             fig.savefig(tmp / "angles.png", dpi=110)
@@ -86,13 +85,6 @@ def _new_dir(parent: Path, prefix: str, suffix: str) -> Path:
             continue
         return path
     raise FileExistsError(f"could not create a temporary folder in {parent}")
-
-
-def _chmod_like_new_file(path: Path) -> None:
-    """Give ``path`` the permissions a newly created file gets (0666 minus the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

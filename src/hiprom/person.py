@@ -16,7 +16,7 @@ import numpy as np
 from .landmarks import LM, N_LANDMARKS, LandmarkSeries
 from .pose import PoseCandidate
 
-__all__ = ["PersonChoice", "choose_subject", "seated_score"]
+__all__ = ["PersonChoice", "choose_subject", "drop_duplicates", "seated_score"]
 
 _LEGS = [LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
 
@@ -63,6 +63,22 @@ def _centre_and_size(c: PoseCandidate) -> tuple[np.ndarray, float]:
     return hips, max(size, 1.0)
 
 
+def drop_duplicates(people: Sequence[PoseCandidate]) -> list[PoseCandidate]:
+    """Remove detections of a person already found in the same frame.
+
+    The model sometimes returns one person twice. A detection is a duplicate when the
+    median distance of its landmarks to those of a more visible detection is below 0.15 ×
+    that person's size.
+    """
+    kept: list[PoseCandidate] = []
+    for c in sorted(people, key=lambda c: -float(np.nanmean(c.visibility))):
+        _, size = _centre_and_size(c)
+        if all(np.nanmedian(np.linalg.norm(c.image_px[:, :2] - k.image_px[:, :2], axis=1)) >= 0.15 * size
+               for k in kept):
+            kept.append(c)
+    return kept
+
+
 def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray,
                    frame_index: np.ndarray, frame_size_px: tuple[int, int],
                    **series_fields) -> tuple[LandmarkSeries, PersonChoice]:
@@ -77,6 +93,7 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
 
     Notes
     -----
+    Duplicate detections of one person are dropped first (:func:`drop_duplicates`).
     Linking is greedy, best match first: a detection joins the track whose last position
     is nearest, if within ``0.5 + 0.02 × frames unseen`` (at most 1.5) × that person's size
     (hip-centre distance), so a person the model lost for a while is picked up again;
@@ -92,6 +109,7 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     scores: list[float] = []
     counts: list[int] = []
     diag = float(np.hypot(*frame_size_px))
+    people = [drop_duplicates(p) if len(p) > 1 else list(p) for p in people]
     for f, frame_people in enumerate(people):
         ids = [-1] * len(frame_people)
         geo = [_centre_and_size(c) for c in frame_people]

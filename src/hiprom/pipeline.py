@@ -70,7 +70,7 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
                 for frame in frames:
                     found_people = pose.detect(frame.rgb, frame.time_s)
                     people.append([_with_shank_lines(c) for c in found_people])
-                    if frame.index % stride == 0 and len(lines) < 2 * 12:
+                    if frame.index % stride == 0 and len(lines) < 16:
                         found = level_line_roll_deg(frame.rgb)
                         if found is not None:
                             lines.append({"frame": frame.index, **dataclasses.asdict(found)})

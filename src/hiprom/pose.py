@@ -42,30 +42,53 @@ class PoseCandidate:
     extras: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def _native_stderr_captured() -> Iterator[list[str]]:
-    """Capture what native code writes to file descriptor 2 (TFLite/absl start-up chatter).
+class _NativeStderr:
+    """Keeps the native libraries' log chatter (TFLite, absl) off the user's terminal.
 
-    The captured text is handed back so that a failure can quote it.
+    While native code runs (model creation, each frame), file descriptor 2 points at a
+    private temporary file; Python's own writes between calls reach the terminal as usual.
+    What was captured is kept (up to 64 kB) so a failure can quote it.
     """
-    out: list[str] = []
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. some notebooks)
-        yield out
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), fd)
+
+    LIMIT = 1 << 16
+
+    def __init__(self) -> None:
         try:
-            yield out
+            self.fd: int | None = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):  # no real stderr (e.g. a notebook)
+            self.fd = None
+        if self.fd is not None:
+            self.saved = os.dup(self.fd)
+            self.sink = tempfile.TemporaryFile()
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        if self.fd is None:
+            yield
+            return
+        sys.stderr.flush()
+        os.dup2(self.sink.fileno(), self.fd)
+        try:
+            yield
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
-            sink.seek(0)
-            out.append(sink.read().decode("utf-8", "replace"))
+            os.dup2(self.saved, self.fd)
+            if self.sink.tell() > self.LIMIT:
+                self.sink.seek(0)
+                self.sink.truncate()
+
+    def last_line(self) -> str:
+        if self.fd is None:
+            return ""
+        self.sink.seek(0)
+        lines = self.sink.read().decode("utf-8", "replace").strip().splitlines()
+        self.sink.seek(0, os.SEEK_END)
+        return lines[-1] if lines else ""
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.saved)
+            self.sink.close()
+            self.fd = None
 
 
 class PoseModel:
@@ -102,7 +125,7 @@ class PoseModel:
             raise ModelError(f"mediapipe cannot be imported ({exc})",
                              fix="reinstall hiprom: pip install --force-reinstall hiprom") from None
         self._mp = mp
-        self._first_call = True
+        self._stderr = _NativeStderr()
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model.path)),
             running_mode=vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE,
@@ -112,7 +135,7 @@ class PoseModel:
             min_tracking_confidence=min_tracking_confidence,
             output_segmentation_masks=bool(segmentation),
         )
-        with _native_stderr_captured() as captured:
+        with self._stderr.quiet():
             try:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as exc:
@@ -120,7 +143,8 @@ class PoseModel:
             else:
                 error = None
         if error is not None:
-            detail = (captured[0].strip().splitlines() or [""])[-1] if captured else ""
+            detail = self._stderr.last_line()
+            self._stderr.close()
             raise ModelError(f"the pose model could not be loaded: {error} {detail}".strip(),
                              path=model.path,
                              fix="check the file is a MediaPipe pose_landmarker .task bundle, "
@@ -145,12 +169,7 @@ class PoseModel:
         height, width = rgb.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
                                data=np.ascontiguousarray(rgb))
-        if self._first_call:
-            # The graph logs a one-off notice about non-square inputs on its first frame.
-            self._first_call = False
-            with _native_stderr_captured():
-                result = self._run(image, time_s)
-        else:
+        with self._stderr.quiet():
             result = self._run(image, time_s)
         people = []
         for k, landmarks in enumerate(result.pose_landmarks):
@@ -175,8 +194,12 @@ class PoseModel:
     def close(self) -> None:
         landmarker = getattr(self, "_landmarker", None)
         if landmarker is not None:
-            landmarker.close()
+            with self._stderr.quiet():
+                landmarker.close()
             self._landmarker = None
+        stderr = getattr(self, "_stderr", None)
+        if stderr is not None:
+            stderr.close()
 
     def __enter__(self) -> "PoseModel":
         return self

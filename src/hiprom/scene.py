@@ -34,7 +34,7 @@ class LineRoll:
     length_px: float
 
 
-def level_line_roll_deg(rgb: np.ndarray, *, max_side_px: int = 960) -> LineRoll | None:
+def level_line_roll_deg(rgb: np.ndarray, *, max_side_px: int = 640) -> LineRoll | None:
     """The dominant tilt of long near-horizontal straight segments in an RGB frame.
 
     Parameters
@@ -81,7 +81,7 @@ def level_line_roll_deg(rgb: np.ndarray, *, max_side_px: int = 960) -> LineRoll 
                     float(length[near].sum() / length.sum()), float(length[near].sum() / scale))
 
 
-def sample_every(frame_count: int | None, *, samples: int = 12, fallback: int = 15) -> int:
+def sample_every(frame_count: int | None, *, samples: int = 8, fallback: int = 15) -> int:
     """Frame stride that spreads about ``samples`` scene-line samples over a clip."""
     if not frame_count or frame_count <= 0:
         return fallback

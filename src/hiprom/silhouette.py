@@ -15,6 +15,7 @@ of all slices, which stay clear even when the foot swings medially across the ot
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .landmarks import LM
@@ -32,41 +33,70 @@ MIN_SLICES = 5
 EXTRA_KEYS = ("shank_mid_px", "shank_lat_px", "shank_clean")
 
 
-def _profile_runs(values: np.ndarray) -> list[tuple[float, float]]:
-    """Sub-pixel [start, end] of the runs where a sampled profile exceeds 0.5."""
-    above = values > 0.5
-    if not above.any():
-        return []
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], above, [False]]).astype(np.int8)))
-    out = []
-    for a, b in zip(edges[::2], edges[1::2]):
-        # interpolate the 0.5 crossings on either side of the run
-        lo = a - 1 + (0.5 - values[a - 1]) / (values[a] - values[a - 1]) if a > 0 else float(a)
-        hi = b - 1 + (values[b - 1] - 0.5) / (values[b - 1] - values[b]) if b < len(values) else float(b - 1)
-        out.append((float(lo), float(hi)))
-    return out
-
-
 def _sample(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a mask at ``(..., 2)`` pixel positions (0 outside)."""
-    h, w = mask.shape
-    x, y = points[..., 0], points[..., 1]
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    fx, fy = x - x0, y - y0
-    out = np.zeros(x.shape)
-    for dx, dy, wt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        out[ok] += wt[ok] * mask[yi[ok], xi[ok]]
-    return out
+    """Bilinear samples of a mask at ``(S, N, 2)`` pixel positions (0 outside)."""
+    xy = points.astype(np.float32)
+    return cv2.remap(mask, xy[..., 0], xy[..., 1], interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).astype(np.float64)
 
 
 def _fit_line(s: np.ndarray, t: np.ndarray, k: np.ndarray, u: np.ndarray, n: np.ndarray,
               length: float) -> np.ndarray:
     """Least-squares line t = c0 + c1 s in the leg frame, returned as two image points."""
-    c1, c0 = np.polyfit(s, t, 1)
+    s_mean, t_mean = s.mean(), t.mean()
+    c1 = float(((s - s_mean) * (t - t_mean)).sum() / ((s - s_mean) ** 2).sum())
+    c0 = t_mean - c1 * s_mean
     s0, s1 = SLICE_FROM * length, SLICE_TO * length
     return np.stack([k + s0 * u + (c0 + c1 * s0) * n, k + s1 * u + (c0 + c1 * s1) * n])
+
+
+def _runs_at_axis(profiles: np.ndarray, zero: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per profile (row), the run of values > 0.5 that contains index ``zero`` or is nearest.
+
+    Returns sub-pixel ``lo``, ``hi`` (0.5 crossings, in samples) and a mask of rows with a run.
+    """
+    rows, n = profiles.shape
+    above = profiles > 0.5
+    padded = np.zeros((rows, n + 2), np.int8)
+    padded[:, 1:-1] = above
+    step = np.diff(padded, axis=1)
+    r_start, start = np.nonzero(step == 1)          # run starts at index `start`
+    _, stop = np.nonzero(step == -1)                 # ...and ends before `stop`
+    found = np.zeros(rows, bool)
+    lo = np.full(rows, np.nan)
+    hi = np.full(rows, np.nan)
+    if r_start.size == 0:
+        return lo, hi, found
+    end = stop - 1
+    dist = np.where((start <= zero) & (end >= zero), 0, np.minimum(np.abs(start - zero), np.abs(end - zero)))
+    order = np.lexsort((dist, r_start))             # by row, then distance
+    first = np.ones(order.size, bool)
+    first[1:] = r_start[order][1:] != r_start[order][:-1]
+    pick = order[first]
+    rr, a, b = r_start[pick], start[pick], end[pick]
+    # interpolate the 0.5 crossings just outside the run
+    prev = np.clip(a - 1, 0, n - 1)
+    nxt = np.clip(b + 1, 0, n - 1)
+    va, vp = profiles[rr, a], profiles[rr, prev]
+    vb, vn = profiles[rr, b], profiles[rr, nxt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo_sub = np.where(a > 0, (a - 1) + (0.5 - vp) / (va - vp), a)
+        hi_sub = np.where(b < n - 1, b + (vb - 0.5) / (vb - vn), b)
+    lo[rr], hi[rr], found[rr] = lo_sub, hi_sub, True
+    return lo, hi, found
+
+
+def _crossing_t(s_vals: np.ndarray, knee: np.ndarray, u: np.ndarray, n: np.ndarray,
+                other_knee: np.ndarray, other_ankle: np.ndarray) -> np.ndarray:
+    """Where the other shank's landmark segment crosses each slice line (t, NaN if not)."""
+    od = other_ankle - other_knee
+    det = n[0] * -od[1] - n[1] * -od[0]
+    if not np.all(np.isfinite(od)) or abs(det) < 1e-9:
+        return np.full(len(s_vals), np.nan)
+    rhs = other_knee - (knee + s_vals[:, None] * u)          # point + t n = ok + lam od
+    t = (rhs[:, 0] * -od[1] - rhs[:, 1] * -od[0]) / det
+    lam = (n[0] * rhs[:, 1] - n[1] * rhs[:, 0]) / det
+    return np.where((lam >= -0.1) & (lam <= 1.1), t, np.nan)
 
 
 def _one_leg(mask: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_knee: np.ndarray,
@@ -79,45 +109,22 @@ def _one_leg(mask: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_knee: 
     u = d / length
     n = np.array([-u[1], u[0]])
     lat_t = 1.0 if n[0] * lateral_sign_x > 0 else -1.0   # which t direction is lateral
-    half = 0.6 * length
-    ts = np.arange(-half, half + 1.0)
+    half = int(np.ceil(0.6 * length))
+    ts = np.arange(-half, half + 1, dtype=float)
     s_vals = np.linspace(SLICE_FROM, SLICE_TO, N_SLICES) * length
     pts = knee + s_vals[:, None, None] * u + ts[None, :, None] * n
-    profiles = _sample(mask, pts)
-    mids, lats, clean_s, lat_s = [], [], [], []
-    for i, prof in enumerate(profiles):
-        runs = _profile_runs(prof)
-        if not runs:
-            continue
-        zero = half  # index of t = 0
-        run = min(runs, key=lambda r: 0.0 if r[0] <= zero <= r[1] else min(abs(r[0] - zero), abs(r[1] - zero)))
-        lo, hi = run[0] - half, run[1] - half
-        if min(abs(lo), abs(hi)) > 0.25 * length and not lo <= 0 <= hi:
-            continue  # the run found is not this leg
-        lats.append(hi if lat_t > 0 else lo)
-        lat_s.append(s_vals[i])
-        width = hi - lo
-        other = _other_leg_inside(knee + s_vals[i] * u, n, other_knee, other_ankle, knee, u, lo, hi)
-        if width <= MAX_WIDTH_FRACTION * length and not other:
-            mids.append((lo + hi) / 2)
-            clean_s.append(s_vals[i])
-    mid_line = _fit_line(np.array(clean_s), np.array(mids), knee, u, n, length) if len(mids) >= MIN_SLICES else nan
-    lat_line = _fit_line(np.array(lat_s), np.array(lats), knee, u, n, length) if len(lats) >= MIN_SLICES else nan
-    return mid_line, lat_line, len(mids) / N_SLICES
-
-
-def _other_leg_inside(point: np.ndarray, n: np.ndarray, ok_: np.ndarray, oa: np.ndarray,
-                      knee: np.ndarray, u: np.ndarray, lo: float, hi: float) -> bool:
-    """Does the other shank's segment cross this slice inside the run [lo, hi]?"""
-    od = oa - ok_
-    if not np.all(np.isfinite(od)):
-        return False
-    # solve point + t n = ok_ + lam od
-    a = np.array([[n[0], -od[0]], [n[1], -od[1]]])
-    if abs(np.linalg.det(a)) < 1e-9:
-        return False
-    t, lam = np.linalg.solve(a, ok_ - point)
-    return bool(-0.1 <= lam <= 1.1 and lo <= t <= hi)
+    lo, hi, found = _runs_at_axis(_sample(mask, pts), half)
+    lo, hi = lo - half, hi - half
+    # a run that neither contains the axis nor comes near it is something else
+    ok = found & ((lo <= 0) & (hi >= 0) | (np.minimum(np.abs(lo), np.abs(hi)) <= 0.25 * length))
+    cross = _crossing_t(s_vals, knee, u, n, other_knee, other_ankle)
+    other_inside = np.isfinite(cross) & (cross >= lo) & (cross <= hi)
+    clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length) & ~other_inside
+    lateral = np.where(lat_t > 0, hi, lo)
+    mid_line = _fit_line(s_vals[clean], ((lo + hi) / 2)[clean], knee, u, n, length) \
+        if clean.sum() >= MIN_SLICES else nan
+    lat_line = _fit_line(s_vals[ok], lateral[ok], knee, u, n, length) if ok.sum() >= MIN_SLICES else nan
+    return mid_line, lat_line, float(clean.sum()) / N_SLICES
 
 
 def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool) -> dict[str, np.ndarray]:

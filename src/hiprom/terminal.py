@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ class FrameProgress:
     """A progress bar over frames, shown only for clips longer than a few seconds.
 
     Use as a context manager and pass :meth:`update` as the ``progress`` callback of
-    :func:`hiprom.analyze`.
+    :func:`hiprom.analyze`. The bar is redrawn from :meth:`update` only (no refresh
+    thread), i.e. between frames, never while the pose model runs.
     """
 
     def __init__(self, console: Console, *, enabled: bool = True, label: str = "analysing"):
@@ -32,6 +34,7 @@ class FrameProgress:
         self.label = label
         self._progress: Progress | None = None
         self._task = None
+        self._last_draw = 0.0
 
     def __enter__(self) -> "FrameProgress":
         return self
@@ -45,10 +48,15 @@ class FrameProgress:
                 return
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                       MofNCompleteColumn(), TextColumn("frames"),
-                                      TimeRemainingColumn(), console=self.console, transient=True)
+                                      TimeRemainingColumn(), console=self.console, transient=True,
+                                      auto_refresh=False)
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=total)
         self._progress.update(self._task, completed=min(done, total or done))
+        now = time.monotonic()
+        if now - self._last_draw >= 0.1 or done >= (total or 0):
+            self._last_draw = now
+            self._progress.refresh()
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
