@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mp4util import set_display_rotation
 
 import hiprom
 from hiprom.config import Config
 from hiprom.errors import AnalysisError
 from hiprom.landmarks import LM, LandmarkSeries
-
-from mp4util import set_display_rotation
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

@@ -13,25 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import signal as sps
+from synthetic_series import clip_time, eased
 
-from hiprom.filtering import (CleanAngle, SignalSettings, clean_angle, fill_short_gaps, hampel_mask,
-                              lowpass_zero_phase, runs)
+from hiprom.filtering import (
+    CleanAngle,
+    SignalSettings,
+    clean_angle,
+    fill_short_gaps,
+    hampel_mask,
+    lowpass_zero_phase,
+    runs,
+)
 
 #: rest 0° 1 s, ease to 40° in 1 s, hold 1 s, back, rest, ease to -30°, hold, back, rest.
 SEATED_KNOTS = [(0, 0), (1, 0), (2, 40), (3, 40), (4, 0), (5, 0), (6, -30), (7, -30), (8, 0), (9, 0)]
-
-
-def eased(t: np.ndarray, knots) -> np.ndarray:
-    """Cosine-eased path through ``(time_s, deg)`` knots (equal neighbours = a hold)."""
-    kt = np.array([k[0] for k in knots], float)
-    ky = np.array([k[1] for k in knots], float)
-    i = np.clip(np.searchsorted(kt, t, side="right") - 1, 0, len(kt) - 2)
-    u = np.clip((t - kt[i]) / (kt[i + 1] - kt[i]), 0.0, 1.0)
-    return ky[i] + (ky[i + 1] - ky[i]) * (1.0 - np.cos(np.pi * u)) / 2.0
-
-
-def clip_time(fps: float, duration: float = 9.0) -> np.ndarray:
-    return np.arange(int(round(duration * fps))) / fps
 
 
 def frames_between(t: np.ndarray, a: float, b: float) -> np.ndarray:

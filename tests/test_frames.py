@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mp4util import read_display_matrix, set_display_rotation, set_sample_deltas
 
 from hiprom.errors import InputError
 from hiprom.frames import (
@@ -26,7 +27,6 @@ from hiprom.frames import (
     natural_sort_key,
     open_source,
 )
-from mp4util import read_display_matrix, set_display_rotation, set_sample_deltas
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from synthetic_series import clip_time, eased
 
 from hiprom.filtering import clean_angle
-from hiprom.movement import (Excursion, MovementSettings, Rep, find_excursions, find_rest,
-                             group_reps, is_tested)
-
-
-def eased(t: np.ndarray, knots) -> np.ndarray:
-    """Cosine-eased path through ``(time_s, deg)`` knots (equal neighbours = a hold)."""
-    kt = np.array([k[0] for k in knots], float)
-    ky = np.array([k[1] for k in knots], float)
-    i = np.clip(np.searchsorted(kt, t, side="right") - 1, 0, len(kt) - 2)
-    u = np.clip((t - kt[i]) / (kt[i + 1] - kt[i]), 0.0, 1.0)
-    return ky[i] + (ky[i + 1] - ky[i]) * (1.0 - np.cos(np.pi * u)) / 2.0
-
-
-def clip_time(fps: float, duration: float) -> np.ndarray:
-    return np.arange(int(round(duration * fps))) / fps
+from hiprom.movement import (
+    Excursion,
+    MovementSettings,
+    Rep,
+    find_excursions,
+    find_rest,
+    group_reps,
+    is_tested,
+)
 
 
 def frame_at(t: np.ndarray, time_s: float) -> int:

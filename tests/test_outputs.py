@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_leg import Body, Camera, image_joints
 
 from hiprom.config import Config
 from hiprom.errors import OutputExistsError
@@ -21,8 +22,6 @@ from hiprom.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.outputs import OUTPUT_FILES, default_output_dir, write_outputs
 from hiprom.pipeline import analyze_landmarks
 from hiprom.result import AnalysisResult
-
-from synthetic_leg import Body, Camera, image_joints
 
 FPS = 30.0
 # (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.

@@ -163,7 +163,8 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         result = analyze_landmarks(LandmarkSeries.load(input_path), config)
     else:
         from .frames import open_source
-        from .pipeline import analyze as run, load_model
+        from .pipeline import analyze as run
+        from .pipeline import load_model
         from .terminal import FrameProgress
 
         with open_source(input_path):  # a bad input fails now, before a model download

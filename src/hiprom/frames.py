@@ -31,9 +31,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ._video_probe import (FIX_COPY, FIX_KIND, IMAGE_EXTENSIONS, first_read_error, fourcc_text,
-                           looks_like_image, looks_like_text, natural_sort_key, quiet_ffmpeg_log,
-                           quiet_opencv_log, read_head, truncated_error, unopenable_error)
+from ._video_probe import (
+    FIX_COPY,
+    FIX_KIND,
+    IMAGE_EXTENSIONS,
+    first_read_error,
+    fourcc_text,
+    looks_like_image,
+    looks_like_text,
+    natural_sort_key,
+    quiet_ffmpeg_log,
+    quiet_opencv_log,
+    read_head,
+    truncated_error,
+    unopenable_error,
+)
 from .errors import InputError
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",

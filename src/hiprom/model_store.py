@@ -272,8 +272,7 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
 def _fetch(url: str, out: BinaryIO, *, progress: bool, timeout_s: float) -> None:
     """Stream ``url`` into ``out`` with a progress bar, check Content-Length, then fsync."""
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     req = urllib.request.Request(url, headers={"User-Agent": "hiprom-model-download"})
     with urllib.request.urlopen(req, timeout=timeout_s) as resp:

@@ -14,10 +14,10 @@ import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import QualitySettings
-    from .roll import RollEstimate
     from .landmarks import LandmarkSeries
     from .measure import SideAngles
     from .movement import Excursion
+    from .roll import RollEstimate
 
 __all__ = ["Quality", "assess_side", "MINOR", "MAJOR"]
 
