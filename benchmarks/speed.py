@@ -285,7 +285,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hiprom-speed-") as tmp:
         short = write_repeated(MEMORY_CLIP, Path(tmp) / "short_1x.mp4", 1)
         long = write_repeated(MEMORY_CLIP, Path(tmp) / "long_4x.mp4", 4)
-        print(f"{'measure':24s} {'short frames':>12s} {'RSS MB':>8s} {'long frames':>12s} {'RSS MB':>8s} {'growth MB':>10s}")
+        print(f"{'measure':24s} {'short frames':>12s} {'RSS MB':>8s} {'long frames':>12s} {'RSS MB':>8s} "
+              f"{'growth MB':>10s}")
         for mode in ("detect", "analyze"):
             a, b = measure(mode, short), measure(mode, long)
             if "error" in a or "error" in b:
