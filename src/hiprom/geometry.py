@@ -144,7 +144,13 @@ def shank_angle_3d_deg(hip_m: np.ndarray, knee_m: np.ndarray, ankle_m: np.ndarra
     made orthogonal to ``d̂``. MediaPipe's depth is weak, so this is reported as a
     diagnostic only.
     """
-    hip, knee, ankle, other = (np.asarray(a, float) for a in (hip_m, knee_m, ankle_m, other_hip_m))
+    with np.errstate(invalid="ignore", divide="ignore"):   # degenerate frames give NaN
+        return _shank_angle_3d(*(np.asarray(a, float) for a in (hip_m, knee_m, ankle_m, other_hip_m)),
+                               roll_deg)
+
+
+def _shank_angle_3d(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other: np.ndarray,
+                    roll_deg: float | np.ndarray) -> np.ndarray:
     f = knee - hip
     f = f / np.linalg.norm(f, axis=-1, keepdims=True)
 

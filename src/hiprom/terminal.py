@@ -90,6 +90,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
     cam = d["camera"]
     console.print(f"Camera roll {cam['roll_deg']:+.1f}° corrected (from {cam['roll_source']})"
                   if cam["roll_deg"] is not None else "Camera roll unknown")
+    person = d.get("person") or {}
+    if person.get("n_tracks", 0) > 1:
+        console.print(f"Person: {escape(person.get('reason', ''))}")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if out_dir is not None:

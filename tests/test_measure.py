@@ -1,0 +1,106 @@
+"""Measurement on a synthetic landmark series (projected seated body): exact expectations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synthetic_leg import Body, Camera, image_joints
+from synthetic_series import clip_time, eased
+
+from hiprom.config import Config
+from hiprom.landmarks import LM, N_LANDMARKS, LandmarkSeries
+from hiprom.pipeline import analyze_landmarks
+
+FPS = 30.0
+#: right leg rests at +4, IR to 38 (hold), back, ER to -26 (hold), back; left rests at -5
+RIGHT = [(0, 4), (1, 4), (2.2, 38), (3.2, 38), (4.4, 4), (4.8, 4), (6, -26), (7, -26), (8.2, 4), (8.7, 4)]
+
+
+def series_from_body(right_knots, left_deg: float = -5.0, roll_deg: float = 3.0) -> LandmarkSeries:
+    t = clip_time(FPS, right_knots[-1][0])
+    right = eased(t, right_knots)
+    cam, body = Camera(roll_deg=roll_deg), Body()
+    img = np.full((len(t), N_LANDMARKS, 3), np.nan)
+    for f, r in enumerate(right):
+        j = image_joints(body, cam, left_deg, r)
+        for name, idx in (("hip_L", LM.LEFT_HIP), ("hip_R", LM.RIGHT_HIP), ("knee_L", LM.LEFT_KNEE),
+                          ("knee_R", LM.RIGHT_KNEE), ("ankle_L", LM.LEFT_ANKLE), ("ankle_R", LM.RIGHT_ANKLE)):
+            img[f, idx, :2], img[f, idx, 2] = j[name], 0.0
+        img[f, [LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], :2] = img[f, [LM.LEFT_HIP, LM.RIGHT_HIP], :2] - [0, 300]
+        img[f, :, 2] = 0.0
+    img[:, LM.NOSE, :2] = 360.0, 200.0
+    others = np.isnan(img[:, :, 0])
+    img[others] = 0.0                         # landmarks hiprom does not use
+    vis = np.ones((len(t), N_LANDMARKS))
+    return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
+                          source="synthetic", meta={"kind": "video"})
+
+
+@pytest.fixture(scope="module")
+def series():
+    return series_from_body(RIGHT)
+
+
+def test_vertical_reference_reads_absolute_angles(series):
+    r = analyze_landmarks(series, Config())
+    right, left = r.sides["right"], r.sides["left"]
+    assert right.tested and not left.tested
+    assert right.peak_ir_deg == pytest.approx(38.0, abs=0.3)
+    assert right.peak_er_deg == pytest.approx(26.0, abs=0.3)
+    assert right.total_arc_deg == pytest.approx(64.0, abs=0.5)
+    assert right.rest_deg == pytest.approx(4.0, abs=0.3)
+    assert left.rest_deg == pytest.approx(-5.0, abs=0.3)
+    assert right.n_reps == 1
+    assert r.measurement.roll.roll_deg == pytest.approx(3.0, abs=1e-6)   # from the hip line
+    assert "hip line" in r.measurement.roll.source
+    d = r.to_dict()
+    assert d["sides"]["right"]["peak_ir_deg"] == pytest.approx(38.0, abs=0.3)
+    assert d["sides"]["left"]["peak_ir_deg"] is None and d["sides"]["left"]["peak_er_deg"] is None
+    assert d["reference"] == "vertical"
+
+
+def test_neutral_reference_measures_from_the_resting_position(series):
+    r = analyze_landmarks(series, Config().with_overrides({"geometry.reference": "neutral"}))
+    right = r.sides["right"]
+    assert right.peak_ir_deg == pytest.approx(34.0, abs=0.3)      # 38 - rest 4
+    assert right.peak_er_deg == pytest.approx(30.0, abs=0.3)      # 26 + rest 4
+    assert r.to_dict()["reference"] == "neutral"
+    table = r.to_pandas()
+    assert table["right_deg"].iloc[:20].abs().max() < 0.3         # rest reads 0 in this reference
+
+
+def test_roll_fixed_to_zero_shows_the_tilt(series):
+    # With the correction off, the 3° roll turns the right shank (image left) by +3°.
+    r = analyze_landmarks(series, Config().with_overrides({"geometry.roll_deg": 0.0}))
+    assert r.sides["right"].peak_ir_deg == pytest.approx(41.0, abs=0.4)
+    assert r.measurement.roll.source.startswith("fixed")
+
+
+def test_three_reps_best_mean_and_spread():
+    knots = [(0, 0), (1, 0), (2, 36), (2.8, 36), (3.8, 0), (4.2, 0), (5.2, 40), (6, 40), (7, 0),
+             (7.4, 0), (8.4, 38), (9.2, 38), (10.2, 0), (10.8, 0)]
+    r = analyze_landmarks(series_from_body(knots, left_deg=0.0, roll_deg=0.0), Config())
+    right = r.sides["right"]
+    assert right.n_reps == 3
+    assert [rep["ir_deg"] for rep in right.reps] == pytest.approx([36.0, 40.0, 38.0], abs=0.3)
+    assert right.peak_ir_deg == pytest.approx(40.0, abs=0.3)
+    assert right.mean_ir_deg == pytest.approx(38.0, abs=0.3)
+    assert right.ir_spread_deg == pytest.approx(4.0, abs=0.4)
+    assert right.peak_er_deg is None
+
+
+def test_left_right_difference_when_both_legs_move():
+    right_knots = [(0, 0), (1, 0), (2, 44), (3, 44), (4, 0), (8.5, 0)]
+    left_knots = [(0, 0), (4.5, 0), (5.5, 28), (6.5, 28), (7.5, 0), (8.5, 0)]
+    base = series_from_body(right_knots, left_deg=0.0, roll_deg=0.0)
+    left = eased(base.time_s, left_knots)
+    img = base.image_px.copy()
+    for f, a in enumerate(left):        # redraw the left leg moving
+        j = image_joints(Body(), Camera(), a, 0.0)
+        img[f, LM.LEFT_ANKLE, :2] = j["ankle_L"]
+    r = analyze_landmarks(base.replace(image_px=img), Config())
+    assert r.sides["left"].peak_ir_deg == pytest.approx(28.0, abs=0.3)
+    assert r.sides["right"].peak_ir_deg == pytest.approx(44.0, abs=0.3)
+    d = r.to_dict()["left_right"]
+    assert d["ir_difference_deg"] == pytest.approx(16.0, abs=0.5)
+    assert d["larger_ir_side"] == "right"
