@@ -1,94 +1,15 @@
-"""The ``hiprom`` command line: a thin layer over :mod:`hiprom.pipeline`.
-
-Heavy modules are imported inside the commands so that ``hiprom --help`` is instant.
-"""
+"""``hiprom analyze``: measure one clip, photo or folder of photos."""
 
 from __future__ import annotations
 
-import os
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
 
-from ._version import __version__
-from .errors import HipromError
-
-app = typer.Typer(
-    name="hiprom",
-    help="Measure hip internal/external rotation (seated test) from a video, photo or webcam.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-EXIT_INTERNAL = 70
-err_console = Console(stderr=True, highlight=False)
-
-
-class Variant(str, Enum):
-    lite = "lite"
-    full = "full"
-    heavy = "heavy"
-
-
-class Reference(str, Enum):
-    vertical = "vertical"
-    neutral = "neutral"
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"hiprom {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
-    """hiprom: hip rotation range of motion from video."""
-
-
-def fail(exc: HipromError) -> None:
-    """Print a user-facing error (no traceback) and exit with its code.
-
-    Paths and messages are printed literally (rich markup escaped: a file named
-    ``clip[1].mp4`` or a ``[section]`` name must not be eaten as a style tag) and are not
-    hard-wrapped, so a long path or URL stays on one line when stderr is not a terminal.
-    """
-    from rich.markup import escape
-
-    text = escape(exc.what) if exc.path is None else f"[bold]{escape(str(exc.path))}[/]: {escape(exc.what)}"
-    err_console.print(f"[bold red]error:[/] {text}", soft_wrap=True)
-    if exc.fix:
-        err_console.print(f"  [yellow]How to fix:[/] {escape(exc.fix)}", soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
-    """Run a command body: user errors print cleanly, Ctrl-C exits 130, bugs say so."""
-    try:
-        return fn(*args, **kwargs)
-    except HipromError as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        err_console.print("interrupted; nothing was written.")
-        raise typer.Exit(130)
-    except typer.Exit:
-        raise
-    except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
-        if os.environ.get("HIPROM_DEBUG"):
-            raise
-        from rich.markup import escape
-
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
-                          "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
-                          "and report it.", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERNAL)
+from .common import Reference, Variant, app, err_console, run_guarded
 
 
 @app.command()
@@ -142,9 +63,9 @@ def _parse_roll(text: Optional[str]) -> Any:
 
 def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
              overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool) -> None:
-    from .config import Config
-    from .errors import InputError
-    from .outputs import check_output_dir, default_output_dir
+    from ..config import Config
+    from ..errors import InputError
+    from ..outputs import check_output_dir, default_output_dir
 
     config = Config.from_toml(config_file).with_overrides(overrides)
     if not input_path.exists():
@@ -157,15 +78,15 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     check_output_dir(out_dir, force=force)
     show = not quiet and not json_out
     if from_landmarks:
-        from .landmarks import LandmarkSeries
-        from .pipeline import analyze_landmarks
+        from ..landmarks import LandmarkSeries
+        from ..pipeline import analyze_landmarks
 
         result = analyze_landmarks(LandmarkSeries.load(input_path), config)
     else:
-        from .frames import open_source
-        from .pipeline import analyze as run
-        from .pipeline import load_model
-        from .terminal import FrameProgress
+        from ..frames import open_source
+        from ..pipeline import analyze as run
+        from ..pipeline import load_model
+        from ..terminal import FrameProgress
 
         with open_source(input_path):  # a bad input fails now, before a model download
             pass
@@ -176,23 +97,6 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     if json_out:
         sys.stdout.write(result.to_json() + "\n")
     elif show:
-        from .terminal import print_summary
+        from ..terminal import print_summary
 
         print_summary(Console(highlight=False), result, written)
-
-
-@app.command("config")
-def config_cmd() -> None:
-    """Print the commented default config (save it and edit: hiprom config > hiprom.toml)."""
-    from .config import default_config_text
-
-    sys.stdout.write(default_config_text())
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,18 @@
+"""The ``hiprom`` command line: a thin layer over the Python API.
+
+Commands live one per module in this package (:mod:`.analyze`, :mod:`.config_cmd`, ...)
+and register themselves on the shared :data:`app`. Importing this package stays light:
+heavy modules are imported inside the commands, so ``hiprom --help`` is instant.
+"""
+
+from __future__ import annotations
+
+from . import analyze, config_cmd  # noqa: F401  (register the commands)
+from .common import EXIT_INTERNAL, app, err_console, fail, run_guarded
+
+__all__ = ["app", "main", "fail", "run_guarded", "err_console", "EXIT_INTERNAL"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
