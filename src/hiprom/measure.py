@@ -57,6 +57,8 @@ class SideResult:
     er_spread_deg: float | None
     peak_ir_t_s: float | None
     peak_er_t_s: float | None
+    peak_ir_frame: int | None
+    peak_er_frame: int | None
     n_reps: int
     reps: list[dict]
     quality: Quality
@@ -76,6 +78,7 @@ class SideResult:
             "total_arc_deg": _r(self.total_arc_deg),
             "ir_spread_deg": _r(self.ir_spread_deg), "er_spread_deg": _r(self.er_spread_deg),
             "peak_ir_t_s": _r(self.peak_ir_t_s, 3), "peak_er_t_s": _r(self.peak_er_t_s, 3),
+            "peak_ir_frame": self.peak_ir_frame, "peak_er_frame": self.peak_er_frame,
             "rest_found": self.rest_found, "rest_deg": _r(self.rest_deg), "n_reps": self.n_reps, "reps": self.reps,
             "quality": self.quality.to_dict(), "diagnostics": self.diagnostics,
         }
@@ -122,12 +125,17 @@ def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[
     return out
 
 
+def _hold_middle(exc: Excursion) -> int:
+    """Index of the middle of an excursion's hold (where its reported value is measured)."""
+    return (exc.hold_start + exc.hold_stop - 1) // 2
+
+
 def _rep_dict(rep: Rep, offset: float, time_s: np.ndarray) -> dict:
     def part(exc: Excursion | None, kind: str) -> dict:
         if exc is None:
             return {f"{kind}_deg": None, f"{kind}_t_s": None, f"{kind}_hold_s": None}
         value = exc.value_deg - offset
-        mid = (exc.hold_start + exc.hold_stop - 1) // 2
+        mid = _hold_middle(exc)
         return {f"{kind}_deg": _r(value if kind == "ir" else -value),
                 f"{kind}_t_s": _r(float(time_s[mid]), 3), f"{kind}_hold_s": _r(exc.hold_s, 2)}
     return {"rep": rep.number, **part(rep.ir, "ir"), **part(rep.er, "er")}
@@ -179,8 +187,10 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
         mean_er_deg=float(er_vals.mean()) if ers else None,
         ir_spread_deg=float(np.ptp(ir_vals)) if len(irs) > 1 else None,
         er_spread_deg=float(np.ptp(er_vals)) if len(ers) > 1 else None,
-        peak_ir_t_s=float(t[best_ir.peak_index]) if best_ir else None,
-        peak_er_t_s=float(t[best_er.peak_index]) if best_er else None,
+        peak_ir_t_s=float(t[_hold_middle(best_ir)]) if best_ir else None,
+        peak_er_t_s=float(t[_hold_middle(best_er)]) if best_er else None,
+        peak_ir_frame=int(series.frame_index[_hold_middle(best_ir)]) if best_ir else None,
+        peak_er_frame=int(series.frame_index[_hold_middle(best_er)]) if best_er else None,
         n_reps=len(reps), reps=[_rep_dict(r, offset, t) for r in reps],
         quality=quality, diagnostics=diag,
     )
@@ -204,7 +214,10 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
         mean_ir_deg=float(ir.mean()) if ir.size else None, mean_er_deg=float(er.mean()) if er.size else None,
         ir_spread_deg=float(np.ptp(ir)) if ir.size > 1 else None,
         er_spread_deg=float(np.ptp(er)) if er.size > 1 else None,
-        peak_ir_t_s=None, peak_er_t_s=None, n_reps=len(reps), reps=reps, quality=quality,
+        peak_ir_t_s=None, peak_er_t_s=None,
+        peak_ir_frame=int(series.frame_index[int(np.nanargmax(raw))]) if ir.size else None,
+        peak_er_frame=int(series.frame_index[int(np.nanargmin(raw))]) if er.size else None,
+        n_reps=len(reps), reps=reps, quality=quality,
         diagnostics={"angles_deg": [_r(v) for v in raw], "leg_visibility": _r(float(np.nanmean(angles.visibility)))},
     )
 
