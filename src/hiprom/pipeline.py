@@ -10,7 +10,6 @@ The CLI, live mode and batch mode are thin layers over :func:`analyze`,
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Callable
 
@@ -22,11 +21,8 @@ from .frames import SourceInfo, iter_frames_threaded, open_source
 from .landmarks import LM, LandmarkSeries
 from .measure import measure
 from .model_store import ModelInfo, resolve_model
-from .person import choose_subject
-from .pose import PoseCandidate, PoseModel
+from .recorder import LandmarkRecorder
 from .result import AnalysisResult
-from .scene import level_line_roll_deg, sample_every
-from .silhouette import shank_lines
 
 __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 
@@ -54,58 +50,27 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         source is (size, fps, rotation...).
     """
     model = model or load_model(config)
-    people, times, indices, lines = [], [], [], []
     with open_source(path, mirrored=config.video.mirrored) as source:
         info = source.info
         mode = "video" if info.kind == "video" else "image"
-        m = config.model
-        with PoseModel(model, mode=mode, max_people=m.max_people,
-                       min_detection_confidence=m.min_detection_confidence,
-                       min_presence_confidence=m.min_presence_confidence,
-                       min_tracking_confidence=m.min_tracking_confidence,
-                       segmentation=config.geometry.silhouette) as pose:
+        with LandmarkRecorder(model, config, mode=mode, expected_frames=info.frame_count) as recorder:
             frames = iter_frames_threaded(source, queue_size=config.video.queue_size)
-            stride = sample_every(info.frame_count)
             try:
                 for frame in frames:
-                    found_people = pose.detect(frame.rgb, frame.time_s)
-                    people.append([_with_shank_lines(c) for c in found_people])
-                    if frame.index % stride == 0 and len(lines) < 16:
-                        found = level_line_roll_deg(frame.rgb)
-                        if found is not None:
-                            lines.append({"frame": frame.index, **dataclasses.asdict(found)})
-                    times.append(frame.time_s)
-                    indices.append(frame.index)
+                    recorder.add(frame.rgb, frame.time_s, frame.index)
                     if progress is not None:
-                        progress(len(times), info.frame_count)
+                        progress(len(recorder), info.frame_count)
             finally:
                 close = getattr(frames, "close", None)
                 if close is not None:
                     close()
-    time_s = np.asarray(times, float)
-    if info.kind != "video":
-        time_s = np.arange(len(times), dtype=float)
-    meta = {"kind": info.kind, "rotation_deg": info.rotation_deg, "mirrored": info.mirrored,
-            "codec": info.codec, "max_people": config.model.max_people, "scene_lines": lines}
-    if info.kind == "images":
-        meta["files"] = [str(p) for p in info.files]
-    series, choice = choose_subject(
-        people, time_s, np.asarray(indices, dtype=np.int64), (info.width_px, info.height_px),
-        source=str(path), model=_model_text(model), fps=info.fps, meta=meta)
+            meta = {"kind": info.kind, "rotation_deg": info.rotation_deg, "mirrored": info.mirrored,
+                    "codec": info.codec}
+            if info.kind == "images":
+                meta["files"] = [str(p) for p in info.files]
+            series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
+                                              fps=info.fps, meta=meta)
     return series, info
-
-
-def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
-    """Measure the shank lines in the person's silhouette, then drop the mask (memory)."""
-    if person.mask is None:
-        return person
-    p = person.image_px
-    front = bool(p[LM.LEFT_HIP, 0] >= p[LM.RIGHT_HIP, 0])
-    return dataclasses.replace(person, mask=None, extras=shank_lines(person.mask, p, front))
-
-
-def _model_text(model: ModelInfo) -> str:
-    return f"{model.variant or 'custom'}:{model.path.name}:sha256={model.sha256[:12]}"
 
 
 def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
