@@ -61,6 +61,9 @@ class GeometrySettings:
     reference: str = "vertical"
     roll_deg: float | str = "auto"
     silhouette: bool = True
+    perspective: bool = True
+    camera_fov_deg: float = 65.0
+    femur_shank_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if self.reference not in ("vertical", "neutral"):
@@ -70,6 +73,10 @@ class GeometrySettings:
                 raise ValueError(f"roll_deg must be 'auto' or a number, got {self.roll_deg!r}")
         elif not -45.0 <= float(self.roll_deg) <= 45.0:
             raise ValueError(f"roll_deg must be within ±45, got {self.roll_deg}")
+        if not 20.0 <= self.camera_fov_deg <= 150.0:
+            raise ValueError(f"camera_fov_deg must be between 20 and 150, got {self.camera_fov_deg}")
+        if not 0.6 <= self.femur_shank_ratio <= 1.6:
+            raise ValueError(f"femur_shank_ratio must be between 0.6 and 1.6, got {self.femur_shank_ratio}")
 
     @property
     def fixed_roll_deg(self) -> float | None:
@@ -82,7 +89,7 @@ class QualitySettings:
     min_leg_visibility: float = 0.7
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
-    max_yaw_deg: float = 15.0
+    max_yaw_deg: float = 30.0
 
 
 #: What a value written as each annotation may be (bool is never a number here).

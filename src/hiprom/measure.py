@@ -15,9 +15,10 @@ from .config import Config
 from .filtering import CleanAngle, clean_angle, lowpass_zero_phase
 from .landmarks import LM, LandmarkSeries
 from .movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
+from .projection import LegView, camera_yaw_deg, leg_views
 from .quality import Quality, assess_side
 from .roll import RollEstimate, estimate_roll
-from .shank import ShankAngle, shank_angle
+from .shank import RestPose, ShankAngle, rest_pose, shank_angle
 
 __all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles"]
 
@@ -105,8 +106,12 @@ def _r(value: float | None, ndigits: int = 2) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), ndigits)
 
 
-def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[str, SideAngles]:
-    """Raw and cleaned shank angle of each leg (vertical reference, roll corrected)."""
+def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Config,
+               views: dict[str, LegView | None] | None = None,
+               rest: dict[str, RestPose | None] | None = None) -> dict[str, SideAngles]:
+    """Raw and cleaned shank angle of each leg (vertical reference, roll corrected; the
+    rotation about the femur when ``views`` gives how the camera sees each leg; the
+    silhouette fitted over a band fixed at the resting knee when ``rest`` is given)."""
     out = {}
     left_sign = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
         if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
@@ -114,7 +119,8 @@ def leg_angles(series: LandmarkSeries, roll_deg: float, config: Config) -> dict[
         leg = LM.leg(side)
         other_hip = LM.leg("right" if side == "left" else "left")["hip"]
         sign = left_sign if side == "left" else -left_sign
-        shank = shank_angle(series, side, sign, roll_deg, silhouette=config.geometry.silhouette)
+        shank = shank_angle(series, side, sign, roll_deg, silhouette=config.geometry.silhouette,
+                            view=(views or {}).get(side), rest=(rest or {}).get(side))
         raw = shank.angle_deg
         vis = np.minimum(series.visibility[:, leg["knee"]], series.visibility[:, leg["ankle"]])
         w = series.world_m
@@ -142,7 +148,7 @@ def _rep_dict(rep: Rep, offset: float, time_s: np.ndarray) -> dict:
 
 
 def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
-                        yaw_deg: float | None, config: Config) -> SideResult:
+                        yaw_deg: float | None, config: Config, view: LegView | None = None) -> SideResult:
     t = series.time_s
     a = angles.filtered_deg
     ms = config.movement
@@ -160,7 +166,8 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     er_vals = np.array([-(e.value_deg - offset) for e in ers])
     best_ir = irs[int(np.argmax(ir_vals))] if irs else None
     best_er = ers[int(np.argmax(er_vals))] if ers else None
-    quality = assess_side(series, angles, roll, yaw_deg, tested, rest is not None, irs + ers, config.quality)
+    quality = assess_side(series, angles, roll, yaw_deg, tested, rest is not None, irs + ers, config.quality,
+                          view=view)
     diag = {
         "jitter_deg": _r(angles.clean.jitter_deg),
         "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
@@ -197,14 +204,14 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
 
 
 def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
-                        yaw_deg: float | None, config: Config) -> SideResult:
+                        yaw_deg: float | None, config: Config, view: LegView | None = None) -> SideResult:
     """Photos at end range: each image is one reading; no filtering, no rest phase."""
     raw = np.where(angles.visibility >= config.signal.min_visibility, angles.raw_deg, np.nan)
     enter = config.movement.excursion_enter_deg
     ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
     er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
     quality = assess_side(series, angles, roll, yaw_deg, bool(ir.size or er.size), True, [], config.quality,
-                          still=True)
+                          still=True, view=view)
     reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
              "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
     return SideResult(
@@ -239,16 +246,19 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     """
     still = series.meta.get("kind") in ("image", "images")
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
-    angles = leg_angles(series, roll.roll_deg, config)
-    p = series.image_px
-    yaw_frames = geo.thigh_yaw_deg(*(p[:, i, :2] for i in (LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE,
-                                                          LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)))
-    yaw = float(np.nanmedian(yaw_frames)) if np.isfinite(yaw_frames).any() else None
+    gs = config.geometry
+    first = leg_angles(series, roll.roll_deg, config)
+    rest = {side: rest_pose(series, side, a.shank.seen_deg) for side, a in first.items()}
+    knees = {side: np.nanmedian(series.xy(LM.leg(side)["knee"]), axis=0) for side in SIDES}
+    views = leg_views(rest, series.frame_size_px, roll.roll_deg, fov_deg=gs.camera_fov_deg,
+                      femur_shank_ratio=gs.femur_shank_ratio, knee_px=knees)
+    angles = leg_angles(series, roll.roll_deg, config, views if gs.perspective else None, rest)
+    yaw = camera_yaw_deg(views)
     sides = {}
     for side in SIDES:
         if still:
-            sides[side] = _measure_still_side(series, angles[side], roll, yaw, config)
+            sides[side] = _measure_still_side(series, angles[side], roll, yaw, config, views.get(side))
         else:
-            sides[side] = _measure_video_side(series, angles[side], roll, yaw, config)
+            sides[side] = _measure_video_side(series, angles[side], roll, yaw, config, views.get(side))
     warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]
     return Measurement(sides, angles, roll, yaw, list(dict.fromkeys(warnings)))

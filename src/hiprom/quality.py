@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .landmarks import LandmarkSeries
     from .measure import SideAngles
     from .movement import Excursion
+    from .projection import LegView
     from .roll import RollEstimate
 
 __all__ = ["Quality", "assess_side", "MINOR", "MAJOR"]
@@ -43,7 +44,7 @@ class Quality:
 def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstimate",
                 yaw_deg: float | None, tested: bool, rest_found: bool,
                 excursions: Sequence["Excursion"], settings: "QualitySettings", *,
-                still: bool = False) -> Quality:
+                still: bool = False, view: "LegView | None" = None) -> Quality:
     """Check one leg's measurement and explain what lowers trust in it."""
     side = angles.side
     failed: list[tuple[float, str]] = []
@@ -61,10 +62,16 @@ def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstim
     if abs(roll.roll_deg) > settings.max_roll_deg:
         failed.append((MINOR, f"camera tilted by {roll.roll_deg:+.1f}° (corrected); level the phone "
                               f"for best accuracy"))
-    if yaw_deg is not None and abs(yaw_deg) > settings.max_yaw_deg:
-        failed.append((MAJOR, f"camera at least {abs(yaw_deg):.0f}° off to the subject's "
-                              f"{'left' if yaw_deg > 0 else 'right'}; angles read low from the side — "
-                              f"place the phone straight in front, at knee height"))
+    if view is not None and not view.solved:
+        failed.append((MAJOR, f"the {side} thigh is seen from the side (it looks longer than a thigh "
+                              f"seen from the front can): the camera is too far round to measure "
+                              f"rotation — place the phone straight in front, at knee height"))
+    elif yaw_deg is not None and abs(yaw_deg) > settings.max_yaw_deg:
+        failed.append((MINOR if abs(yaw_deg) <= 1.5 * settings.max_yaw_deg else MAJOR,
+                       f"camera about {abs(yaw_deg):.0f}° off to the subject's "
+                       f"{'left' if yaw_deg > 0 else 'right'}; the oblique view is corrected, but "
+                       f"beyond {settings.max_yaw_deg:.0f}° accuracy falls — place the phone straight in "
+                       f"front, at knee height"))
     if still or not tested:
         return Quality.from_checks(failed)
     jitter = angles.clean.jitter_deg

@@ -20,17 +20,19 @@ import numpy as np
 
 from .landmarks import LM
 
-__all__ = ["shank_lines", "N_SLICES", "EXTRA_KEYS"]
+__all__ = ["shank_lines", "N_POINTS", "EXTRA_KEYS"]
 
-#: Slices across the shank, spread between these fractions of the knee→ankle length.
-N_SLICES = 14
+#: The midline is fitted to the slices between these fractions of the knee→ankle length.
 SLICE_FROM, SLICE_TO = 0.15, 0.85
 #: A run wider than this fraction of the shank length is two legs merged.
 MAX_WIDTH_FRACTION = 0.40
 #: Lines need at least this many usable slices.
 MIN_SLICES = 5
+#: Slices across the shank, evenly from the knee (0 %) to the ankle landmark (100 %); the
+#: midpoints of all are kept (``shank_points_px``) for fitting over a fixed band later.
+N_POINTS = 24
 #: Names of the per-frame arrays added to a LandmarkSeries' ``extras``.
-EXTRA_KEYS = ("shank_mid_px", "shank_lat_px", "shank_clean")
+EXTRA_KEYS = ("shank_mid_px", "shank_lat_px", "shank_clean", "shank_points_px")
 
 
 def _sample(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -105,13 +107,14 @@ def _one_leg(mask: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_knee: 
     length = float(np.hypot(*d))
     nan = np.full((2, 2), np.nan)
     if not np.isfinite(length) or length < 20:
-        return nan, nan, 0.0
+        return nan, nan, 0.0, np.full((N_POINTS, 2), np.nan)
     u = d / length
     n = np.array([-u[1], u[0]])
     lat_t = 1.0 if n[0] * lateral_sign_x > 0 else -1.0   # which t direction is lateral
     half = int(np.ceil(0.6 * length))
     ts = np.arange(-half, half + 1, dtype=float)
-    s_vals = np.linspace(SLICE_FROM, SLICE_TO, N_SLICES) * length
+    fracs = np.linspace(0.0, 1.0, N_POINTS)
+    s_vals = fracs * length
     pts = knee + s_vals[:, None, None] * u + ts[None, :, None] * n
     lo, hi, found = _runs_at_axis(_sample(mask, pts), half)
     lo, hi = lo - half, hi - half
@@ -120,11 +123,15 @@ def _one_leg(mask: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_knee: 
     cross = _crossing_t(s_vals, knee, u, n, other_knee, other_ankle)
     other_inside = np.isfinite(cross) & (cross >= lo) & (cross <= hi)
     clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length) & ~other_inside
+    mid_t = (lo + hi) / 2
+    points = knee + s_vals[:, None] * u + mid_t[:, None] * n
+    points[~clean] = np.nan
     lateral = np.where(lat_t > 0, hi, lo)
-    mid_line = _fit_line(s_vals[clean], ((lo + hi) / 2)[clean], knee, u, n, length) \
-        if clean.sum() >= MIN_SLICES else nan
-    lat_line = _fit_line(s_vals[ok], lateral[ok], knee, u, n, length) if ok.sum() >= MIN_SLICES else nan
-    return mid_line, lat_line, float(clean.sum()) / N_SLICES
+    band = (fracs >= SLICE_FROM - 1e-9) & (fracs <= SLICE_TO + 1e-9)
+    okb, cleanb = ok & band, clean & band
+    mid_line = _fit_line(s_vals[cleanb], mid_t[cleanb], knee, u, n, length) if cleanb.sum() >= MIN_SLICES else nan
+    lat_line = _fit_line(s_vals[okb], lateral[okb], knee, u, n, length) if okb.sum() >= MIN_SLICES else nan
+    return mid_line, lat_line, float(cleanb.sum()) / band.sum(), points
 
 
 def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool) -> dict[str, np.ndarray]:
@@ -143,13 +150,15 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     -------
     dict
         ``shank_mid_px`` and ``shank_lat_px``: ``(2, 2, 2)`` = (left, right) × (proximal,
-        distal) × (x, y), NaN where not found; ``shank_clean``: ``(2,)`` the share of slices
-        where the leg stood clear of the other one.
+        distal) × (x, y), NaN where not found (fitted to the slices between 15 % and 85 % of
+        the knee→ankle length); ``shank_clean``: ``(2,)`` the share of those slices where the
+        leg stood clear of the other one; ``shank_points_px``: ``(2, N_POINTS, 2)`` the run
+        middles of every slice (NaN where not clear), for a fit over a band fixed later.
 
     Notes
     -----
     Slices are taken perpendicular to the landmark knee→ankle direction at
-    ``N_SLICES`` positions between 15 % and 85 % of its length; on each the mask is sampled
+    ``N_POINTS`` positions from the knee to the ankle landmark; on each the mask is sampled
     bilinearly and the run of person pixels at (or nearest to) the landmark axis is the
     shank. A slice counts as clear when that run is narrower than 40 % of the shank length
     and the other shank's landmark axis does not cross it.
@@ -161,9 +170,10 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     mid = np.full((2, 2, 2), np.nan)
     lat = np.full((2, 2, 2), np.nan)
     clean = np.zeros(2)
+    points = np.full((2, N_POINTS, 2), np.nan)
     for i, side in enumerate(("left", "right")):
         leg, other = LM.leg(side), LM.leg("right" if side == "left" else "left")
         sign = (1.0 if left_is_image_right else -1.0) * (1.0 if side == "left" else -1.0)
-        mid[i], lat[i], clean[i] = _one_leg(mask, p[leg["knee"]], p[leg["ankle"]], p[other["knee"]],
-                                            p[other["ankle"]], sign)
-    return {"shank_mid_px": mid, "shank_lat_px": lat, "shank_clean": clean}
+        mid[i], lat[i], clean[i], points[i] = _one_leg(mask, p[leg["knee"]], p[leg["ankle"]], p[other["knee"]],
+                                                       p[other["ankle"]], sign)
+    return {"shank_mid_px": mid, "shank_lat_px": lat, "shank_clean": clean, "shank_points_px": points}
