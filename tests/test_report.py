@@ -1,0 +1,243 @@
+"""The HTML report: self-contained, escaped, atomic; from a result, a folder, the CLI; rendered by Chromium."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_measure import RIGHT, series_from_body
+
+from hiprom import report as report_mod
+from hiprom.config import Config
+from hiprom.errors import InputError
+from hiprom.norms import compare
+from hiprom.pipeline import analyze_landmarks
+from hiprom.report import build_report_from_folder, read_result_json, write_report
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
+
+
+@pytest.fixture(scope="module")
+def result():
+    """Synthetic: right IR 38° / ER 26°, left not tested; its source is not a real file."""
+    return analyze_landmarks(series_from_body(RIGHT), Config())
+
+
+@pytest.fixture(scope="module")
+def folder(result, tmp_path_factory) -> Path:
+    return result.save(tmp_path_factory.mktemp("syn") / "clip_hiprom")
+
+
+@pytest.fixture(scope="module")
+def sample_folder(shared_model_path: Path, tmp_path_factory) -> Path:
+    """A real analysis of the bundled sample, saved once (needs the pose model)."""
+    import hiprom
+
+    config = Config().with_overrides({"model.path": str(shared_model_path)})
+    res = hiprom.analyze(SAMPLE, config)
+    return res.save(tmp_path_factory.mktemp("sample") / "seated_ir_right_hiprom")
+
+
+def data_uris(html: str, kind: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(rf"data:image/{kind};base64,([A-Za-z0-9+/=]+)", html)]
+
+
+def assert_self_contained(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert re.search(r"""(src|href)\s*=\s*['"](?!data:)""", html) is None   # every image is a data: URI
+    for needle in ("<script", "<link", "@import", "url(", "http://", "https://"):
+        assert needle not in html, needle
+
+
+def test_report_of_a_result_holds_the_values_figures_and_advice(result, tmp_path: Path) -> None:
+    out = write_report(result, tmp_path / "r.html")
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    saved = result.to_dict()["sides"]["right"]                               # the report shows result.json's values
+    assert f"<td class='num'>{saved['peak_ir_deg']:.1f}°</td>" in html
+    assert f"<td class='num'>{saved['peak_er_deg']:.1f}°</td>" in html
+    pngs = data_uris(html, "png")
+    assert len(pngs) == 3 and all(p.startswith(b"\x89PNG") for p in pngs)
+    assert "No age given: compared with Adults (20–50 years)" in html
+    assert "Key frames omitted: the analysed video was not found" in html
+    assert "90/90 hip switches" in html and "3 x 20 per side" in html and "Retest in 3-4 weeks" in html
+    assert "See a physiotherapist or doctor if the hip hurts" in html
+    assert "not a diagnosis" in html and "Kouyoumdjian" in html
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]                # no temporary file left
+
+
+def test_flags_positions_and_sources_are_shown(result, tmp_path: Path) -> None:
+    cmp = compare({"sides": {"left": {"peak_ir_deg": 12.0}, "right": {"peak_ir_deg": 21.0}}}, age=60, sex="male")
+    html = write_report(result, tmp_path / "r.html", comparison=cmp).read_text(encoding="utf-8")
+    assert "No age given" not in html and "Subject: age 60, sex male" in html
+    assert html.count("class='box flag'") == 3                               # IR ≤ 20 and IR < 15 (left), + advice box
+    assert html.count("class='box possible'") == 2    # right 21° is within 2° of 20°; 9° within 2.8° of 10°
+    assert "Agricola R" in html and "Altman R" in html
+    assert "<tr class='chosen'><td class=''>Adults over 50</td>" in html
+    assert "Internal rotation is below or at the edge of the band" in html
+
+
+def test_user_text_is_escaped(result, tmp_path: Path) -> None:
+    evil = dataclasses.replace(result, source={**result.source, "path": "/x/<script>alert('x')&\".mp4"})
+    html = write_report(evil, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "alert('x')" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&amp;&quot;.mp4" in html
+
+
+def test_write_is_atomic_and_replaces(result, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("old", encoding="utf-8")
+    monkeypatch.setattr(report_mod, "_html", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        write_report(result, out)
+    assert out.read_text(encoding="utf-8") == "old" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    monkeypatch.undo()
+    write_report(result, out)
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_key_frame_from_a_video_with_the_face_blur_hook(result, tmp_path: Path, monkeypatch) -> None:
+    import cv2
+
+    import hiprom.privacy
+
+    frame = result.sides["right"].peak_ir_frame
+    w, h = result.series.frame_size_px
+    writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    for i in range(frame + 2):
+        writer.write(np.full((h, w, 3), 200 if i == frame else 40, np.uint8))   # only the peak frame is light
+    writer.release()
+    calls = []
+
+    def fake_blur(rgb, image_px, visibility):
+        calls.append((rgb.shape, image_px.shape, visibility.shape))
+        return rgb
+
+    monkeypatch.setattr(hiprom.privacy, "blur_faces", fake_blur)
+    html = write_report(result, tmp_path / "r.html", video_path=tmp_path / "clip.mp4",
+                        blur_faces=True).read_text(encoding="utf-8")
+    assert calls == [((h, w, 3), (33, 3), (33,))]
+    (jpeg,) = data_uris(html, "jpeg")
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert np.median(img) > 150                                              # the peak frame, not its neighbours
+    assert f"frame {frame} at" in html and "Key frames omitted" not in html
+    short = tmp_path / "short.mp4"                                           # a clip that ends before the peak
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    writer.write(np.zeros((h, w, 3), np.uint8))
+    writer.release()
+    html = write_report(result, tmp_path / "r.html", video_path=short).read_text(encoding="utf-8")
+    assert f"Key frame of the right side omitted: has no frame {frame}" in html and not data_uris(html, "jpeg")
+
+
+def test_report_from_a_folder_and_without_landmarks(folder: Path, tmp_path: Path) -> None:
+    out = build_report_from_folder(folder)
+    assert out == folder / "report.html"
+    html = out.read_text(encoding="utf-8")
+    saved = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert f"{saved['sides']['right']['peak_ir_deg']:.1f}°" in html
+    assert len(data_uris(html, "png")) == 3
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(folder / "result.json", bare / "result.json")
+    html = build_report_from_folder(bare / "result.json").read_text(encoding="utf-8")
+    assert len(data_uris(html, "png")) == 2 and "landmarks.npz was not found" in html
+
+
+@pytest.mark.parametrize("text, match", [("{not json", "not valid JSON"),
+                                         ('{"schema": "other"}', "expected a hiprom.result"),
+                                         ("[]", "expected a hiprom.result")])
+def test_a_bad_result_file_is_refused(tmp_path: Path, text: str, match: str) -> None:
+    (tmp_path / "result.json").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        read_result_json(tmp_path)
+    with pytest.raises(InputError, match="no result.json"):
+        read_result_json(tmp_path / "nope")
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "hiprom", "report", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_report(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rep.html"
+    proc = run_cli(folder / "result.json", "--out", out, "--age", "60", "--sex", "female", "--sport", "squat")
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "Adults over 50" in html and "Healthy women" in html and "Subject: age 60, sex female, sport squat" in html
+    proc = run_cli(folder / "result.json", "--out", out)
+    assert proc.returncode == 1 and "already exists" in proc.stderr and "--force" in proc.stderr
+    assert run_cli(folder / "result.json", "--out", out, "--force").returncode == 0
+    proc = run_cli(folder / "result.json", "--out", out, "--force", "--sport", "golf")
+    assert proc.returncode == 2 and "known sport" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli(tmp_path / "missing.json")
+    assert proc.returncode == 1 and "does not exist" in proc.stderr
+
+
+def test_report_of_the_sample_has_a_key_frame(sample_folder: Path) -> None:
+    html = build_report_from_folder(sample_folder, video_path=SAMPLE, blur_faces=True).read_text(encoding="utf-8")
+    assert_self_contained(html)
+    saved = json.loads((sample_folder / "result.json").read_text(encoding="utf-8"))
+    assert f"{saved['sides']['right']['peak_ir_deg']:.1f}°" in html
+    import cv2
+
+    jpegs = data_uris(html, "jpeg")
+    assert len(jpegs) == 1                                                    # right side only
+    img = cv2.imdecode(np.frombuffer(jpegs[0], np.uint8), cv2.IMREAD_COLOR)
+    assert img is not None and max(img.shape[:2]) >= 720 and img.std() > 20
+
+
+# -- a real browser -----------------------------------------------------------------------
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium not found on PATH (CI=true: install it, see .ci/run)", pytrace=False)
+        pytest.skip("chromium not found on PATH (apt-get install chromium)")
+    return exe
+
+
+def render(report: Path, png: Path, tmp_path: Path) -> np.ndarray:
+    import cv2
+
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'chrome-profile'}", f"--screenshot={png}", "--window-size=1200,3000",
+           report.resolve().as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert png.is_file(), f"no screenshot (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
+    img = cv2.imread(str(png))
+    assert img is not None, "the screenshot does not decode"
+    return img
+
+
+@pytest.mark.parametrize("which", ["synthetic", "sample"])
+def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> None:
+    chromium()
+    src = request.getfixturevalue("folder" if which == "synthetic" else "sample_folder")
+    kwargs = {"video_path": SAMPLE} if which == "sample" else {}
+    report = write_report(src, tmp_path / "report.html",
+                          comparison=compare(read_result_json(src), age=35), **kwargs)
+    img = render(report, tmp_path / "report.png", tmp_path)
+    assert img.shape == (3000, 1200, 3)
+    assert img.std() > 20                                                     # not a blank page
+    title = img[20:80, 60:700]
+    assert (title.max(axis=2) < 60).sum() > 1000                               # the dark heading text is there
+    plot_band = img[1000:3000]
+    greens = (plot_band[..., 1].astype(int) - plot_band[..., 2] > 15) & (plot_band[..., 1] > 180)
+    assert greens.sum() > 500                                                 # the shaded norm band in the figures
+    keep = os.environ.get("HIPROM_REPORT_PNG_DIR")          # set it to look at the screenshots yourself
+    if keep:
+        shutil.copy(tmp_path / "report.png", Path(keep) / f"report_{which}.png")

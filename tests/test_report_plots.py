@@ -1,0 +1,109 @@
+"""Report figures on a synthetic result: Figures (not pyplot), with the band, bars, flags and demands."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from test_measure import RIGHT, series_from_body
+
+from hiprom.config import Config
+from hiprom.norms import compare
+from hiprom.pipeline import analyze_landmarks
+from hiprom.report_plots import STATUS_COLOURS, plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
+
+
+@pytest.fixture(scope="module")
+def result():
+    """Right leg IR 38° (hold) / ER 26°, left resting at -5° (not tested)."""
+    return analyze_landmarks(series_from_body(RIGHT), Config())
+
+
+def both_sides(left: float, right: float) -> dict:
+    return {"reference": "vertical", "sides": {"left": {"peak_ir_deg": left}, "right": {"peak_ir_deg": right}}}
+
+
+def spans(ax) -> list[tuple[float, float]]:
+    """(y0, y1) of every horizontal span (axhspan) in ``ax``."""
+    out = []
+    for p in ax.patches:
+        if p.get_width() > 0 and hasattr(p, "get_xy") and p.get_transform() is not ax.transData:
+            ys = np.asarray(p.get_xy())[:, 1] if np.ndim(p.get_xy()) == 2 else [p.get_y(), p.get_y() + p.get_height()]
+            out.append((round(float(min(ys)), 2), round(float(max(ys)), 2)))
+    return out
+
+
+def renders(fig: Figure) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=50)
+    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_are_plain_figures_not_pyplot_state(result) -> None:
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    c = compare(result, age=60)
+    for fn in (plot_angles_with_band, plot_sides_vs_band, plot_demands_gauge):
+        fig = fn(result, c)
+        assert isinstance(fig, Figure)
+        renders(fig)
+    assert plt.get_fignums() == before
+
+
+def test_angle_plot_shades_the_chosen_row_and_marks_the_thresholds(result) -> None:
+    ax = plot_angles_with_band(result, compare(result, age=60)).axes[0]
+    assert (25.0, 35.0) in spans(ax)                       # over-50 band
+    ys = sorted(round(line.get_ydata()[0], 2) for line in ax.lines if len(set(line.get_ydata())) == 1
+                and line.get_linestyle() == ":")
+    assert ys == [15.0, 20.0]                               # the two IR screening thresholds
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("IR 37.") or t.startswith("IR 38.") for t in texts)   # peak marked
+    assert any("Adults over 50: 25–35°" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_side_bars_are_the_values_with_the_asymmetry_flag() -> None:
+    c = compare(both_sides(18.0, 40.0))
+    ax = plot_sides_vs_band(both_sides(18.0, 40.0), c).axes[0]
+    from matplotlib.container import BarContainer
+
+    heights = sorted(round(p.get_height(), 2) for c in ax.containers if isinstance(c, BarContainer) for p in c)
+    assert heights == [18.0, 40.0]
+    assert (35.0, 45.0) in spans(ax)
+    assert "22.0° > 10°: screening flag" in ax.get_title()
+    assert any("flag: IR_LE_20" in t.get_text() for t in ax.texts)   # the left bar carries its own flag
+    ax = plot_sides_vs_band(both_sides(33.0, 42.0), compare(both_sides(33.0, 42.0))).axes[0]
+    assert "9.0° > 10°: possible flag" in ax.get_title()             # 9 + 2.83 > 10
+    ax = plot_sides_vs_band(both_sides(38.0, 40.0), compare(both_sides(38.0, 40.0))).axes[0]
+    assert ax.get_title() == "left–right difference 2.0° (sides within 10°)"
+
+
+def test_one_side_only_says_so(result) -> None:
+    ax = plot_sides_vs_band(result, compare(result)).axes[0]
+    assert ax.get_title() == "one side measured: no left–right comparison"
+    assert any(t.get_text() == "not\nmeasured" for t in ax.texts)
+
+
+def test_gauge_has_a_row_per_demand_and_the_verdicts() -> None:
+    c = compare(both_sides(24.0, 40.0), sport="squat")
+    ax = plot_demands_gauge(both_sides(24.0, 40.0), c).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["norm: Adults (20–50 years)", "Walking and running (stance)", "Deep squat",
+                      "Cycling (about 25°)", "Baseball pitching (follow-through)"]          # top to bottom
+    assert [round(t, 1) for t in ax.get_yticks()] == [4, 3, 2, 1, 0]
+    assert [t for t in ax.get_yticklabels() if t.get_text() == "Deep squat"][0].get_fontweight() == "bold"
+    verdicts = {t.get_text(): t.get_color() for t in ax.texts}
+    assert verdicts["L: borderline"] == STATUS_COLOURS["borderline"]          # 24 ± 2 against 20–30
+    assert verdicts["R: short"] == STATUS_COLOURS["short"]                    # 40 + 2 < 50 (pitching)
+    assert sum(t == "R: enough" for t in verdicts) == 1 and len(ax.texts) == 8
+    xs = sorted(line.get_xdata()[0] for line in ax.lines)
+    assert xs == [24.0, 40.0]
+
+
+def test_gauge_without_a_measured_side() -> None:
+    c = compare(both_sides(None, None))
+    fig = plot_demands_gauge(both_sides(None, None), c)
+    assert fig.axes[0].get_title() == "no side measured"
+    renders(fig)
