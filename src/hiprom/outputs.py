@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .errors import OutputExistsError
 
@@ -44,8 +44,12 @@ def check_output_dir(out_dir: str | Path, *, force: bool) -> Path:
 
 
 def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool = False,
-                  plot: bool = True) -> Path:
+                  plot: bool = True, extras: Sequence[Callable[[Path], object]] = ()) -> Path:
     """Write ``result.json``, ``angles.csv``, ``landmarks.npz`` (and ``angles.png``).
+
+    ``extras`` are called with the (temporary) folder after those files are written and
+    before it is renamed into place, to add more files (report, annotated video): if any
+    of them fails, nothing is left behind.
 
     Returns
     -------
@@ -67,6 +71,8 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
         if plot:
             fig = result.plot()
             fig.savefig(tmp / "angles.png", dpi=110)
+        for write_more in extras:
+            write_more(tmp)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

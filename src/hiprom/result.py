@@ -54,6 +54,10 @@ class AnalysisResult:
     model: dict[str, Any]
     created_utc: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc)
                              .replace(microsecond=0).isoformat())
+    #: Who was measured (``id``, ``age``, ``sex``, ``sport``), when given.
+    subject: dict[str, Any] = field(default_factory=dict)
+    #: The comparison with the norm tables (:func:`hiprom.norms.compare`), when made.
+    norms: dict[str, Any] | None = None
 
     @classmethod
     def build(cls, series: LandmarkSeries, measurement: Measurement, config: Config, *,
@@ -112,6 +116,8 @@ class AnalysisResult:
             },
             "quality": self.quality,
             "warnings": self.warnings,
+            **({"subject": self.subject} if self.subject else {}),
+            **({"norms": self.norms} if self.norms is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -143,8 +149,8 @@ class AnalysisResult:
 
         return plot_angles(self, ax=ax)
 
-    def save(self, out_dir: str | Path, *, force: bool = False, plot: bool = True) -> Path:
+    def save(self, out_dir: str | Path, *, force: bool = False, plot: bool = True, extras=()) -> Path:
         """Write the output folder (see :func:`hiprom.outputs.write_outputs`)."""
         from .outputs import write_outputs
 
-        return write_outputs(self, out_dir, force=force, plot=plot)
+        return write_outputs(self, out_dir, force=force, plot=plot, extras=extras)

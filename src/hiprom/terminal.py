@@ -67,8 +67,10 @@ def _fmt(value: float | None, unit: str = "°") -> str:
     return "–" if value is None else f"{value:.1f}{unit}"
 
 
-def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None) -> None:
-    """The short table a clinician reads: per side peak IR / ER, arc, reps, quality."""
+def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None, *,
+                  comparison=None) -> None:
+    """The short table a clinician reads: per side peak IR / ER, arc, reps, quality; with a
+    norm comparison (:func:`hiprom.norms.compare`), where each side sits and any flags."""
     ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
     name = escape(Path(result.source.get('path') or '').name)  # a file name is not markup
     table = Table(title=f"Hip rotation ({ref}) — {name}",
@@ -95,5 +97,18 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         console.print(f"Person: {escape(person.get('reason', ''))}")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
+    if comparison is not None:
+        c = comparison.to_dict()
+        for side in ("right", "left"):
+            text = (c.get("sides", {}).get(side) or {}).get("text")
+            if text:
+                console.print(f"Norms: {escape(text)}")
+        if c.get("no_age_note"):
+            console.print(f"[dim]{escape(c['no_age_note'])}[/]")
+        for flag in c.get("flags", []):
+            colour = "red" if flag.get("status") == "clear" else "yellow"
+            console.print(f"[{colour}]screening flag ({escape(str(flag.get('status')))}):[/] "
+                          f"{escape(flag.get('side') or 'both sides')} — {escape(flag.get('label', ''))}; "
+                          f"not a diagnosis (details in the report)")
     if out_dir is not None:
         console.print(f"Results in [bold]{escape(str(out_dir))}[/]", soft_wrap=True)
