@@ -247,12 +247,12 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     still = series.meta.get("kind") in ("image", "images")
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     gs = config.geometry
-    first = leg_angles(series, roll.roll_deg, config)
+    first = leg_angles(series, roll.value, config)
     rest = {side: rest_pose(series, side, a.shank.seen_deg) for side, a in first.items()}
     knees = {side: np.nanmedian(series.xy(LM.leg(side)["knee"]), axis=0) for side in SIDES}
     views = leg_views(rest, series.frame_size_px, roll.roll_deg, fov_deg=gs.camera_fov_deg,
                       femur_shank_ratio=gs.femur_shank_ratio, knee_px=knees)
-    angles = leg_angles(series, roll.roll_deg, config, views if gs.perspective else None, rest)
+    angles = leg_angles(series, roll.value, config, views if gs.perspective else None, rest)
     yaw = camera_yaw_deg(views)
     sides = {}
     for side in SIDES:

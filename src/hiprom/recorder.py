@@ -25,8 +25,15 @@ from .silhouette import shank_lines
 
 __all__ = ["LandmarkRecorder", "MAX_SCENE_SAMPLES"]
 
-#: At most this many frames are searched for level lines (the roll changes little).
+#: A fixed camera: at most this many frames, spread over the clip, are searched for level
+#: lines (its roll does not change).
 MAX_SCENE_SAMPLES = 16
+#: For the first ``PROBE_S`` seconds every ``DENSE_STRIDE``-th frame is searched; if the
+#: roll found there varies by more than ``HANDHELD_SPREAD_DEG`` the camera is hand-held and
+#: dense sampling goes on for the whole clip, so the roll can be followed frame by frame.
+PROBE_S = 1.0
+DENSE_STRIDE = 3
+HANDHELD_SPREAD_DEG = 0.3
 
 
 def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
@@ -75,6 +82,8 @@ class LandmarkRecorder:
                                min_tracking_confidence=m.min_tracking_confidence,
                                segmentation=config.geometry.silhouette)
         self._stride = sample_every(expected_frames)
+        self._t0: float | None = None
+        self.hand_held: bool | None = None       # None until the probe second is over
         self.people: list[list[PoseCandidate]] = []
         self.times: list[float] = []
         self.indices: list[int] = []
@@ -84,7 +93,7 @@ class LandmarkRecorder:
         """Run the model on one upright RGB frame; return the people found in it."""
         index = len(self.times) if index is None else int(index)
         people = [_with_shank_lines(c) for c in self._pose.detect(rgb, time_s)]
-        if index % self._stride == 0 and len(self.scene_lines) < MAX_SCENE_SAMPLES:
+        if self._wants_scene_sample(index, float(time_s)):
             found = level_line_roll_deg(rgb)
             if found is not None:
                 self.scene_lines.append({"frame": index, **dataclasses.asdict(found)})
@@ -92,6 +101,19 @@ class LandmarkRecorder:
         self.times.append(float(time_s))
         self.indices.append(index)
         return people
+
+    def _wants_scene_sample(self, index: int, time_s: float) -> bool:
+        """Whether to search this frame for level lines (see ``PROBE_S``)."""
+        if self.mode != "video":
+            return len(self.scene_lines) < MAX_SCENE_SAMPLES
+        if self._t0 is None:
+            self._t0 = time_s
+        if self.hand_held is None and time_s - self._t0 >= PROBE_S:
+            rolls = [s["roll_deg"] for s in self.scene_lines if s["support"] >= 0.3]
+            self.hand_held = len(rolls) >= 3 and max(rolls) - min(rolls) > HANDHELD_SPREAD_DEG
+        if self.hand_held is None or self.hand_held:
+            return index % DENSE_STRIDE == 0
+        return index % self._stride == 0 and len(self.scene_lines) < MAX_SCENE_SAMPLES
 
     def __len__(self) -> int:
         return len(self.times)
@@ -103,7 +125,7 @@ class LandmarkRecorder:
         if self.mode != "video":
             time_s = np.arange(len(self.times), dtype=float)
         full_meta = {"max_people": self.config.model.max_people, "scene_lines": list(self.scene_lines),
-                     **(meta or {})}
+                     "camera_hand_held": bool(self.hand_held), **(meta or {})}
         return choose_subject(self.people, time_s, np.asarray(self.indices, dtype=np.int64), frame_size_px,
                               source=source, model=model_text(self.model), fps=fps, meta=full_meta)
 

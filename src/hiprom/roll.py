@@ -34,7 +34,9 @@ class RollEstimate:
     """Camera roll used for a clip (degrees, + = scene turned clockwise on screen).
 
     ``body_deg`` and ``scene_deg`` are the two cues (None when unavailable), ``spread_deg``
-    the robust spread of the per-frame body values, ``source`` what was used and why.
+    the robust spread of the per-frame body values, ``source`` what was used and why;
+    ``per_frame_deg`` ``(T,)`` follows a hand-held camera's roll from frame to frame (the
+    scene's level lines, searched in every third frame, interpolated), else None.
     """
 
     roll_deg: float
@@ -42,11 +44,21 @@ class RollEstimate:
     body_deg: float | None = None
     scene_deg: float | None = None
     spread_deg: float | None = None
+    per_frame_deg: np.ndarray | None = None
+
+    @property
+    def value(self) -> float | np.ndarray:
+        """The roll to correct with: per frame for a hand-held camera, else one value."""
+        return self.per_frame_deg if self.per_frame_deg is not None else self.roll_deg
 
     def to_dict(self) -> dict:
         r = lambda v: None if v is None or not np.isfinite(v) else round(float(v), 2)  # noqa: E731
-        return {"roll_deg": r(self.roll_deg), "roll_source": self.source, "body_roll_deg": r(self.body_deg),
-                "scene_roll_deg": r(self.scene_deg), "body_roll_spread_deg": r(self.spread_deg)}
+        out = {"roll_deg": r(self.roll_deg), "roll_source": self.source, "body_roll_deg": r(self.body_deg),
+               "scene_roll_deg": r(self.scene_deg), "body_roll_spread_deg": r(self.spread_deg),
+               "roll_per_frame": self.per_frame_deg is not None}
+        if self.per_frame_deg is not None:
+            out["roll_range_deg"] = [r(np.nanmin(self.per_frame_deg)), r(np.nanmax(self.per_frame_deg))]
+        return out
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -80,6 +92,17 @@ def _scene_roll(series: LandmarkSeries) -> tuple[float | None, float]:
     return value, float(np.median([s["support"] for s in samples]))
 
 
+def _per_frame_scene_roll(series: LandmarkSeries) -> np.ndarray | None:
+    """The scene roll at every frame, interpolated between the searched frames."""
+    samples = [s for s in series.meta.get("scene_lines", []) if s.get("support", 0) >= MIN_SCENE_SUPPORT]
+    if len(samples) < 3:
+        return None
+    frames = np.array([s["frame"] for s in samples], float)
+    rolls = np.array([s["roll_deg"] for s in samples], float)
+    order = np.argsort(frames)
+    return np.interp(series.frame_index.astype(float), frames[order], rolls[order])
+
+
 def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None, *,
                   min_visibility: float = 0.5, agree_deg: float = 2.0) -> RollEstimate:
     """Camera roll for a series.
@@ -101,7 +124,11 @@ def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None, *
     body, spread = _body_roll(series, min_visibility)
     scene, support = _scene_roll(series)
     if scene is not None and support >= CONSENSUS_SUPPORT:
-        return RollEstimate(scene, f"scene lines ({support:.0%} of the level lines agree)", body, scene, spread)
+        per_frame = _per_frame_scene_roll(series) if series.meta.get("camera_hand_held") else None
+        source = f"scene lines ({support:.0%} of the level lines agree)"
+        if per_frame is not None:
+            source += "; hand-held camera: followed frame by frame"
+        return RollEstimate(scene, source, body, scene, spread, per_frame)
     if scene is not None and body is not None and abs(scene - body) <= agree_deg:
         return RollEstimate(scene, "scene lines (agree with the hip line)", body, scene, spread)
     if body is not None:

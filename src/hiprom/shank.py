@@ -27,8 +27,10 @@ SIDE_INDEX = {"left": 0, "right": 1}
 #: The midline is fitted between these fractions of the resting shank length from the
 #: knee, with weights tapering to zero over ``BAND_TAPER`` at both ends (no slice flips in or
 #: out of the fit from one frame to the next). Nearer the knee the outline includes the
-#: thigh; nearer the ankle the foot.
-BAND = (0.2, 0.8)
+#: thigh and the calf's bulge (which leans the fitted axis); nearer the ankle the foot.
+#: Chosen on one body of the benchmark (adult man) and checked on the other (adult woman):
+#: see ``benchmarks/accuracy.py`` and the README's accuracy section.
+BAND = (0.25, 0.95)
 BAND_TAPER = 0.1
 
 
@@ -76,8 +78,9 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
     Notes
     -----
     A point at distance ``d`` (in shank lengths) from the knee gets the weight
-    ``clip(min(d - 0.2, 0.8 - d) / 0.1, 0, 1)``; the axis is the weighted principal direction
-    of the points (at least 5), oriented away from the knee.
+    ``clip(min(d - 0.25, 0.95 - d) / 0.1, 0, 1)`` (:data:`BAND`, :data:`BAND_TAPER`); the axis
+    is the weighted principal direction of the points (at least 5), oriented away from the
+    knee.
     """
     pts = np.asarray(points_px, float)
     d = np.linalg.norm(pts - np.asarray(pivot_px, float), axis=-1) / float(shank_px)
