@@ -9,6 +9,11 @@ that do not move.
     python benchmarks/accuracy.py                      # everything (≈ 3 min on 2 cores)
     python benchmarks/accuracy.py --cache /tmp/lm      # reuse pose landmarks between runs
     python benchmarks/accuracy.py --only b0 --csv out.csv
+    python benchmarks/accuracy.py --config benchmarks/configs/landmarks_only.toml   # the naive method
+
+Methods to compare (``--config``): ``benchmarks/configs/landmarks_only.toml`` (the plain
+knee→ankle angle in the image, roll corrected), ``silhouette_only.toml`` (+ the silhouette
+midline), the default (+ the camera-view correction and the knee-fixed band).
 
 The pose model is found as hiprom finds it (``HIPROM_MODEL``, cache, download).
 """
@@ -52,15 +57,20 @@ def condition_group(record: dict) -> str:
 
 
 def cached_landmarks(path: Path, config: Config, model, cache: Path | None) -> LandmarkSeries:
-    """Pose landmarks of a file, from the cache when the file, model and settings match."""
+    """Pose landmarks of a file, from the cache when the file, model and settings match.
+
+    Detection always measures the silhouette (a superset: an analysis with
+    ``geometry.silhouette = false`` simply ignores it), so one cache serves every method.
+    """
+    detect_config = config.with_overrides({"geometry.silhouette": True})
     if cache is None:
-        return detect_landmarks(path, config, model=model)[0]
+        return detect_landmarks(path, detect_config, model=model)[0]
     key = hashlib.sha256(f"{path.name}:{path.stat().st_size}:{model.sha256}:{config.model}:"
-                         f"{config.video}:{config.geometry.silhouette}".encode()).hexdigest()[:16]
+                         f"{config.video}:silhouette".encode()).hexdigest()[:16]
     file = cache / f"{path.stem}.{key}.npz"
     if file.exists():
         return LandmarkSeries.load(file)
-    series = detect_landmarks(path, config, model=model)[0]
+    series = detect_landmarks(path, detect_config, model=model)[0]
     cache.mkdir(parents=True, exist_ok=True)
     series.save(file)
     return series
