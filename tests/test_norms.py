@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hiprom import norms
+from hiprom import norm_tables, norms
 from hiprom.errors import ConfigError
 from hiprom.norms import DEFAULT_UNCERTAINTY_DEG, compare, flag_status, place
 
@@ -68,7 +68,7 @@ def fake_data(tmp_path: Path, monkeypatch):
     for name in ("norms_seated_ir.csv", "flags.csv", "demands.csv"):
         (data / name).write_text(ir.files("hiprom").joinpath("data", name).read_text(encoding="utf-8"),
                                  encoding="utf-8")
-    monkeypatch.setattr(norms, "resources", SimpleNamespace(files=lambda _pkg: tmp_path))
+    monkeypatch.setattr(norm_tables, "resources", SimpleNamespace(files=lambda _pkg: tmp_path))
     for f in (norms.load_norms, norms.load_flags, norms.load_demands):
         f.cache_clear()
     yield data
