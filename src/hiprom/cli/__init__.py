@@ -7,7 +7,14 @@ heavy modules are imported inside the commands, so ``hiprom --help`` is instant.
 
 from __future__ import annotations
 
-from . import analyze, config_cmd  # noqa: F401  (register the commands)
+from . import (  # noqa: F401  (register the commands)
+    analyze,
+    batch,  # noqa: F401  (hiprom batch)
+    config_cmd,
+    history,  # noqa: F401  (hiprom history)
+    live,  # noqa: F401  (hiprom live)
+    report,  # noqa: F401  (hiprom report)
+)
 from .common import EXIT_INTERNAL, app, err_console, fail, run_guarded
 
 __all__ = ["app", "main", "fail", "run_guarded", "err_console", "EXIT_INTERNAL"]
