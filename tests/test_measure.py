@@ -104,3 +104,27 @@ def test_left_right_difference_when_both_legs_move():
     d = r.to_dict()["left_right"]
     assert d["ir_difference_deg"] == pytest.approx(16.0, abs=0.5)
     assert d["larger_ir_side"] == "right"
+
+
+def test_a_view_from_the_side_withholds_the_number():
+    # Filmed from far round (60° of yaw) the thighs look longer than a femur seen from the
+    # front can: the rotation cannot be measured, so the numbers are withheld with the reason.
+    t = clip_time(FPS, RIGHT[-1][0])
+    right = eased(t, RIGHT)
+    img = np.zeros((len(t), N_LANDMARKS, 3))
+    cam = Camera(2.6, 60.0, 0.0, 0.0)
+    for f, r in enumerate(right):
+        j = image_joints(Body(femur_m=0.5, shank_m=0.4), cam, -5.0, r)
+        for name, idx in (("hip_L", LM.LEFT_HIP), ("hip_R", LM.RIGHT_HIP), ("knee_L", LM.LEFT_KNEE),
+                          ("knee_R", LM.RIGHT_KNEE), ("ankle_L", LM.LEFT_ANKLE), ("ankle_R", LM.RIGHT_ANKLE)):
+            img[f, idx, :2] = j[name]
+    vis = np.ones((len(t), N_LANDMARKS))
+    series = LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
+                            source="synthetic", meta={"kind": "video"})
+    r = analyze_landmarks(series, Config())
+    right_side = r.sides["right"]
+    assert right_side.tested and right_side.quality.withheld
+    assert right_side.peak_ir_deg is None and right_side.peak_er_deg is None
+    assert right_side.diagnostics["withheld"]["peak_ir_deg"] is not None
+    assert "too far round" in " ".join(right_side.quality.reasons)
+    assert r.to_dict()["sides"]["right"]["quality"]["withheld"] is True

@@ -6,6 +6,7 @@ phase and repetitions, and returns :class:`SideResult` objects with a quality ve
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,6 +130,18 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
         clean = clean_angle(series.time_s, raw, vis, config.signal)
         out[side] = SideAngles(side, raw, vis, clean, a3d, shank)
     return out
+
+
+_WITHHELD = ("peak_ir_deg", "peak_er_deg", "mean_ir_deg", "mean_er_deg", "ir_spread_deg", "er_spread_deg")
+
+
+def _withhold(res: SideResult) -> SideResult:
+    """The side's numbers moved out of the result (kept in the diagnostics) when the view
+    cannot give a trustworthy one (:attr:`hiprom.quality.Quality.withheld`)."""
+    kept = {name: _r(getattr(res, name)) for name in _WITHHELD}
+    return dataclasses.replace(res, **{name: None for name in _WITHHELD},
+                               diagnostics={**res.diagnostics, "withheld": kept,
+                                            "withheld_because": list(res.quality.blocking)})
 
 
 def _hold_middle(exc: Excursion) -> int:
@@ -260,5 +273,6 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
             sides[side] = _measure_still_side(series, angles[side], roll, yaw, config, views.get(side))
         else:
             sides[side] = _measure_video_side(series, angles[side], roll, yaw, config, views.get(side))
+    sides = {side: _withhold(res) if res.quality.withheld else res for side, res in sides.items()}
     warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]
     return Measurement(sides, angles, roll, yaw, list(dict.fromkeys(warnings)))

@@ -2,7 +2,9 @@
 
 Each failed check multiplies the score by a factor (0.7 for a minor problem, 0.4 for a
 major one) and adds a reason the user can act on. Verdict: ``good`` ≥ 0.8 > ``fair`` ≥ 0.5
-> ``poor``.
+> ``poor``. A few problems make a number untrustworthy whatever its score — the camera too
+far round to see the rotation, the lower leg hardly visible — and *block* it: the side's
+peaks are then withheld (``None``, kept in the diagnostics) and the reason says what to do.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .projection import LegView
     from .roll import RollEstimate
 
-__all__ = ["Quality", "assess_side", "MINOR", "MAJOR"]
+__all__ = ["Quality", "assess_side", "MINOR", "MAJOR", "BLOCKING"]
 
 MINOR, MAJOR = 0.7, 0.4
+#: A failed check with this factor lowers the score like a major one and withholds the number.
+BLOCKING = 0.39
 
 
 @dataclass(frozen=True)
@@ -30,15 +34,23 @@ class Quality:
     score: float
     level: str
     reasons: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)
 
     @classmethod
     def from_checks(cls, failed: Sequence[tuple[float, str]]) -> "Quality":
         score = float(np.prod([f for f, _ in failed])) if failed else 1.0
         level = "good" if score >= 0.8 else "fair" if score >= 0.5 else "poor"
-        return cls(round(score, 2), level, [reason for _, reason in failed])
+        return cls(round(score, 2), level, [reason for _, reason in failed],
+                   [reason for f, reason in failed if f == BLOCKING])
+
+    @property
+    def withheld(self) -> bool:
+        """The number must not be shown as a measurement (see the module notes)."""
+        return bool(self.blocking)
 
     def to_dict(self) -> dict:
-        return {"score": self.score, "level": self.level, "reasons": list(self.reasons)}
+        return {"score": self.score, "level": self.level, "reasons": list(self.reasons),
+                "withheld": self.withheld}
 
 
 def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstimate",
@@ -56,22 +68,25 @@ def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstim
     vis = angles.visibility[series.detected]
     mean_vis = float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0
     if mean_vis < settings.min_leg_visibility:
-        failed.append((MAJOR if mean_vis < 0.4 else MINOR,
+        failed.append((BLOCKING if mean_vis < 0.4 else MINOR,
                        f"{side} knee/ankle poorly visible (mean visibility {mean_vis:.2f}); "
                        f"wear shorts or tight trousers and keep the feet in frame"))
     if abs(roll.roll_deg) > settings.max_roll_deg:
         failed.append((MINOR, f"camera tilted by {roll.roll_deg:+.1f}° (corrected); level the phone "
                               f"for best accuracy"))
     if view is not None and not view.solved:
-        failed.append((MAJOR, f"the {side} thigh is seen from the side (it looks longer than a thigh "
+        failed.append((BLOCKING, f"the {side} thigh is seen from the side (it looks longer than a thigh "
                               f"seen from the front can): the camera is too far round to measure "
                               f"rotation — place the phone straight in front, at knee height"))
     elif yaw_deg is not None and abs(yaw_deg) > settings.max_yaw_deg:
-        failed.append((MINOR if abs(yaw_deg) <= 1.5 * settings.max_yaw_deg else MAJOR,
-                       f"camera about {abs(yaw_deg):.0f}° off to the subject's "
-                       f"{'left' if yaw_deg > 0 else 'right'}; the oblique view is corrected, but "
-                       f"beyond {settings.max_yaw_deg:.0f}° accuracy falls — place the phone straight in "
-                       f"front, at knee height"))
+        where = f"camera about {abs(yaw_deg):.0f}° off to the subject's {'left' if yaw_deg > 0 else 'right'}"
+        if abs(yaw_deg) <= 1.5 * settings.max_yaw_deg:
+            failed.append((MINOR, f"{where}; the oblique view is corrected, but beyond "
+                                  f"{settings.max_yaw_deg:.0f}° accuracy falls — place the phone straight in "
+                                  f"front, at knee height"))
+        else:
+            failed.append((BLOCKING, f"{where}: too far round to measure rotation — place the phone "
+                                     f"straight in front, at knee height"))
     if still or not tested:
         return Quality.from_checks(failed)
     jitter = angles.clean.jitter_deg

@@ -82,6 +82,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         if not s.tested:
             table.add_row(side, "not tested", "", "", "", f"rest {_fmt(s.rest_deg)}")
             continue
+        if s.quality.withheld:
+            table.add_row(side, "withheld", "", "", "", f"{s.quality.level} ({s.quality.score:.2f})")
+            continue
         table.add_row(side, _fmt(s.peak_ir_deg), _fmt(s.peak_er_deg), _fmt(s.total_arc_deg),
                       str(s.n_reps), f"{s.quality.level} ({s.quality.score:.2f})")
     console.print(table)
