@@ -107,6 +107,13 @@ def _r(value: float | None, ndigits: int = 2) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), ndigits)
 
 
+def side_signs(series: LandmarkSeries) -> dict[str, float]:
+    """+1 for a leg whose lateral side is image-right (from the hips; front view if unseen)."""
+    left = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
+        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
+    return {"left": left, "right": -left}
+
+
 def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Config,
                views: dict[str, LegView | None] | None = None,
                rest: dict[str, RestPose | None] | None = None) -> dict[str, SideAngles]:
@@ -114,12 +121,11 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
     rotation about the femur when ``views`` gives how the camera sees each leg; the
     silhouette fitted over a band fixed at the resting knee when ``rest`` is given)."""
     out = {}
-    left_sign = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
-        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
+    signs = side_signs(series)
     for side in SIDES:
         leg = LM.leg(side)
         other_hip = LM.leg("right" if side == "left" else "left")["hip"]
-        sign = left_sign if side == "left" else -left_sign
+        sign = signs[side]
         shank = shank_angle(series, side, sign, roll_deg, silhouette=config.geometry.silhouette,
                             view=(views or {}).get(side), rest=(rest or {}).get(side))
         raw = shank.angle_deg
@@ -260,8 +266,10 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     still = series.meta.get("kind") in ("image", "images")
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     gs = config.geometry
-    first = leg_angles(series, roll.value, config)
-    rest = {side: rest_pose(series, side, a.shank.seen_deg) for side, a in first.items()}
+    signs = side_signs(series)
+    seen = {side: shank_angle(series, side, signs[side], roll.value, silhouette=gs.silhouette).seen_deg
+            for side in SIDES}
+    rest = {side: rest_pose(series, side, seen[side]) for side in SIDES}
     knees = {side: np.nanmedian(series.xy(LM.leg(side)["knee"]), axis=0) for side in SIDES}
     views = leg_views(rest, series.frame_size_px, roll.roll_deg, fov_deg=gs.camera_fov_deg,
                       femur_shank_ratio=gs.femur_shank_ratio, knee_px=knees)
