@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from videos import read_bgr_frames, write_mp4
 
 from hiprom.config import Config
 from hiprom.errors import ConfigError, InputError, OutputExistsError
@@ -62,35 +63,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def write_mp4(path: Path, frames, fps: float = 30.0) -> Path:
-    """Write BGR frames with OpenCV's mp4v encoder (``frames`` may be empty)."""
-    import cv2
-
-    frames = list(frames)
-    size = (frames[0].shape[1], frames[0].shape[0]) if frames else (320, 240)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert writer.isOpened(), f"cv2.VideoWriter cannot write {path}"
-    for f in frames:
-        writer.write(f)
-    writer.release()
-    return path
-
-
-def first_frames(clip: Path, n: int) -> list[np.ndarray]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(clip))
-    out = []
-    while len(out) < n:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        out.append(bgr)
-    cap.release()
-    assert len(out) == n, f"{clip}: only {len(out)} frames"
-    return out
 
 
 @pytest.fixture
@@ -209,7 +181,7 @@ def test_clip_without_a_person(tmp_path: Path, model_env) -> None:
 
 @pytest.mark.model
 def test_clip_too_short_for_a_rest_phase(tmp_path: Path, model_env, bench_clip: Path) -> None:
-    bad = write_mp4(tmp_path / "short.mp4", first_frames(bench_clip, 8))
+    bad = write_mp4(tmp_path / "short.mp4", read_bgr_frames(bench_clip, 8))
     before = listing(tmp_path)
     err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path))
     assert str(bad) in err and "rest" in err, err

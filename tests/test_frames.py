@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mp4util import read_display_matrix, set_display_rotation, set_sample_deltas
+from videos import write_mp4 as write_bgr_mp4
 
 from hiprom.errors import InputError
 from hiprom.frames import (
@@ -53,6 +54,11 @@ def synth_dir(shared_dir: Path) -> Path:
     return shared_dir / "bench" / "synthetic"
 
 
+def write_mp4(path: Path, rgb_frames, fps: float = 30.0) -> Path:
+    """Encode RGB frames (mp4v; moov written last)."""
+    return write_bgr_mp4(path, [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2BGR) for f in rgb_frames], fps)
+
+
 def reader_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("hiprom-frame-reader")]
 
@@ -66,17 +72,6 @@ def first_frames(path: Path, n: int) -> list[np.ndarray]:
             if len(out) == n:
                 break
     return out
-
-
-def write_mp4(path: Path, rgb_frames, fps: float = 30.0) -> Path:
-    """Encode RGB frames with cv2.VideoWriter (mp4v; moov written last)."""
-    h, w = rgb_frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert writer.isOpened()
-    for rgb in rgb_frames:
-        writer.write(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from videos import read_bgr_frames, write_mp4
 
 import hiprom
 import hiprom.live_capture as live_mod  # where the capture thread opens cameras
@@ -84,28 +85,6 @@ def assert_peaks_close(got: dict, want: dict, tol: float, what: str) -> None:
             assert got[key] is None, f"{what}: {key} should not be measured, got {got[key]}"
         else:
             assert got[key] is not None and abs(got[key] - value) <= tol, f"{what}: {key} {got[key]} vs {value}"
-
-
-def read_frames(clip: Path, n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(clip))
-    out = []
-    while len(out) < n:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        out.append(bgr)
-    cap.release()
-    return out
-
-
-def write_mp4(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert writer.isOpened()
-    for f in frames:
-        writer.write(f)
-    writer.release()
-    return path
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -305,7 +284,7 @@ def test_ctrl_c_saves_like_q(tmp_path: Path, clip: Path, shared_model_path: Path
 
 @pytest.mark.model
 def test_person_leaving_the_frame(tmp_path: Path, clip: Path, shared_model_path: Path):
-    frames = read_frames(clip, 150)                      # 5 s; the clip then ends mid-measurement
+    frames = read_bgr_frames(clip, 150)                  # 5 s; the clip then ends mid-measurement
     for i in range(40, 76):                              # 1.33-2.5 s: nobody (an empty grey room)
         frames[i] = np.full_like(frames[i], 128)
     path = write_mp4(tmp_path / "leaves.mp4", frames)

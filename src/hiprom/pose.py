@@ -32,6 +32,9 @@ class PoseCandidate:
     ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips;
     ``mask`` (H, W) the person's segmentation probabilities when asked for; ``extras``
     per-person features computed from the frame (see :mod:`hiprom.silhouette`).
+    ``mask_owner`` keeps the native image that ``mask`` is a view of alive: MediaPipe frees
+    a mask's pixels when its ``mediapipe.Image`` is garbage-collected, and the view does
+    not hold a reference to it. Drop both together.
     """
 
     image_px: np.ndarray
@@ -40,6 +43,7 @@ class PoseCandidate:
     world_m: np.ndarray
     mask: np.ndarray | None = None
     extras: dict = field(default_factory=dict)
+    mask_owner: object = field(default=None, repr=False)
 
 
 class _NativeStderr:
@@ -180,8 +184,9 @@ class PoseModel:
             world_m = (np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
                        if len(world) else np.full((len(arr), 3), np.nan))
             masks = result.segmentation_masks or []
-            mask = np.squeeze(masks[k].numpy_view()) if k < len(masks) else None
-            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m, mask))
+            owner = masks[k] if k < len(masks) else None
+            mask = np.squeeze(owner.numpy_view()) if owner is not None else None
+            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m, mask, mask_owner=owner))
         return people
 
     def _run(self, image, time_s: float):

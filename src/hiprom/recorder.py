@@ -42,7 +42,7 @@ def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
         return person
     p = person.image_px
     front = bool(p[LM.LEFT_HIP, 0] >= p[LM.RIGHT_HIP, 0])
-    return dataclasses.replace(person, mask=None, extras=shank_lines(person.mask, p, front))
+    return dataclasses.replace(person, mask=None, mask_owner=None, extras=shank_lines(person.mask, p, front))
 
 
 def model_text(model: ModelInfo) -> str:

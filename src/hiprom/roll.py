@@ -9,7 +9,10 @@ Two independent cues:
 
 The scene value is used when most of the long near-horizontal line length agrees on it
 (a consensus of level lines), or when it agrees with the body within ``agree_deg``;
-otherwise the body value is used and the disagreement is reported.
+otherwise the body value is used and the disagreement is reported. For a hand-held
+camera (the recorder samples the scene densely all along) with a consensus of level lines,
+the roll is followed frame by frame, interpolated between the samples; with weaker lines a
+hand-held clip gets one roll for the whole clip.
 """
 
 from __future__ import annotations
@@ -62,9 +65,12 @@ class RollEstimate:
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median of ``values`` with non-negative ``weights`` (NaN values ignored)."""
+    """Lower weighted median of ``values`` with non-negative ``weights`` (NaN values and zero
+    weights ignored; NaN when nothing is left)."""
     ok = np.isfinite(values) & (weights > 0)
     v, w = values[ok], weights[ok]
+    if v.size == 0:
+        return float("nan")
     order = np.argsort(v)
     cum = np.cumsum(w[order])
     return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
@@ -117,7 +123,9 @@ def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None, *
     min_visibility
         Hip landmarks below this visibility are not used.
     agree_deg
-        The scene value is used only within this distance of the body value.
+        When the level lines are a minority of the scene's line length (support < 50 %),
+        their value is used only within this distance of the body value; a majority is
+        used whatever the body says.
     """
     if fixed_roll_deg is not None:
         return RollEstimate(float(fixed_roll_deg), "fixed (from the settings)")

@@ -5,7 +5,7 @@ the examination table, the skirting board, a shelf) appear tilted by exactly the
 roll. :func:`level_line_roll_deg` finds the dominant near-horizontal direction among the long
 straight segments of a frame. Receding lines (seen when the camera is off to the side) form
 a competing direction, so the scene value is checked against the body before it is used
-(see :func:`hiprom.measure.estimate_roll`).
+(see :func:`hiprom.roll.estimate_roll`).
 """
 
 from __future__ import annotations

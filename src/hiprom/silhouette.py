@@ -35,30 +35,45 @@ N_POINTS = 24
 EXTRA_KEYS = ("shank_mid_px", "shank_lat_px", "shank_clean", "shank_points_px")
 
 
-def _sample(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a mask at ``(S, N, 2)`` pixel positions (0 outside)."""
-    xy = points.astype(np.float32)
-    return cv2.remap(mask, xy[..., 0], xy[..., 1], interpolation=cv2.INTER_LINEAR,
+def _sample(mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a mask at pixel positions ``(map_x, map_y)`` (0 outside)."""
+    return cv2.remap(mask, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).astype(np.float64)
 
 
-def _fit_line(s: np.ndarray, t: np.ndarray, k: np.ndarray, u: np.ndarray, n: np.ndarray,
-              length: float) -> np.ndarray:
-    """Least-squares line t = c0 + c1 s in the leg frame, returned as two image points."""
-    s_mean, t_mean = s.mean(), t.mean()
-    c1 = float(((s - s_mean) * (t - t_mean)).sum() / ((s - s_mean) ** 2).sum())
+def _fit_lines(s: np.ndarray, t: np.ndarray, use: np.ndarray, knee: np.ndarray, u: np.ndarray,
+               n: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Per leg, the least-squares line t = c0 + c1 s through the slices in ``use``, as two
+    image points at ``SLICE_FROM`` and ``SLICE_TO`` of the length; NaN with < MIN_SLICES.
+
+    ``s``, ``t``, ``use`` are ``(legs, N_POINTS)``; ``knee``, ``u``, ``n`` ``(legs, 2)``.
+    """
+    count = use.sum(axis=1)
+    w = use.astype(float)
+    t0 = np.where(use, t, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_mean = (w * s).sum(axis=1) / count
+        t_mean = (w * t0).sum(axis=1) / count
+        ds = s - s_mean[:, None]
+        c1 = (w * ds * (t0 - t_mean[:, None])).sum(axis=1) / (w * ds**2).sum(axis=1)
     c0 = t_mean - c1 * s_mean
-    s0, s1 = SLICE_FROM * length, SLICE_TO * length
-    return np.stack([k + s0 * u + (c0 + c1 * s0) * n, k + s1 * u + (c0 + c1 * s1) * n])
+    ends = np.stack([SLICE_FROM * length, SLICE_TO * length], axis=1)            # (legs, 2)
+    lines = knee[:, None] + ends[..., None] * u[:, None] + (c0[:, None] + c1[:, None] * ends)[..., None] * n[:, None]
+    lines[count < MIN_SLICES] = np.nan
+    return lines
 
 
-def _runs_at_axis(profiles: np.ndarray, zero: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _runs_at_axis(profiles: np.ndarray, zero: int, first: np.ndarray, last: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per profile (row), the run of values > 0.5 that contains index ``zero`` or is nearest.
 
-    Returns sub-pixel ``lo``, ``hi`` (0.5 crossings, in samples) and a mask of rows with a run.
+    Only samples ``first[row]..last[row]`` of a row belong to it (its own window); a run
+    that reaches the window's end stops there. Returns sub-pixel ``lo``, ``hi`` (0.5
+    crossings, in samples) and a mask of rows with a run.
     """
     rows, n = profiles.shape
-    above = profiles > 0.5
+    idx = np.arange(n)
+    above = (profiles > 0.5) & (idx >= first[:, None]) & (idx <= last[:, None])
     padded = np.zeros((rows, n + 2), np.int8)
     padded[:, 1:-1] = above
     step = np.diff(padded, axis=1)
@@ -72,66 +87,35 @@ def _runs_at_axis(profiles: np.ndarray, zero: int) -> tuple[np.ndarray, np.ndarr
     end = stop - 1
     dist = np.where((start <= zero) & (end >= zero), 0, np.minimum(np.abs(start - zero), np.abs(end - zero)))
     order = np.lexsort((dist, r_start))             # by row, then distance
-    first = np.ones(order.size, bool)
-    first[1:] = r_start[order][1:] != r_start[order][:-1]
-    pick = order[first]
+    pick_first = np.ones(order.size, bool)
+    pick_first[1:] = r_start[order][1:] != r_start[order][:-1]
+    pick = order[pick_first]
     rr, a, b = r_start[pick], start[pick], end[pick]
-    # interpolate the 0.5 crossings just outside the run
-    prev = np.clip(a - 1, 0, n - 1)
-    nxt = np.clip(b + 1, 0, n - 1)
+    # interpolate the 0.5 crossings just outside the run, inside the row's window
+    inner_a, inner_b = a > first[rr], b < last[rr]
+    prev = np.where(inner_a, a - 1, a)
+    nxt = np.where(inner_b, b + 1, b)
     va, vp = profiles[rr, a], profiles[rr, prev]
     vb, vn = profiles[rr, b], profiles[rr, nxt]
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo_sub = np.where(a > 0, (a - 1) + (0.5 - vp) / (va - vp), a)
-        hi_sub = np.where(b < n - 1, b + (vb - 0.5) / (vb - vn), b)
+        lo_sub = np.where(inner_a, (a - 1) + (0.5 - vp) / (va - vp), a)
+        hi_sub = np.where(inner_b, b + (vb - 0.5) / (vb - vn), b)
     lo[rr], hi[rr], found[rr] = lo_sub, hi_sub, True
     return lo, hi, found
 
 
 def _crossing_t(s_vals: np.ndarray, knee: np.ndarray, u: np.ndarray, n: np.ndarray,
                 other_knee: np.ndarray, other_ankle: np.ndarray) -> np.ndarray:
-    """Where the other shank's landmark segment crosses each slice line (t, NaN if not)."""
+    """Per leg, where the other shank's landmark segment crosses each slice line (t; NaN
+    where it does not). ``s_vals`` ``(legs, N_POINTS)``; the rest ``(legs, 2)``."""
     od = other_ankle - other_knee
-    det = n[0] * -od[1] - n[1] * -od[0]
-    if not np.all(np.isfinite(od)) or abs(det) < 1e-9:
-        return np.full(len(s_vals), np.nan)
-    rhs = other_knee - (knee + s_vals[:, None] * u)          # point + t n = ok + lam od
-    t = (rhs[:, 0] * -od[1] - rhs[:, 1] * -od[0]) / det
-    lam = (n[0] * rhs[:, 1] - n[1] * rhs[:, 0]) / det
-    return np.where((lam >= -0.1) & (lam <= 1.1), t, np.nan)
-
-
-def _one_leg(mask: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_knee: np.ndarray,
-             other_ankle: np.ndarray, lateral_sign_x: float):
-    d = ankle - knee
-    length = float(np.hypot(*d))
-    nan = np.full((2, 2), np.nan)
-    if not np.isfinite(length) or length < 20:
-        return nan, nan, 0.0, np.full((N_POINTS, 2), np.nan)
-    u = d / length
-    n = np.array([-u[1], u[0]])
-    lat_t = 1.0 if n[0] * lateral_sign_x > 0 else -1.0   # which t direction is lateral
-    half = int(np.ceil(0.6 * length))
-    ts = np.arange(-half, half + 1, dtype=float)
-    fracs = np.linspace(0.0, 1.0, N_POINTS)
-    s_vals = fracs * length
-    pts = knee + s_vals[:, None, None] * u + ts[None, :, None] * n
-    lo, hi, found = _runs_at_axis(_sample(mask, pts), half)
-    lo, hi = lo - half, hi - half
-    # a run that neither contains the axis nor comes near it is something else
-    ok = found & ((lo <= 0) & (hi >= 0) | (np.minimum(np.abs(lo), np.abs(hi)) <= 0.25 * length))
-    cross = _crossing_t(s_vals, knee, u, n, other_knee, other_ankle)
-    other_inside = np.isfinite(cross) & (cross >= lo) & (cross <= hi)
-    clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length) & ~other_inside
-    mid_t = (lo + hi) / 2
-    points = knee + s_vals[:, None] * u + mid_t[:, None] * n
-    points[~clean] = np.nan
-    lateral = np.where(lat_t > 0, hi, lo)
-    band = (fracs >= SLICE_FROM - 1e-9) & (fracs <= SLICE_TO + 1e-9)
-    okb, cleanb = ok & band, clean & band
-    mid_line = _fit_line(s_vals[cleanb], mid_t[cleanb], knee, u, n, length) if cleanb.sum() >= MIN_SLICES else nan
-    lat_line = _fit_line(s_vals[okb], lateral[okb], knee, u, n, length) if okb.sum() >= MIN_SLICES else nan
-    return mid_line, lat_line, float(cleanb.sum()) / band.sum(), points
+    det = n[:, 0] * -od[:, 1] - n[:, 1] * -od[:, 0]
+    usable = np.isfinite(od).all(axis=1) & (np.abs(det) >= 1e-9)
+    det = np.where(usable, det, 1.0)[:, None]
+    rhs = other_knee[:, None] - (knee[:, None] + s_vals[..., None] * u[:, None])  # point + t n = ok + lam od
+    t = (rhs[..., 0] * -od[:, 1:2] - rhs[..., 1] * -od[:, 0:1]) / det
+    lam = (n[:, 0:1] * rhs[..., 1] - n[:, 1:2] * rhs[..., 0]) / det
+    return np.where(usable[:, None] & (lam >= -0.1) & (lam <= 1.1), t, np.nan)
 
 
 def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool) -> dict[str, np.ndarray]:
@@ -167,13 +151,56 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     if mask.ndim == 3:
         mask = mask[..., 0]
     p = np.asarray(image_px, float)[:, :2]
+    legs = [LM.leg("left"), LM.leg("right")]
+    knee = np.array([p[leg["knee"]] for leg in legs])
+    ankle = np.array([p[leg["ankle"]] for leg in legs])
     mid = np.full((2, 2, 2), np.nan)
     lat = np.full((2, 2, 2), np.nan)
-    clean = np.zeros(2)
+    clean_share = np.zeros(2)
     points = np.full((2, N_POINTS, 2), np.nan)
-    for i, side in enumerate(("left", "right")):
-        leg, other = LM.leg(side), LM.leg("right" if side == "left" else "left")
-        sign = (1.0 if left_is_image_right else -1.0) * (1.0 if side == "left" else -1.0)
-        mid[i], lat[i], clean[i], points[i] = _one_leg(mask, p[leg["knee"]], p[leg["ankle"]], p[other["knee"]],
-                                                       p[other["ankle"]], sign)
-    return {"shank_mid_px": mid, "shank_lat_px": lat, "shank_clean": clean, "shank_points_px": points}
+    out = {"shank_mid_px": mid, "shank_lat_px": lat, "shank_clean": clean_share, "shank_points_px": points}
+
+    d = ankle - knee
+    length = np.hypot(d[:, 0], d[:, 1])
+    use = np.isfinite(length) & (length >= 20)
+    if not use.any():
+        return out
+    k, a, length = knee[use], ankle[use], length[use]
+    other_k, other_a = knee[::-1][use], ankle[::-1][use]
+    u = (a - k) / length[:, None]
+    n = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    # image x of the subject's lateral side: +1 = image right (left leg in a front view)
+    lateral_x = (1.0 if left_is_image_right else -1.0) * np.array([1.0, -1.0])[use]
+    lat_t = np.where(n[:, 0] * lateral_x > 0, 1.0, -1.0)            # which t direction is lateral
+    half = np.ceil(0.6 * length).astype(int)
+    zero = int(half.max())
+    ts = np.arange(-zero, zero + 1, dtype=float)
+    fracs = np.linspace(0.0, 1.0, N_POINTS)
+    s_vals = fracs[None, :] * length[:, None]                             # (legs, N_POINTS)
+    # sample positions knee + s u + t n, one row per (leg, slice), as cv2.remap wants them
+    centre = (k[:, None] + s_vals[..., None] * u[:, None]).reshape(-1, 2).astype(np.float32)
+    across = np.repeat(n, N_POINTS, axis=0).astype(np.float32)
+    ts32 = ts.astype(np.float32)
+    profiles = _sample(mask, centre[:, :1] + across[:, :1] * ts32, centre[:, 1:] + across[:, 1:] * ts32)
+    legs_used = len(length)
+    rows_first = np.repeat(zero - half, N_POINTS)
+    rows_last = np.repeat(zero + half, N_POINTS)
+    lo, hi, found = _runs_at_axis(profiles, zero, rows_first, rows_last)
+    lo, hi, found = (x.reshape(legs_used, N_POINTS) for x in (lo, hi, found))
+    lo, hi = lo - zero, hi - zero
+    # a run that neither contains the axis nor comes near it is something else
+    with np.errstate(invalid="ignore"):
+        ok = found & ((lo <= 0) & (hi >= 0) | (np.minimum(np.abs(lo), np.abs(hi)) <= 0.25 * length[:, None]))
+        cross = _crossing_t(s_vals, k, u, n, other_k, other_a)
+        other_inside = np.isfinite(cross) & (cross >= lo) & (cross <= hi)
+        clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length[:, None]) & ~other_inside
+    mid_t = (lo + hi) / 2
+    pts_mid = k[:, None] + s_vals[..., None] * u[:, None] + mid_t[..., None] * n[:, None]
+    pts_mid[~clean] = np.nan
+    lateral = np.where(lat_t[:, None] > 0, hi, lo)
+    band = (fracs >= SLICE_FROM - 1e-9) & (fracs <= SLICE_TO + 1e-9)
+    mid[use] = _fit_lines(s_vals, mid_t, clean & band, k, u, n, length)
+    lat[use] = _fit_lines(s_vals, lateral, ok & band, k, u, n, length)
+    clean_share[use] = (clean & band).sum(axis=1) / band.sum()
+    points[use] = pts_mid
+    return out
