@@ -53,8 +53,8 @@ def rest_pose(series: LandmarkSeries, side: str, seen_deg: np.ndarray, within_de
     leg = LM.leg(side)
     p = series.image_px[:, :, :2]
     seen = np.asarray(seen_deg, float)
-    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) & np.isfinite(p[:, leg["hip"], 0]) \
-        & np.isfinite(p[:, leg["ankle"], 0])
+    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) \
+        & np.isfinite(p[:, [leg["hip"], leg["knee"], leg["ankle"]], :]).all(axis=(1, 2))
     if not near.any():
         return None
     length = np.linalg.norm(p[near, leg["ankle"]] - p[near, leg["knee"]], axis=1)

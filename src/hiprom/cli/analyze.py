@@ -41,7 +41,8 @@ def analyze(
     report: bool = typer.Option(False, "--report",
                                 help="Also write report.html: norms, flags, plots, key frames, drills."),
     age: Optional[float] = typer.Option(None, "--age", help="Age in years: compare with the norms for that age."),
-    sex: Optional[str] = typer.Option(None, "--sex", help="female, male or other: adds the norm row for that sex (none for other)."),
+    sex: Optional[str] = typer.Option(None, "--sex",
+                                      help="female, male or other: adds the norm row for that sex (none for other)."),
     sport: Optional[str] = typer.Option(None, "--sport",
                                         help="A sport or activity to compare with its demand "
                                              "(see 'hiprom report --help')."),

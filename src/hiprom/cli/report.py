@@ -17,7 +17,8 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="HTML file to write (default: report.html beside RESULT.json)."),
     age: Optional[float] = typer.Option(None, "--age", help="Age in years: chooses the norm row."),
-    sex: Optional[str] = typer.Option(None, "--sex", help="female, male or other: adds the norm row for that sex (none for other)."),
+    sex: Optional[str] = typer.Option(None, "--sex",
+                                      help="female, male or other: adds the norm row for that sex (none for other)."),
     sport: Optional[str] = typer.Option(None, "--sport",
                                         help="An activity or sport to compare with (running, squat, cycling, "
                                              "baseball, tennis...)."),
