@@ -241,3 +241,9 @@ def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> Non
     keep = os.environ.get("HIPROM_REPORT_PNG_DIR")          # set it to look at the screenshots yourself
     if keep:
         shutil.copy(tmp_path / "report.png", Path(keep) / f"report_{which}.png")
+
+
+@pytest.mark.parametrize("value, text", [(-0.04, "0.0°"), (0.0, "0.0°"), (-0.06, "-0.1°"), (37.95, "38.0°"),
+                                         (None, "–")])
+def test_degrees_are_shown_to_a_tenth_without_a_negative_zero(value, text):
+    assert report_mod._deg(value) == text

@@ -42,7 +42,11 @@ def _e(value: Any) -> str:
 
 
 def _deg(value: Any, nd: int = 1) -> str:
-    return "–" if value is None else f"{float(value):.{nd}f}°"
+    """``37.95`` → ``38.0°``; a value that rounds to zero has no minus sign."""
+    if value is None:
+        return "–"
+    text = f"{float(value):.{nd}f}"
+    return f"{text.lstrip('-') if float(text) == 0 else text}°"
 
 
 def _when(iso: Any) -> str:
