@@ -93,7 +93,7 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         console.print(f"Left–right IR difference: {d['left_right']['ir_difference_deg']:.1f}° "
                       f"({d['left_right']['larger_ir_side']} larger)")
     cam = d["camera"]
-    console.print(f"Camera roll {cam['roll_deg']:+.1f}° corrected (from {cam['roll_source']})"
+    console.print(f"Camera roll {round(cam['roll_deg'], 1) + 0.0:+.1f}° corrected (from {cam['roll_source']})"
                   if cam["roll_deg"] is not None else "Camera roll unknown")
     person = d.get("person") or {}
     if person.get("n_tracks", 0) > 1:
