@@ -158,9 +158,7 @@ class PoseWorker(threading.Thread):
     def clear(self) -> None:
         """Forget the recorded frames and scene lines (a new measurement starts)."""
         with self.lock:
-            for items in (self.recorder.people, self.recorder.times, self.recorder.indices,
-                          self.recorder.scene_lines):
-                items.clear()
+            self.recorder.forget()
 
 
 @dataclass

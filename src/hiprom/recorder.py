@@ -25,14 +25,15 @@ from .silhouette import shank_lines
 
 __all__ = ["LandmarkRecorder", "MAX_SCENE_SAMPLES"]
 
-#: A fixed camera: at most this many frames, spread over the clip, are searched for level
-#: lines (its roll does not change).
-MAX_SCENE_SAMPLES = 16
-#: For the first ``PROBE_S`` seconds every ``DENSE_STRIDE``-th frame is searched; if the
-#: roll found there varies by more than ``HANDHELD_SPREAD_DEG`` the camera is hand-held and
-#: dense sampling goes on for the whole clip, so the roll can be followed frame by frame.
+#: For the first ``PROBE_S`` seconds a frame every ``PROBE_EVERY_S`` is searched for level
+#: lines; if the roll found there varies by more than ``HANDHELD_SPREAD_DEG`` the camera is
+#: hand-held and the search goes on at that rate for the whole clip, so the roll can be
+#: followed frame by frame.
 PROBE_S = 1.0
-DENSE_STRIDE = 3
+PROBE_EVERY_S = 0.1
+#: A fixed camera (its roll does not change): after the probe, at most this many more frames,
+#: spread over the clip, are searched.
+MAX_SCENE_SAMPLES = 16
 HANDHELD_SPREAD_DEG = 0.3
 
 
@@ -82,12 +83,24 @@ class LandmarkRecorder:
                                min_tracking_confidence=m.min_tracking_confidence,
                                segmentation=config.geometry.silhouette)
         self._stride = sample_every(expected_frames)
-        self._t0: float | None = None
-        self.hand_held: bool | None = None       # None until the probe second is over
         self.people: list[list[PoseCandidate]] = []
         self.times: list[float] = []
         self.indices: list[int] = []
         self.scene_lines: list[dict[str, Any]] = []
+        self._restart_schedule()
+
+    def _restart_schedule(self) -> None:
+        self._t0: float | None = None
+        self._last_probe_s: float | None = None
+        self._sparse_searched = 0
+        self.hand_held: bool | None = None       # None until the probe second is over
+
+    def forget(self) -> None:
+        """Drop every frame and scene line kept so far and probe the camera afresh (live
+        mode: a new measurement starts)."""
+        for items in (self.people, self.times, self.indices, self.scene_lines):
+            items.clear()
+        self._restart_schedule()
 
     def add(self, rgb: np.ndarray, time_s: float, index: int | None = None) -> list[PoseCandidate]:
         """Run the model on one upright RGB frame; return the people found in it."""
@@ -112,8 +125,15 @@ class LandmarkRecorder:
             rolls = [s["roll_deg"] for s in self.scene_lines if s["support"] >= 0.3]
             self.hand_held = len(rolls) >= 3 and max(rolls) - min(rolls) > HANDHELD_SPREAD_DEG
         if self.hand_held is None or self.hand_held:
-            return index % DENSE_STRIDE == 0
-        return index % self._stride == 0 and len(self.scene_lines) < MAX_SCENE_SAMPLES
+            # 1 ms of slack: frame times are rounded (3 frames at 30 fps are 0.1 s apart)
+            due = self._last_probe_s is None or time_s - self._last_probe_s >= PROBE_EVERY_S - 1e-3
+            if due:
+                self._last_probe_s = time_s
+            return due
+        if index % self._stride == 0 and self._sparse_searched < MAX_SCENE_SAMPLES:
+            self._sparse_searched += 1
+            return True
+        return False
 
     def __len__(self) -> int:
         return len(self.times)
