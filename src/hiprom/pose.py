@@ -57,9 +57,12 @@ class _NativeStderr:
     LIMIT = 1 << 16
 
     def __init__(self) -> None:
+        # Native code writes to file descriptor 2 whatever sys.stderr is (a log file, a
+        # notebook's stream, pytest's capture), so fd 2 itself is redirected.
         try:
-            self.fd: int | None = sys.stderr.fileno()
-        except (AttributeError, OSError, ValueError):  # no real stderr (e.g. a notebook)
+            os.fstat(2)
+            self.fd: int | None = 2
+        except OSError:  # no fd 2 at all (e.g. a service started without one)
             self.fd = None
         if self.fd is not None:
             self.saved = os.dup(self.fd)
@@ -70,7 +73,12 @@ class _NativeStderr:
         if self.fd is None:
             yield
             return
-        sys.stderr.flush()
+        for stream in (sys.stderr, sys.__stderr__):   # Python's pending writes go where they were meant
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
         os.dup2(self.sink.fileno(), self.fd)
         try:
             yield
