@@ -174,6 +174,9 @@ def test_top_level_key_outside_a_section(tmp_path):
     ('[model]\ndownload = "no"\n', "download"),
     ('[video]\nmirrored = "false"\n', "mirrored"),        # a string would read as true
     ("[video]\nqueue_size = 0\n", "queue_size"),
+    ('[video]\ndecoder_threads = "many"\n', "decoder_threads"),
+    ("[video]\ndecoder_threads = -1\n", "decoder_threads"),
+    ("[video]\ndecoder_threads = 2.5\n", "decoder_threads"),
     ('[geometry]\nreference = "x"\n', "reference"),
     ('[geometry]\nroll_deg = "manual"\n', "roll_deg"),
     ("[geometry]\nroll_deg = 60\n", "roll_deg"),

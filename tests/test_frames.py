@@ -622,3 +622,43 @@ def test_natural_sort_is_a_total_order(names: list[str], rnd):
     assert sorted(shuffled, key=natural_sort_key) == sorted(names, key=natural_sort_key)
     keys = [natural_sort_key(n) for n in names]
     assert len(set(keys)) == len(keys)  # distinct names never tie
+
+
+# --- Decoder threads ----------------------------------------------------------------------
+
+
+def _opened_with(monkeypatch, path: Path, decoder_threads) -> list[tuple]:
+    """The arguments every cv2.VideoCapture of ``open_source(path, decoder_threads=...)`` got."""
+    import hiprom.frames as frames_mod
+
+    calls, real = [], cv2.VideoCapture
+
+    def spy(*args):
+        calls.append(args[2:])
+        return real(*args)
+
+    monkeypatch.setattr(frames_mod.cv2, "VideoCapture", spy)
+    with open_source(path, decoder_threads=decoder_threads) as source:
+        assert source.info.kind == "video"
+    monkeypatch.setattr(frames_mod.cv2, "VideoCapture", real)
+    return calls
+
+
+@pytest.mark.shared
+def test_decoder_threads_auto_is_one_up_to_1080p_and_ffmpegs_choice_above(monkeypatch, real_dir: Path,
+                                                                          tmp_path: Path):
+    one = [cv2.CAP_PROP_N_THREADS, 1]
+    assert _opened_with(monkeypatch, real_dir / PORTRAIT, None)[-1] == (one,)     # 1080 x 1920
+    assert _opened_with(monkeypatch, real_dir / PORTRAIT, 0) == [()]
+    assert _opened_with(monkeypatch, real_dir / PORTRAIT, 3)[-1] == ([cv2.CAP_PROP_N_THREADS, 3],)
+    uhd = write_mp4(tmp_path / "uhd.mp4", [np.zeros((2160, 3840, 3), np.uint8)] * 2)
+    assert _opened_with(monkeypatch, uhd, None) == [()]                         # 4K: FFmpeg's choice
+
+
+@pytest.mark.shared
+def test_one_decoder_thread_gives_the_same_frames(real_dir: Path):
+    with open_source(real_dir / SMALL, decoder_threads=0) as source:
+        default = _signature(source)
+    with open_source(real_dir / SMALL, decoder_threads=1) as source:
+        single = _signature(source)
+    assert single == default and len(default) == 47

@@ -50,10 +50,21 @@ class ModelSettings:
 class VideoSettings:
     mirrored: bool = False
     queue_size: int = 8
+    decoder_threads: int | str = "auto"
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {self.queue_size}")
+        if isinstance(self.decoder_threads, str):
+            if self.decoder_threads != "auto":
+                raise ValueError(f"decoder_threads must be 'auto' or a number, got {self.decoder_threads!r}")
+        elif isinstance(self.decoder_threads, bool) or not 0 <= self.decoder_threads <= 64:
+            raise ValueError(f"decoder_threads must be 'auto' or 0-64, got {self.decoder_threads!r}")
+
+    @property
+    def decoder_threads_or_auto(self) -> int | None:
+        """The thread count for :func:`hiprom.frames.open_source` (None = auto)."""
+        return None if isinstance(self.decoder_threads, str) else int(self.decoder_threads)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,11 @@ from .errors import InputError
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]
 
+#: With ``decoder_threads=None``, videos up to this many pixels (1080p) are decoded on one
+#: thread: beside the pose model (about one core) that is the fastest split of two cores;
+#: larger frames (4K) need FFmpeg's threads to keep up.
+AUTO_ONE_THREAD_MAX_PX = 1920 * 1088
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -200,13 +205,16 @@ class _ImageSource(FrameSource):
             yield index, float(index), bgr
 
 
-def open_source(path: str | Path, *, mirrored: bool = False) -> FrameSource:
+def open_source(path: str | Path, *, mirrored: bool = False, decoder_threads: int | None = 0) -> FrameSource:
     """Open a video, an image or a folder of images; raise :class:`InputError` if unusable.
 
     The kind is decided by content: image signatures (PNG/JPEG/BMP/TIFF/WebP) or an image
     extension make an image; text is refused; anything else is tried as a video. The first
     frame is decoded here so that an unreadable input fails now, not mid-analysis.
-    ``mirrored=True`` flips every frame left-right (for selfie videos recorded mirrored)."""
+    ``mirrored=True`` flips every frame left-right (for selfie videos recorded mirrored).
+    ``decoder_threads``: how many threads FFmpeg decodes a video with; 0 = FFmpeg's choice,
+    None = one up to 1080p and FFmpeg's choice above (decoding beside the pose model, which
+    wants a core of its own; see ``AUTO_ONE_THREAD_MAX_PX``)."""
     path = Path(path)
     if not path.exists():
         raise InputError("does not exist: expected a video file, an image or a folder of images",
@@ -231,7 +239,7 @@ def open_source(path: str | Path, *, mirrored: bool = False) -> FrameSource:
         bgr = _read_image(path)
         h, w = bgr.shape[:2]
         return _ImageSource(SourceInfo(path, "image", w, h, None, 1, None, 0, None, mirrored), bgr)
-    return _open_video(path, mirrored)
+    return _open_video(path, mirrored, decoder_threads)
 
 
 def _open_folder(path: Path, mirrored: bool) -> FrameSource:
@@ -260,8 +268,8 @@ def _read_image(path: Path) -> np.ndarray:
     return bgr
 
 
-def _open_video(path: Path, mirrored: bool) -> FrameSource:
-    cap, bgr, raw_t = _open_capture(path)
+def _open_video(path: Path, mirrored: bool, decoder_threads: int | None = 0) -> FrameSource:
+    cap, bgr, raw_t = _open_capture(path, decoder_threads)
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = float(fps) if math.isfinite(fps) and fps > 0 else None
     count = _declared_count(cap)
@@ -273,7 +281,7 @@ def _open_video(path: Path, mirrored: bool) -> FrameSource:
     return _VideoSource(info, (cap, bgr, raw_t))
 
 
-def _open_capture(path: Path) -> tuple[cv2.VideoCapture, np.ndarray, float]:
+def _open_capture(path: Path, decoder_threads: int | None = 0) -> tuple[cv2.VideoCapture, np.ndarray, float]:
     """Open ``path`` with FFmpeg and read the first frame; explain any failure."""
     quiet_ffmpeg_log()
     with quiet_opencv_log():
@@ -281,6 +289,15 @@ def _open_capture(path: Path) -> tuple[cv2.VideoCapture, np.ndarray, float]:
         if not cap.isOpened():
             cap.release()
             raise unopenable_error(path)
+        if decoder_threads is None:
+            pixels = cap.get(cv2.CAP_PROP_FRAME_WIDTH) * cap.get(cv2.CAP_PROP_FRAME_HEIGHT)
+            decoder_threads = 1 if 0 < pixels <= AUTO_ONE_THREAD_MAX_PX else 0
+        if decoder_threads > 0:                    # reopen: the thread count is an open-time setting
+            cap.release()
+            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, int(decoder_threads)])
+            if not cap.isOpened():
+                cap.release()
+                raise unopenable_error(path)
         cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # the default; keep frames upright
         ok, bgr = cap.read()
         raw_t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0

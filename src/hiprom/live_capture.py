@@ -114,6 +114,7 @@ class Capture(threading.Thread):
         super().__init__(name=f"hiprom-live-capture:{options.name}", daemon=True)
         self.options, self.box, self.t0 = options, box, t0
         self.mirrored = config.video.mirrored
+        self.decoder_threads = config.video.decoder_threads_or_auto
         self.grabbed = 0
         self.late = 0                  # realtime: frames dropped because decoding was late
         self.ended: str | None = None  # why the source stopped (None while running / when stopped)
@@ -128,7 +129,7 @@ class Capture(threading.Thread):
         if o.kind == "file":
             from .frames import open_source
 
-            self._src = open_source(o.source, mirrored=self.mirrored)
+            self._src = open_source(o.source, mirrored=self.mirrored, decoder_threads=self.decoder_threads)
             if self._src.info.kind != "video":
                 self._src.close()
                 raise InputError(f"is {'an image' if self._src.info.kind == 'image' else 'a folder'}, "

@@ -50,7 +50,8 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         source is (size, fps, rotation...).
     """
     model = model or load_model(config)
-    with open_source(path, mirrored=config.video.mirrored) as source:
+    with open_source(path, mirrored=config.video.mirrored,
+                     decoder_threads=config.video.decoder_threads_or_auto) as source:
         info = source.info
         mode = "video" if info.kind == "video" else "image"
         with LandmarkRecorder(model, config, mode=mode, expected_frames=info.frame_count) as recorder:
