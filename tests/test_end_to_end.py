@@ -163,8 +163,8 @@ def peak_table(results: dict, bench_gt: dict, config: Config | None = None) -> l
 @pytest.mark.shared
 def test_accuracy_goals_on_the_held_out_body_and_every_condition(bench_gt: dict, bench_result) -> None:
     # Issue goal: MAE <= 2 deg and bias within +-1 deg on unseen clips. Measured with this
-    # method (python benchmarks/accuracy.py): all 33 peaks MAE 0.25, bias -0.03, max 1.09;
-    # held-out body MAE 0.28, bias -0.12, max 1.09. The bounds leave room for model/codec drift.
+    # method (python benchmarks/accuracy.py): all 33 peaks MAE 0.24, bias -0.03, max 1.07;
+    # held-out body MAE 0.27, bias -0.12, max 1.07. The bounds leave room for model/codec drift.
     results = {name: bench_result(name) for name in bench_gt}
     rows = peak_table(results, bench_gt)
     errors = np.array([r["error"] for r in rows])
