@@ -55,5 +55,6 @@ def test_notebook_runs(shared_model_path: Path, tmp_path: Path, monkeypatch: pyt
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "right: peak IR" in text and "left: not tested" in text
     assert "Right hip IR" in text  # the norm comparison's sentence
+    assert "2 clips measured, 0 failed" in text  # the batch over samples/
     assert any("image/png" in o.get("data", {}) for o in outputs), "no figure was drawn"
     assert NOTEBOOK.read_bytes() == copy.read_bytes(), "the repository's notebook must not change"
