@@ -27,6 +27,7 @@ into a temporary folder; the short clip is written the same way once). Peak RSS
     python benchmarks/speed.py                           # ~3-5 min on 2 cores
     python benchmarks/speed.py --clip my.mp4 --no-memory
     python benchmarks/speed.py --model path/to/pose_landmarker_full.task
+    python benchmarks/speed.py --profile                 # where hiprom.detect_landmarks spends its time
 
 The model is found as hiprom finds it (``--model``, ``HIPROM_MODEL``, cache, download).
 """
@@ -207,6 +208,44 @@ def write_repeated(src: Path, dst: Path, times: int) -> Path:
     return dst
 
 
+def profile(clip: Path) -> None:
+    """Time the parts of one ``hiprom.detect_landmarks`` run (in this process, run twice so
+    the second run has no one-off start-up costs): the pose model's calls, the silhouette
+    lines, the level-line searches, and the rest (decoding hand-off, set-up, the series)."""
+    import hiprom
+    import hiprom.recorder as rec
+    from hiprom.config import Config
+
+    spent = {"pose model": 0.0, "silhouette lines": 0.0, "level-line search": 0.0}
+
+    def timed(fn, key):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - t0
+        return wrapper
+
+    saved = rec.PoseModel.detect, rec._with_shank_lines, rec.level_line_roll_deg
+    rec.PoseModel.detect = timed(saved[0], "pose model")
+    rec._with_shank_lines = timed(saved[1], "silhouette lines")
+    rec.level_line_roll_deg = timed(saved[2], "level-line search")
+    try:
+        model = hiprom.load_model(progress=False)
+        for _ in range(2):
+            spent.update(dict.fromkeys(spent, 0.0))
+            t0 = time.perf_counter()
+            series, _info = hiprom.detect_landmarks(clip, Config(), model=model)
+            wall = time.perf_counter() - t0
+    finally:
+        rec.PoseModel.detect, rec._with_shank_lines, rec.level_line_roll_deg = saved
+    n = series.n_frames
+    print(f"{clip.name}: {n} frames in {wall:.2f} s ({n / wall:.1f} fps), second run")
+    for key, value in [*spent.items(), ("other", wall - sum(spent.values()))]:
+        print(f"  {key:18s} {1000 * value / n:6.2f} ms/frame  {100 * value / wall:5.1f} %")
+
+
 def fmt(row: dict, key: str, spec: str) -> str:
     return format(row[key], spec) if key in row else "–"
 
@@ -219,6 +258,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3,
                     help="runs of every measure, interleaved; the median is reported (this "
                          "machine's throughput varies by about ±5 %% from run to run)")
+    ap.add_argument("--profile", action="store_true",
+                    help="only split one detect_landmarks run per clip into its parts")
     ap.add_argument("--worker", nargs=2, metavar=("MODE", "CLIP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.model:
@@ -233,6 +274,10 @@ def main() -> None:
     model = hiprom.load_model(progress=True)
     os.environ["HIPROM_MODEL"] = str(model.path)  # every worker uses the same file
     clips = args.clip or [longest_bench_clip(), REAL_CLIP]
+    if args.profile:
+        for clip in clips:
+            profile(clip)
+        return
     print(f"hiprom {hiprom.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
           f"{platform.machine()}; model {model.path.name} ({model.variant}); each row in a fresh process")
     m = Config().model
