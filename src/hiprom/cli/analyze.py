@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from .common import Reference, Variant, app, err_console, run_guarded
+from .common import Reference, Variant, age_option, app, err_console, run_guarded, sex_option, sport_option
 
 
 @app.command()
@@ -40,12 +40,9 @@ def analyze(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     report: bool = typer.Option(False, "--report",
                                 help="Also write report.html: norms, flags, plots, key frames, drills."),
-    age: Optional[float] = typer.Option(None, "--age", help="Age in years: compare with the norms for that age."),
-    sex: Optional[str] = typer.Option(None, "--sex",
-                                      help="female, male or other: adds the norm row for that sex (none for other)."),
-    sport: Optional[str] = typer.Option(None, "--sport",
-                                        help="A sport or activity to compare with its demand "
-                                             "(see 'hiprom report --help')."),
+    age: Optional[float] = age_option(),
+    sex: Optional[str] = sex_option(),
+    sport: Optional[str] = sport_option(),
     annotate: bool = typer.Option(False, "--annotate",
                                   help="Also write annotated.mp4: leg skeleton, shank lines, live angle, peaks."),
     blur_faces: bool = typer.Option(False, "--blur-faces",

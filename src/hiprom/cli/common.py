@@ -40,6 +40,20 @@ class Reference(str, Enum):
     neutral = "neutral"
 
 
+# The norm comparison's options, the same for every command that compares (analyze, report).
+def age_option() -> Any:
+    return typer.Option(None, "--age", help="Age in years: chooses the norm row for that age.")
+
+
+def sex_option() -> Any:
+    return typer.Option(None, "--sex", help="female, male or other: adds the norm row for that sex (none for other).")
+
+
+def sport_option() -> Any:
+    return typer.Option(None, "--sport", help="An activity or sport to compare with its demand (running, squat, "
+                                              "cycling, baseball, tennis...).")
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"hiprom {__version__}")

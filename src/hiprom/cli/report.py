@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import app, err_console, run_guarded
+from .common import age_option, app, err_console, run_guarded, sex_option, sport_option
 
 
 @app.command("report")
@@ -16,12 +16,9 @@ def report(
                                        help="A result.json written by hiprom analyze (or its output folder)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="HTML file to write (default: report.html beside RESULT.json)."),
-    age: Optional[float] = typer.Option(None, "--age", help="Age in years: chooses the norm row."),
-    sex: Optional[str] = typer.Option(None, "--sex",
-                                      help="female, male or other: adds the norm row for that sex (none for other)."),
-    sport: Optional[str] = typer.Option(None, "--sport",
-                                        help="An activity or sport to compare with (running, squat, cycling, "
-                                             "baseball, tennis...)."),
+    age: Optional[float] = age_option(),
+    sex: Optional[str] = sex_option(),
+    sport: Optional[str] = sport_option(),
     video: Optional[Path] = typer.Option(None, "--video",
                                          help="The analysed clip, for the key frames "
                                               "(default: the path in result.json)."),
