@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from hiprom.config import Config
-from hiprom.landmarks import LandmarkSeries
-from hiprom.pipeline import analyze_landmarks, detect_landmarks, load_model
+from hiprom.core.landmarks import LandmarkSeries
+from hiprom.apps.pipeline import analyze_landmarks, detect_landmarks, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = Path(os.environ.get("HIPROM_SHARED", REPO.parent / "shared")) / "bench" / "synthetic"

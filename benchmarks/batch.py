@@ -1,6 +1,6 @@
 """Throughput of ``hiprom batch`` with 1 and 2 worker processes. Not part of the test suite.
 
-Runs :func:`hiprom.batch.run_batch` over the synthetic benchmark clips
+Runs :func:`hiprom.apps.batch.run.run_batch` over the synthetic benchmark clips
 (``../shared/bench/synthetic/clips``, all 17 by default) once per worker count, each time into
 a fresh temporary output folder (nothing is skipped), and prints:
 
@@ -42,8 +42,8 @@ def children_cpu_s() -> float:
 
 def run_once(clips: list[Path], workers: int, model, tmp: Path) -> dict:
     """One batch into a fresh folder; returns timing, memory and the peaks per clip."""
-    from hiprom.batch import CLIPS_DIR, run_batch
-    from hiprom.batch_worker import read_record
+    from hiprom.apps.batch.run import CLIPS_DIR, run_batch
+    from hiprom.apps.batch.worker import read_record
 
     manifest = tmp / f"manifest_{workers}.csv"
     manifest.write_text("path,subject_id,age,sex,side,date,notes\n"
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import hiprom
-    from hiprom.batch_worker import available_cores, worker_threads
+    from hiprom.apps.batch.worker import available_cores, worker_threads
     from hiprom.config import Config
 
     clips = sorted(args.clips_dir.glob("*.mp4"))[: args.limit or None]

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from hiprom.config import Config
-    from hiprom.live import LIVE_MAX_PEOPLE, LiveOptions, run_live
-    from hiprom.pipeline import load_model
+    from hiprom.apps.live.session import LIVE_MAX_PEOPLE, LiveOptions, run_live
+    from hiprom.apps.pipeline import load_model
 
     config = Config().with_overrides({"model.path": str(args.model) if args.model else None})
     max_people = args.max_people or LIVE_MAX_PEOPLE

@@ -213,7 +213,7 @@ def profile(clip: Path) -> None:
     the second run has no one-off start-up costs): the pose model's calls, the silhouette
     lines, the level-line searches, and the rest (decoding hand-off, set-up, the series)."""
     import hiprom
-    import hiprom.recorder as rec
+    import hiprom.vision.recorder as rec
     from hiprom.config import Config
 
     spent = {"pose model": 0.0, "silhouette lines": 0.0, "level-line search": 0.0}

@@ -15,11 +15,11 @@ import pytest
 from mp4util import set_display_rotation
 
 import hiprom
-from hiprom.annotate import write_annotated_video
+from hiprom.outputs.annotate import write_annotated_video
 from hiprom.config import Config
 from hiprom.errors import InputError, OutputExistsError
-from hiprom.landmarks import LM
-from hiprom.privacy import head_box
+from hiprom.core.landmarks import LM
+from hiprom.outputs.privacy import head_box
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "seated_ir_right.mp4"

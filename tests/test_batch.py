@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hiprom.batch import (
+from hiprom.apps.batch.run import (
     CLIPS_DIR,
     EXIT_SOME_FAILED,
     BatchLockedError,
@@ -25,8 +25,8 @@ from hiprom.batch import (
     _run_local,
     run_batch,
 )
-from hiprom.batch_summary import SUMMARY_COLUMNS, summary_rows, write_summary
-from hiprom.batch_worker import (
+from hiprom.apps.batch.summary import SUMMARY_COLUMNS, summary_rows, write_summary
+from hiprom.apps.batch.worker import (
     ClipOutcome,
     ClipTask,
     is_done,
@@ -39,8 +39,8 @@ from hiprom.batch_worker import (
 )
 from hiprom.config import Config
 from hiprom.errors import ConfigError
-from hiprom.manifest import ClipItem
-from hiprom.model_store import ModelInfo, validate_model_file
+from hiprom.apps.batch.manifest import ClipItem
+from hiprom.vision.model_store import ModelInfo, validate_model_file
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hiprom.batch import CLIPS_DIR, run_batch
-from hiprom.batch_worker import read_record
+from hiprom.apps.batch.run import CLIPS_DIR, run_batch
+from hiprom.apps.batch.worker import read_record
 from hiprom.errors import HipromError
-from hiprom.model_store import resolve_model
+from hiprom.vision.model_store import resolve_model
 
 try:
     import distributed
@@ -76,7 +76,7 @@ def test_dask_cluster_gives_the_local_results(tmp_path: Path, two_clips: Path, s
 
 def test_unreachable_scheduler_is_a_clean_error(tmp_path: Path, two_clips: Path) -> None:
     model_file = tmp_path / "m.task"  # never opened: the scheduler is tried first
-    from hiprom.model_store import ModelInfo
+    from hiprom.vision.model_store import ModelInfo
 
     model = ModelInfo(model_file, "full", "argument", "0" * 64, 0)
     with pytest.raises(HipromError, match="cannot reach the Dask scheduler") as err:

@@ -276,7 +276,7 @@ def test_console_script_help() -> None:
 
 
 def test_importing_the_cli_is_light() -> None:
-    code = ("import json, sys, hiprom.cli; "
+    code = ("import json, sys, hiprom.apps.cli; "
             "print(json.dumps(sorted(m for m in ('mediapipe', 'cv2', 'scipy', 'pandas', "
             "'matplotlib') if m in sys.modules)))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -22,7 +22,7 @@ from mp4util import set_display_rotation
 import hiprom
 from hiprom.config import Config
 from hiprom.errors import AnalysisError
-from hiprom.landmarks import LM, LandmarkSeries
+from hiprom.core.landmarks import LM, LandmarkSeries
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -128,7 +128,7 @@ def test_bench_clip_peaks(name: str, bench_gt: dict, bench_result) -> None:
 
 
 #: The part of the benchmark held back from the method's one fitted choice (the silhouette
-#: band, :data:`hiprom.shank.BAND`, chosen on the adult man's clips only).
+#: band, :data:`hiprom.geometry.shank.BAND`, chosen on the adult man's clips only).
 HELD_OUT_BODY = "adult_woman"
 
 

@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import signal as sps
 from synthetic_series import clip_time, eased
 
-from hiprom.filtering import (
+from hiprom.signal.filtering import (
     CleanAngle,
     SignalSettings,
     clean_angle,

@@ -1,4 +1,4 @@
-"""Tests for hiprom.frames: real clips, rotation metadata, images, bad input, threading."""
+"""Tests for hiprom.io.frames: real clips, rotation metadata, images, bad input, threading."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from mp4util import read_display_matrix, set_display_rotation, set_sample_deltas
 from videos import write_mp4 as write_bgr_mp4
 
 from hiprom.errors import InputError
-from hiprom.frames import (
+from hiprom.io.frames import (
     Frame,
     FrameSource,
     SourceInfo,
@@ -564,7 +564,7 @@ def _run(code: str, *args: str, **env_extra: str) -> subprocess.CompletedProcess
 _OPEN_ALL = """
 import sys
 from hiprom.errors import InputError
-from hiprom.frames import open_source
+from hiprom.io.frames import open_source
 for p in sys.argv[1:]:
     try:
         list(open_source(p))
@@ -589,7 +589,7 @@ def test_ffmpeg_and_opencv_logs_are_silenced(real_dir: Path, synth_dir: Path, tm
 
 
 def test_import_has_no_side_effects():
-    done = _run("import os, hiprom.frames; print(os.environ.get('OPENCV_FFMPEG_LOGLEVEL'))")
+    done = _run("import os, hiprom.io.frames; print(os.environ.get('OPENCV_FFMPEG_LOGLEVEL'))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "None"
 
@@ -629,7 +629,7 @@ def test_natural_sort_is_a_total_order(names: list[str], rnd):
 
 def _opened_with(monkeypatch, path: Path, decoder_threads) -> list[tuple]:
     """The arguments every cv2.VideoCapture of ``open_source(path, decoder_threads=...)`` got."""
-    import hiprom.frames as frames_mod
+    import hiprom.io.frames as frames_mod
 
     calls, real = [], cv2.VideoCapture
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom import geometry as geo
+from hiprom.geometry import angles as geo
 
 ir_deg = st.floats(-55.0, 60.0)
 roll_deg = st.floats(-20.0, 20.0)

@@ -22,7 +22,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from hiprom.errors import InputError
-from hiprom.history import History, default_history_path, with_changes
+from hiprom.outputs.history import History, default_history_path, with_changes
 
 
 def result_dict(path: str | Path, right_ir: float | None, left_ir: float | None = None, *,
@@ -240,7 +240,7 @@ def test_cli_errors_name_the_database(filled_db: Path, tmp_path: Path):
 
 _WRITER = textwrap.dedent("""
     import sys
-    from hiprom.history import History
+    from hiprom.outputs.history import History
     pad = ["x" * 1000] * 300  # ~300 kB per row: each write takes a while
     with History(sys.argv[1]) as h:
         for i in range(100000):

@@ -10,9 +10,9 @@ from test_measure import RIGHT, series_from_body
 
 from hiprom.config import Config
 from hiprom.errors import AnalysisError, InputError
-from hiprom.keyframes import COLOURS, draw_angle, peak_frame, read_frame, shank_line_px
-from hiprom.landmarks import LM
-from hiprom.pipeline import analyze_landmarks
+from hiprom.outputs.keyframes import COLOURS, draw_angle, peak_frame, read_frame, shank_line_px
+from hiprom.core.landmarks import LM
+from hiprom.apps.pipeline import analyze_landmarks
 
 cv2 = pytest.importorskip("cv2")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hiprom.errors import InputError
-from hiprom.landmarks import LANDMARK_NAMES, LM, SCHEMA_VERSION, LandmarkSeries
+from hiprom.core.landmarks import LANDMARK_NAMES, LM, SCHEMA_VERSION, LandmarkSeries
 
 N = len(LANDMARK_NAMES)
 

@@ -2,7 +2,7 @@
 
 The model and the benchmark clip come from the shared folder (``shared_dir`` /
 ``shared_model_path``: skipped outside CI when missing, a failure in CI). The command runs in
-a subprocess, as a user runs it; the camera cases run :func:`hiprom.live.run_live` in-process
+a subprocess, as a user runs it; the camera cases run :func:`hiprom.apps.live.session.run_live` in-process
 with a stand-in camera.
 """
 
@@ -25,20 +25,20 @@ import pytest
 from videos import read_bgr_frames, write_mp4
 
 import hiprom
-import hiprom.live_capture as live_mod  # where the capture thread opens cameras
+import hiprom.apps.live.capture as live_mod  # where the capture thread opens cameras
 from hiprom.config import Config
 from hiprom.errors import ConfigError
-from hiprom.landmarks import LM, LandmarkSeries
-from hiprom.live import Grab, LatestFrame, LiveOptions, run_live
-from hiprom.live_overlay import LiveStats, OverlayState, draw_overlay, headless_line
-from hiprom.live_protocol import LiveAngles, Peaks, Prompt, Step
-from hiprom.pose import PoseCandidate
+from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions, run_live
+from hiprom.apps.live.overlay import LiveStats, OverlayState, draw_overlay, headless_line
+from hiprom.apps.live.protocol import LiveAngles, Peaks, Prompt, Step
+from hiprom.vision.pose import PoseCandidate
 
 CLIP = "b01_man_front_R40"
 #: Saved peaks against the rendered truth: the bar every analyze peak meets (tests/test_end_to_end.py).
 TOL_TRUTH_DEG = 4.0
 #: Live (every frame processed; frames shrunk to 640 px, one person looked for: see
-#: hiprom.live.LIVE_MAX_PEOPLE) against analyze (full size, two people) on the same clip.
+#: hiprom.apps.live.session.LIVE_MAX_PEOPLE) against analyze (full size, two people) on the same clip.
 TOL_ANALYZE_DEG = 1.0
 #: With --realtime frames are dropped when processing falls behind (how many depends on the
 #: machine's load), so the saved series samples the movement more sparsely than analyze's. The

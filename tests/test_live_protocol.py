@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hiprom.live_protocol import Peaks, Protocol, ProtocolSettings, QualityLight, Step
+from hiprom.apps.live.protocol import Peaks, Protocol, ProtocolSettings, QualityLight, Step
 
 FPS = 30
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hiprom.errors import InputError
-from hiprom.manifest import (
+from hiprom.apps.batch.manifest import (
     COLUMNS,
     ClipItem,
     ManifestError,

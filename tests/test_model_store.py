@@ -1,4 +1,4 @@
-"""Tests for hiprom.model_store: lookup order, validation and atomic downloads.
+"""Tests for hiprom.vision.model_store: lookup order, validation and atomic downloads.
 
 Downloads come from a local ThreadingHTTPServer on 127.0.0.1 only.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from hiprom import model_store as ms
+from hiprom.vision import model_store as ms
 from hiprom.errors import ModelError
 
 FULL = "pose_landmarker_full.task"
@@ -154,7 +154,7 @@ def test_default_cache_dir_honours_env_and_is_not_created(tmp_path, monkeypatch)
 def test_import_has_no_side_effects(tmp_path):
     env = {**os.environ, ms.ENV_CACHE_DIR: str(tmp_path / "never"),
            "XDG_CACHE_HOME": str(tmp_path / "xdg_never"), "PYTHONPATH": os.pathsep.join(sys.path)}
-    subprocess.run([sys.executable, "-c", "import hiprom.model_store"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import hiprom.vision.model_store"], env=env, check=True)
     assert not (tmp_path / "never").exists() and not (tmp_path / "xdg_never").exists()
 
 

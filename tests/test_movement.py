@@ -1,7 +1,7 @@
 """Phases of the seated test found in synthetic angle series with known truth.
 
 Series are cosine-eased rest → end range → hold → rest paths, with Gaussian noise, run
-through :func:`hiprom.filtering.clean_angle` like the pipeline does.
+through :func:`hiprom.signal.filtering.clean_angle` like the pipeline does.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from synthetic_series import clip_time, eased
 
-from hiprom.filtering import clean_angle
-from hiprom.movement import (
+from hiprom.signal.filtering import clean_angle
+from hiprom.signal.movement import (
     Excursion,
     MovementSettings,
     Rep,

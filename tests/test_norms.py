@@ -9,9 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from hiprom import norm_tables, norms
+from hiprom.interpret import norm_tables
+
+from hiprom.interpret import norms
 from hiprom.errors import ConfigError
-from hiprom.norms import DEFAULT_UNCERTAINTY_DEG, compare, flag_status, place
+from hiprom.interpret.norms import DEFAULT_UNCERTAINTY_DEG, compare, flag_status, place
 
 
 def result_dict(left: float | None, right: float | None, reference: str = "vertical") -> dict:
@@ -247,6 +249,6 @@ def synthetic_result():
     from test_measure import RIGHT, series_from_body
 
     from hiprom.config import Config
-    from hiprom.pipeline import analyze_landmarks
+    from hiprom.apps.pipeline import analyze_landmarks
 
     return analyze_landmarks(series_from_body(RIGHT), Config())

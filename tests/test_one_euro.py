@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hiprom.one_euro import OneEuroFilter, smoothing_factor
+from hiprom.signal.one_euro import OneEuroFilter, smoothing_factor
 
 DT = 1 / 30
 

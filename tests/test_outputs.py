@@ -18,10 +18,10 @@ from synthetic_leg import Body, Camera, image_joints
 
 from hiprom.config import Config
 from hiprom.errors import OutputExistsError
-from hiprom.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.outputs import OUTPUT_FILES, default_output_dir, write_outputs
-from hiprom.pipeline import analyze_landmarks
-from hiprom.result import AnalysisResult
+from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
+from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.core.result import AnalysisResult
 
 FPS = 30.0
 # (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.
@@ -208,7 +208,7 @@ def test_force_keeps_the_old_folder_when_the_new_write_fails(tmp_path: Path, res
 def test_force_keeps_the_old_folder_when_the_swap_fails(tmp_path: Path, result: AnalysisResult,
                                                           monkeypatch) -> None:
     """The final rename fails (e.g. a disk error): the old folder is put back."""
-    import hiprom.outputs as outputs
+    import hiprom.outputs.folder as outputs
 
     out = _old_folder(tmp_path)
     real_replace = os.replace

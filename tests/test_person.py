@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hiprom.landmarks import LM, LandmarkSeries
-from hiprom.person import PersonChoice, choose_subject, seated_score
-from hiprom.pose import PoseCandidate
+from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.vision.person import PersonChoice, choose_subject, seated_score
+from hiprom.vision.pose import PoseCandidate
 
 N = 33
 FRAME = (1920, 1080)

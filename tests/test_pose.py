@@ -1,4 +1,4 @@
-"""The pose-model adapter (:mod:`hiprom.pose`) on rendered frames of ``samples/seated_ir_right.mp4``:
+"""The pose-model adapter (:mod:`hiprom.vision.pose`) on rendered frames of ``samples/seated_ir_right.mp4``:
 units and shapes, image vs video mode, timestamps, masks that outlive later frames, and
 broken model files.
 
@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from hiprom.errors import ModelError
-from hiprom.landmarks import LM
-from hiprom.model_store import ModelInfo, resolve_model
-from hiprom.pose import PoseModel
+from hiprom.core.landmarks import LM
+from hiprom.vision.model_store import ModelInfo, resolve_model
+from hiprom.vision.pose import PoseModel
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "samples" / "seated_ir_right.mp4"

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hiprom.landmarks import LM, N_LANDMARKS
-from hiprom.privacy import blur_faces, blur_region, head_box
+from hiprom.core.landmarks import LM, N_LANDMARKS
+from hiprom.outputs.privacy import blur_faces, blur_region, head_box
 
 H, W = 480, 640
 

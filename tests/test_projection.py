@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom import geometry as geo
-from hiprom.projection import focal_px, leg_view, true_rotation_deg
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import focal_px, leg_view, true_rotation_deg
 
 FRAME = (720, 1280)
 

@@ -1,5 +1,5 @@
-"""Quality verdicts (:mod:`hiprom.quality`): each check's factor and exact message, and when
-a side's numbers are withheld. Inputs are built by hand, like :func:`hiprom.measure.measure`
+"""Quality verdicts (:mod:`hiprom.interpret.quality`): each check's factor and exact message, and when
+a side's numbers are withheld. Inputs are built by hand, like :func:`hiprom.interpret.measure.measure`
 passes them; no model needed."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from hiprom.config import QualitySettings
-from hiprom.filtering import CleanAngle
-from hiprom.landmarks import N_LANDMARKS, LandmarkSeries
-from hiprom.measure import SideAngles
-from hiprom.movement import Excursion
-from hiprom.projection import LegView
-from hiprom.quality import BLOCKING, MAJOR, MINOR, Quality, assess_side
-from hiprom.roll import RollEstimate
-from hiprom.shank import ShankAngle
+from hiprom.signal.filtering import CleanAngle
+from hiprom.core.landmarks import N_LANDMARKS, LandmarkSeries
+from hiprom.interpret.measure import SideAngles
+from hiprom.signal.movement import Excursion
+from hiprom.geometry.projection import LegView
+from hiprom.interpret.quality import BLOCKING, MAJOR, MINOR, Quality, assess_side
+from hiprom.geometry.roll import RollEstimate
+from hiprom.geometry.shank import ShankAngle
 
 N = 60                       # frames of the hand-built clip (2 s at 30 fps)
 SETTINGS = QualitySettings()  # defaults: detected 0.9, visibility 0.7, jitter 1.5°, roll 8°, yaw 30°

@@ -1,4 +1,4 @@
-"""The frame-by-frame recorder (:mod:`hiprom.recorder`): when frames are searched for level
+"""The frame-by-frame recorder (:mod:`hiprom.vision.recorder`): when frames are searched for level
 lines, masks dropped once the shank lines are measured, and the series it returns.
 
 Most tests replace the pose model and the level-line search with small fakes (no model
@@ -18,14 +18,14 @@ import cv2
 import numpy as np
 import pytest
 
-import hiprom.recorder as recorder_mod
+import hiprom.vision.recorder as recorder_mod
 from hiprom.config import Config
-from hiprom.landmarks import LM, N_LANDMARKS
-from hiprom.model_store import ModelInfo, resolve_model
-from hiprom.pose import PoseCandidate
-from hiprom.recorder import MAX_SCENE_SAMPLES, LandmarkRecorder
-from hiprom.scene import LineRoll
-from hiprom.silhouette import EXTRA_KEYS
+from hiprom.core.landmarks import LM, N_LANDMARKS
+from hiprom.vision.model_store import ModelInfo, resolve_model
+from hiprom.vision.pose import PoseCandidate
+from hiprom.vision.recorder import MAX_SCENE_SAMPLES, LandmarkRecorder
+from hiprom.vision.scene import LineRoll
+from hiprom.vision.silhouette import EXTRA_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30.0

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
-from hiprom import report as report_mod
+from hiprom.outputs import report as report_mod
 from hiprom.config import Config
 from hiprom.errors import InputError
-from hiprom.norms import compare
-from hiprom.pipeline import analyze_landmarks
-from hiprom.report import build_report_from_folder, read_result_json, write_report
+from hiprom.interpret.norms import compare
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.outputs.report import build_report_from_folder, read_result_json, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
@@ -110,7 +110,7 @@ def test_write_is_atomic_and_replaces(result, tmp_path: Path, monkeypatch) -> No
 def test_key_frame_from_a_video_with_the_face_blur_hook(result, tmp_path: Path, monkeypatch) -> None:
     import cv2
 
-    import hiprom.privacy
+    import hiprom.outputs.privacy
 
     frame = result.sides["right"].peak_ir_frame
     w, h = result.series.frame_size_px
@@ -124,7 +124,7 @@ def test_key_frame_from_a_video_with_the_face_blur_hook(result, tmp_path: Path, 
         calls.append((rgb.shape, image_px.shape, visibility.shape))
         return rgb
 
-    monkeypatch.setattr(hiprom.privacy, "blur_faces", fake_blur)
+    monkeypatch.setattr(hiprom.outputs.privacy, "blur_faces", fake_blur)
     html = write_report(result, tmp_path / "r.html", video_path=tmp_path / "clip.mp4",
                         blur_faces=True).read_text(encoding="utf-8")
     assert calls == [((h, w, 3), (33, 3), (33,))]

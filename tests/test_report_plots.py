@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 from test_measure import RIGHT, series_from_body
 
 from hiprom.config import Config
-from hiprom.norms import compare
-from hiprom.pipeline import analyze_landmarks
-from hiprom.report_plots import STATUS_COLOURS, plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
+from hiprom.interpret.norms import compare
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.outputs.report_plots import STATUS_COLOURS, plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
 
 
 @pytest.fixture(scope="module")

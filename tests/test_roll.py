@@ -1,4 +1,4 @@
-"""Camera roll of a clip from scene-line samples and the hip line (hiprom.roll)."""
+"""Camera roll of a clip from scene-line samples and the hip line (hiprom.geometry.roll)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from hiprom.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.roll import RollEstimate, estimate_roll, weighted_median
-from hiprom.scene import LineRoll
+from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
+from hiprom.geometry.roll import RollEstimate, estimate_roll, weighted_median
+from hiprom.vision.scene import LineRoll
 
 FPS = 30.0
 RIGHT_HIP_PX = np.array([540.0, 700.0])    # subject's right hip: image left in a front view

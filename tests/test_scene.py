@@ -1,4 +1,4 @@
-"""Camera roll from level lines in synthetic scenes rotated by a known roll (hiprom.scene)."""
+"""Camera roll from level lines in synthetic scenes rotated by a known roll (hiprom.vision.scene)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hiprom.scene import MAX_TILT_DEG, MIN_SEGMENT_FRACTION, LineRoll, level_line_roll_deg, sample_every
+from hiprom.vision.scene import MAX_TILT_DEG, MIN_SEGMENT_FRACTION, LineRoll, level_line_roll_deg, sample_every
 
 H, W = 480, 640            # frame size (max side 640 = the default max_side_px: not downscaled)
 WALL, WHITE, FLOOR, TABLE, SHELF = (200, 190, 170), (245, 245, 245), (90, 70, 50), (120, 60, 30), (60, 60, 60)
@@ -43,7 +43,7 @@ def rolled(canvas: np.ndarray, roll_deg: float, size: tuple[int, int] = (H, W)) 
     crop the central ``size``.
 
     The affine map sends the unit vector (1, 0) to (cos r, sin r): with y down, a level line's
-    right end moves down, i.e. the scene turns clockwise (the convention of hiprom.geometry).
+    right end moves down, i.e. the scene turns clockwise (the convention of hiprom.geometry.angles).
     """
     ch, cw = canvas.shape[:2]
     c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))

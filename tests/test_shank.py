@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom import geometry as geo
-from hiprom.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.projection import leg_view
-from hiprom.shank import band_fit_deg, rest_pose, shank_angle
+from hiprom.geometry import angles as geo
+from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
+from hiprom.geometry.projection import leg_view
+from hiprom.geometry.shank import band_fit_deg, rest_pose, shank_angle
 
 #: Points exactly on a line: only float rounding separates the fit from the drawn angle.
 EXACT_DEG = 1e-6

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hiprom.landmarks import LM, N_LANDMARKS
-from hiprom.silhouette import EXTRA_KEYS, N_POINTS, shank_lines
+from hiprom.core.landmarks import LM, N_LANDMARKS
+from hiprom.vision.silhouette import EXTRA_KEYS, N_POINTS, shank_lines
 
 RAMP = 6.0
 SHAPE = (520, 600)           # (H, W)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from ._version import __version__
+from hiprom._version import __version__
 
 __all__ = [
     "__version__",
@@ -29,21 +29,21 @@ __all__ = [
 ]
 
 _LAZY = {
-    "analyze": "pipeline",
-    "analyze_landmarks": "pipeline",
-    "detect_landmarks": "pipeline",
-    "load_model": "pipeline",
-    "measure": "measure",
-    "Config": "config",
-    "LandmarkSeries": "landmarks",
-    "AnalysisResult": "result",
-    "HipromError": "errors",
+    "analyze": "hiprom.apps.pipeline",
+    "analyze_landmarks": "hiprom.apps.pipeline",
+    "detect_landmarks": "hiprom.apps.pipeline",
+    "load_model": "hiprom.apps.pipeline",
+    "measure": "hiprom.interpret.measure",
+    "Config": "hiprom.config",
+    "LandmarkSeries": "hiprom.core.landmarks",
+    "AnalysisResult": "hiprom.core.result",
+    "HipromError": "hiprom.errors",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'hiprom' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from .cli import main
+from hiprom.apps.cli import main
 
 main()

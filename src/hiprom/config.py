@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
-from .filtering import SignalSettings
-from .movement import MovementSettings
+from hiprom.errors import ConfigError
+from hiprom.signal.filtering import SignalSettings
+from hiprom.signal.movement import MovementSettings
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,0 +1,1 @@
+"""hiprom batch: many clips scored into one table, resumably."""

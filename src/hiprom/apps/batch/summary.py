@@ -1,0 +1,203 @@
+"""The batch's table and cohort figure, rebuilt from the clip folders (never from memory).
+
+:func:`summary_rows` reads each input's ``clips/<folder>/batch.json`` and ``result.json`` and
+gives one row per clip and side (the sides the manifest lists, both by default). Columns
+(:data:`SUMMARY_COLUMNS`): the manifest values; ``status`` (``ok``, ``failed`` or ``missing``)
+and ``error`` (the message of a clip that failed); per side ``tested``, ``peak_ir_deg``,
+``peak_er_deg``, ``total_arc_deg``, ``n_reps``; ``lr_ir_diff_deg`` (this side's peak IR minus
+the other side's, when both were measured); ``quality_score``/``quality_level``/
+``quality_reasons``; ``warnings``; ``flags`` (``not_tested``, ``quality_fair``/``quality_poor``
+and, when the age is known, the norm screening flags of :func:`hiprom.norms.compare`, ``?``
+marking a possible one); the norm comparison ``norm_row``, ``norm_lo_deg``, ``norm_hi_deg``,
+``norm_position`` (age known only); and where the clip's outputs are.
+
+:func:`write_summary` writes ``summary.csv``, ``summary.parquet`` and ``cohort.png`` (peak IR
+per side by age group, against the norm table's age bands), each atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from hiprom.apps.batch.worker import read_record
+from hiprom.apps.batch.manifest import ClipItem
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.figure
+    import pandas as pd
+
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary"]
+
+SUMMARY_COLUMNS = (
+    "clip", "row", "subject_id", "age", "sex", "date", "notes", "side", "status", "error", "tested",
+    "peak_ir_deg", "peak_er_deg", "total_arc_deg", "n_reps", "lr_ir_diff_deg", "quality_score", "quality_level",
+    "quality_reasons", "warnings", "flags", "norm_row", "norm_lo_deg", "norm_hi_deg", "norm_position",
+    "reference", "input_sha256", "output_folder", "finished_utc",
+)
+_FLOATS = ("age", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "lr_ir_diff_deg", "quality_score",
+           "norm_lo_deg", "norm_hi_deg")
+_SIDE_COLOURS = {"right": "#1f77b4", "left": "#d95f02"}
+
+
+def _result_json(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _norms(result: dict, item: ClipItem) -> Any:
+    """The norm comparison for a clip with a known age (``None`` otherwise or without norms)."""
+    if item.age is None:
+        return None
+    try:
+        from hiprom.interpret import norms
+    except ImportError:  # pragma: no cover - hiprom without the norm tables
+        return None
+    return norms.compare(result, age=item.age, sex=item.sex)
+
+
+def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: str = "clips") -> list[dict]:
+    """One dict per clip and side, in the inputs' order, from the clip folders under ``out_dir``."""
+    out = Path(out_dir)
+    rows: list[dict] = []
+    for item in items:
+        folder = out / clips_dir / item.folder
+        rec = read_record(folder) or {}
+        result = _result_json(folder) if rec.get("status") == "ok" else None
+        status = "ok" if result is not None else ("failed" if rec else "missing")
+        error = " ".join(ln.strip() for ln in (rec.get("error") or "").splitlines()) if status == "failed" else (
+            "not analysed yet: run the batch again to finish it" if status == "missing" else None)
+        comparison = _norms(result, item) if result is not None else None
+        for side in item.sides:
+            row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
+            row.update(clip=item.rel, row=item.row, subject_id=item.subject_id or None, age=item.age,
+                       sex=item.sex, date=item.date, notes=item.notes or None, side=side, status=status,
+                       error=error, input_sha256=(rec.get("input") or {}).get("sha256"),
+                       output_folder=f"{clips_dir}/{item.folder}" if rec else None,
+                       finished_utc=rec.get("finished_utc"))
+            if result is not None:
+                row.update(_side_columns(result, side))
+                if comparison is not None:
+                    cols = comparison.summary_columns(side)
+                    extra = [f for f in (cols.pop("flags") or "").split(";") if f]
+                    row.update(cols)
+                    row["flags"] = ";".join(filter(None, [row["flags"], *extra])) or None
+            rows.append(row)
+    return rows
+
+
+def _side_columns(result: dict, side: str) -> dict[str, Any]:
+    s = result["sides"][side]
+    other = result["sides"]["left" if side == "right" else "right"]
+    quality = s.get("quality") or {}
+    flags = []
+    if not s.get("tested"):
+        flags.append("not_tested")
+    if quality.get("level") in ("fair", "poor"):
+        flags.append(f"quality_{quality['level']}")
+    ir, ir_other = s.get("peak_ir_deg"), other.get("peak_ir_deg")
+    return {"tested": bool(s.get("tested")), "peak_ir_deg": ir, "peak_er_deg": s.get("peak_er_deg"),
+            "total_arc_deg": s.get("total_arc_deg"), "n_reps": s.get("n_reps"),
+            "lr_ir_diff_deg": None if ir is None or ir_other is None else round(ir - ir_other, 2),
+            "quality_score": quality.get("score"), "quality_level": quality.get("level"),
+            "quality_reasons": "; ".join(quality.get("reasons") or []) or None,
+            "warnings": "; ".join(result.get("warnings") or []) or None, "flags": ";".join(flags) or None,
+            "reference": result.get("reference")}
+
+
+def summary_frame(rows: list[dict]) -> "pd.DataFrame":
+    """The rows as a table with stable column order and types (floats, nullable ints, dates)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    for c in _FLOATS:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in ("row", "n_reps"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
+    df["tested"] = df["tested"].astype("boolean")
+    return df
+
+
+def _age_groups() -> list[tuple[str, float, float, float | None, float | None]]:
+    """``(label, age_min, age_max, band_lo, band_hi)`` from the norm table's age rows."""
+    try:
+        from hiprom.interpret.norms import load_norms
+    except ImportError:  # pragma: no cover
+        return []
+    rows = sorted((r for r in load_norms() if r.kind == "age"), key=lambda r: r.age_min)
+    return [(r.label, r.age_min, r.age_max, r.lo_deg, r.hi_deg) for r in rows]
+
+
+def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
+    """Peak IR of every measured side, by age group, over the norm band of each group.
+
+    Ages outside every norm row and unknown ages get their own groups, without a band.
+    """
+    from matplotlib.figure import Figure
+
+    groups = [list(g) for g in _age_groups()]
+    pts = [r for r in rows if r["status"] == "ok" and r["peak_ir_deg"] is not None]
+
+    def group_of(age: float | None) -> int:
+        label = "age unknown" if age is None else "other ages"
+        for i, g in enumerate(groups):
+            if age is not None and g[1] <= int(age) < g[2]:
+                return i
+        if not any(g[0] == label for g in groups):
+            groups.append([label, 0, 0, None, None])
+        return next(i for i, g in enumerate(groups) if g[0] == label)
+
+    placed = [(group_of(r["age"]), r) for r in pts]
+    fig = Figure(figsize=(max(6.0, 1.9 * len(groups) + 1.5), 4.6))
+    ax = fig.add_subplot(1, 1, 1)
+    for i, (label, _lo_age, _hi_age, lo, hi) in enumerate(groups):
+        if lo is not None:
+            ax.fill_between([i - 0.42, i + 0.42], lo, hi, color="0.85", zorder=0,
+                            label="norm band" if i == 0 else None)
+    for side, dx in (("right", -0.15), ("left", 0.15)):
+        xs, ys = [], []
+        for k, (g, r) in enumerate((g, r) for g, r in placed if r["side"] == side):
+            xs.append(g + dx + ((k * 0.618) % 1 - 0.5) * 0.16)
+            ys.append(r["peak_ir_deg"])
+        ax.scatter(xs, ys, s=22, color=_SIDE_COLOURS[side], marker="o" if side == "right" else "^",
+                   label=f"{side} (n={len(ys)})", zorder=3)
+    counts = [len({r["clip"] for g, r in placed if g == i}) for i in range(len(groups))]
+    ax.set_xticks(range(len(groups)), [f"{g[0]}\n{n} clip(s)" for g, n in zip(groups, counts)], fontsize=8)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_ylabel("peak internal rotation (°)")
+    refs = {r["reference"] for r in pts}
+    ref = " (from rest)" if refs == {"neutral"} else ""
+    ax.set_title(f"Peak hip IR{ref} by age group — {len({r['clip'] for r in pts})} clips", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: bool = True) -> dict[str, Path]:
+    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    rows = summary_rows(out, list(items))
+    df = summary_frame(rows)
+    files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
+    _atomic(files["csv"], lambda p: df.to_csv(p, index=False, float_format="%.2f"))
+    _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
+    if figure:
+        files["figure"] = out / "cohort.png"
+        fig = cohort_figure(rows)
+        _atomic(files["figure"], lambda p: fig.savefig(p, format="png", dpi=110))
+    return files

@@ -1,0 +1,176 @@
+"""``hiprom analyze``: measure one clip, photo or folder of photos."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from hiprom.apps.cli.common import Reference, Variant, age_option, app, err_console, run_guarded, sex_option, sport_option
+
+
+@app.command()
+def analyze(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="A seated-test video, a photo, or a folder of photos "
+                                           "(or a landmarks.npz with --from-landmarks)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="Output folder (default: beside INPUT, <name>_hiprom)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing output folder."),
+    config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML config file."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file."),
+    model_variant: Optional[Variant] = typer.Option(None, "--model-variant",
+                                                    help="Model to download if none is found (default: full)."),
+    reference: Optional[Reference] = typer.Option(None, "--reference",
+                                                  help="Angles from the vertical (goniometer) or from the "
+                                                       "leg's own rest position (default: vertical)."),
+    roll: Optional[str] = typer.Option(None, "--roll", help="Camera roll in degrees, or 'auto' (default: auto)."),
+    cutoff_hz: Optional[float] = typer.Option(None, "--cutoff-hz", help="Low-pass cutoff (0 = auto, 3 Hz)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for per frame (default: 2)."),
+    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
+                                            help="The video is mirrored (selfie camera)."),
+    from_landmarks: bool = typer.Option(False, "--from-landmarks",
+                                        help="INPUT is a saved landmarks.npz: re-run the analysis without the model."),
+    json_out: bool = typer.Option(False, "--json", help="Print result.json to stdout (for scripts)."),
+    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw angles.png."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+    report: bool = typer.Option(False, "--report",
+                                help="Also write report.html: norms, flags, plots, key frames, drills."),
+    age: Optional[float] = age_option(),
+    sex: Optional[str] = sex_option(),
+    sport: Optional[str] = sport_option(),
+    annotate: bool = typer.Option(False, "--annotate",
+                                  help="Also write annotated.mp4: leg skeleton, shank lines, live angle, peaks."),
+    blur_faces: bool = typer.Option(False, "--blur-faces",
+                                    help="Blur the head in every image and video written (report, annotated.mp4)."),
+    subject: Optional[str] = typer.Option(None, "--subject",
+                                          help="Store the result in the local history under this subject ID."),
+    history_db: Optional[Path] = typer.Option(None, "--history-db",
+                                              help="History database (default: user data folder, or HIPROM_HISTORY)."),
+) -> None:
+    """Measure hip rotation per side in a seated-test clip and write its output folder."""
+    overrides = {
+        "model.path": str(model) if model else None,
+        "model.variant": model_variant.value if model_variant else None,
+        "geometry.reference": reference.value if reference else None,
+        "geometry.roll_deg": _parse_roll(roll),
+        "signal.cutoff_hz": cutoff_hz,
+        "model.max_people": max_people,
+        "video.mirrored": mirrored,
+    }
+    extra = Extras(report, age, sex, sport, annotate, blur_faces, subject, history_db)
+    run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,
+                json_out, not no_plot, quiet, extra)
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What ``analyze`` does beyond the measurement (issue: norms, report, video, history)."""
+
+    report: bool = False
+    age: Optional[float] = None
+    sex: Optional[str] = None
+    sport: Optional[str] = None
+    annotate: bool = False
+    blur_faces: bool = False
+    subject: Optional[str] = None
+    history_db: Optional[Path] = None
+
+    @property
+    def compares(self) -> bool:
+        return self.report or any(v is not None for v in (self.age, self.sex, self.sport))
+
+    def writers(self, result, input_path: Path, comparison) -> list:
+        """Callables that add report.html / annotated.mp4 to the (temporary) output folder."""
+        out = []
+        if self.report:
+            from hiprom.outputs.report import write_report
+
+            out.append(lambda folder: write_report(result, folder / "report.html", comparison=comparison,
+                                                   video_path=input_path, blur_faces=self.blur_faces))
+        if self.annotate:
+            from hiprom.outputs.annotate import write_annotated_video
+
+            out.append(lambda folder: write_annotated_video(result, input_path, folder / "annotated.mp4",
+                                                            blur_faces=self.blur_faces))
+        return out
+
+
+def _parse_roll(text: Optional[str]) -> Any:
+    if text is None or text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll")
+
+
+def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
+             overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool,
+             extra: Extras = Extras()) -> None:
+    from hiprom.config import Config
+    from hiprom.errors import InputError
+    from hiprom.outputs.folder import check_output_dir, default_output_dir
+
+    config = Config.from_toml(config_file).with_overrides(overrides)
+    if not input_path.exists():
+        raise InputError("does not exist", path=input_path,
+                         fix="check the path; give a video file, a photo or a folder of photos.")
+    if from_landmarks:
+        out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
+    else:
+        out_dir = out or default_output_dir(input_path)
+    check_output_dir(out_dir, force=force)
+    if extra.annotate and (from_landmarks or not input_path.is_file()):
+        raise InputError("--annotate needs the video itself", path=input_path,
+                         fix="run --annotate on the clip, not on a landmarks file or a folder of photos.")
+    if extra.compares:
+        from hiprom.interpret.norms import normalise_sex
+
+        normalise_sex(extra.sex)                      # a bad --sex fails before the analysis
+    show = not quiet and not json_out
+    if from_landmarks:
+        from hiprom.core.landmarks import LandmarkSeries
+        from hiprom.apps.pipeline import analyze_landmarks
+
+        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+    else:
+        from hiprom.io.frames import open_source
+        from hiprom.apps.pipeline import analyze as run
+        from hiprom.apps.pipeline import load_model
+        from hiprom.apps.cli.terminal import FrameProgress
+
+        with open_source(input_path):  # a bad input fails now, before a model download
+            pass
+        model_info = load_model(config, progress=not quiet)
+        with FrameProgress(err_console, enabled=not quiet, label=input_path.name) as progress:
+            result = run(input_path, config, model=model_info, progress=progress.update)
+    comparison = None
+    if extra.compares:
+        from hiprom.interpret.norms import compare
+
+        comparison = compare(result, age=extra.age, sex=extra.sex, sport=extra.sport)
+        result.subject = {"id": extra.subject, "age": extra.age, "sex": extra.sex, "sport": extra.sport}
+        result.norms = comparison.to_dict()
+    elif extra.subject is not None:
+        result.subject = {"id": extra.subject}
+    video = input_path if not from_landmarks else None
+    written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
+    if extra.subject is not None:
+        from hiprom.outputs.history import History
+
+        with History(extra.history_db) as history:
+            stored = history.add(result, extra.subject, result_dir=written)
+        if show:
+            err_console.print(f"History: {'stored' if stored else 'already stored (same clip)'} "
+                              f"for subject {extra.subject!r} ({history.path})", markup=False)
+    if json_out:
+        sys.stdout.write(result.to_json() + "\n")
+    elif show:
+        from hiprom.apps.cli.terminal import print_summary
+
+        print_summary(Console(highlight=False), result, written, comparison=comparison)

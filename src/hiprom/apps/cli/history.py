@@ -1,0 +1,108 @@
+"""``hiprom history``: a subject's measurements over time, with changes judged against the MDC."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hiprom.apps.cli.common import app, run_guarded
+
+_MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({mdc:g}°, careful "
+             "clinical measurement), so it is within measurement error and not evidence of progress.")
+
+
+@app.command("history")
+def history(
+    subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The subject's (pseudonymous) ID."),
+    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $HIPROM_HISTORY, "
+                                                         "else history.sqlite in the user data folder)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also save the IR-over-time plot (.png, .svg, .pdf)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the series as JSON to stdout (for scripts)."),
+    mdc: float = typer.Option(5.0, "--mdc", min=0.1, help="Minimal detectable change in degrees."),
+    norm_band: str = typer.Option("28,45", "--norm-band",
+                                  help="Typical seated IR range 'LOW,HIGH' to shade in the plot, or 'none'."),
+) -> None:
+    """Print a subject's stored measurements (hiprom analyze ... --subject ID) and their changes."""
+    run_guarded(_history, subject_id, db, plot, json_out, mdc, _parse_band(norm_band))
+
+
+def _parse_band(text: str) -> tuple[float, float] | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected 'LOW,HIGH' in degrees or 'none', got {text!r}",
+                                 param_hint="--norm-band") from None
+    if not lo < hi:
+        raise typer.BadParameter(f"LOW must be below HIGH, got {text!r}", param_hint="--norm-band")
+    return lo, hi
+
+
+def _num(value: float, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:+.1f}°" if signed else f"{value:.1f}°"
+
+
+def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out: bool, mdc: float,
+             band: tuple[float, float] | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from hiprom.errors import InputError
+    from hiprom.outputs.history import History, default_history_path, with_changes
+
+    path = default_history_path(db)
+    if not path.is_file():
+        raise InputError("no history database here (nothing stored yet)", path=path,
+                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --db "
+                             "(or HIPROM_HISTORY) at an existing history file.")
+    with History(path) as hist:
+        rows = hist.rows(subject_id)
+        if rows.empty:
+            known = hist.subjects()
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none"
+            raise InputError(f"no measurements stored for subject {subject_id!r} (subjects: {shown})",
+                             path=path, fix="check the ID (IDs are case-sensitive) or the --db file.")
+        table = with_changes(rows, mdc)
+        if plot is not None:
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            hist.plot(subject_id, norm_band=band, mdc_deg=mdc).savefig(plot, dpi=110)
+    if json_out:
+        out = table.assign(date=table["date"].map(lambda d: d.isoformat()))
+        records = json.loads(out.to_json(orient="records"))
+        sys.stdout.write(json.dumps({"subject_id": subject_id, "mdc_deg": mdc, "measurements": records},
+                                    indent=2) + "\n")
+        return
+    console = Console(highlight=False)
+    same_day = table["date"].dt.strftime("%Y-%m-%d").duplicated(keep=False).any()
+    t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left")
+    for col in ("date", "R IR (change)", "L IR (change)", "R ER", "L ER", "quality", "clip"):
+        t.add_column(col, justify="left" if col in ("date", "quality", "clip") else "right",
+                     no_wrap=col in ("date", "R ER", "L ER"), overflow="fold")
+    for _, r in table.iterrows():
+        cells = [r["date"].strftime("%Y-%m-%d %H:%M" if same_day else "%Y-%m-%d")]
+        for side in ("right", "left"):
+            change, within = _num(r[f"{side}_ir_change_deg"], signed=True), r[f"{side}_ir_within_mdc"]
+            note = f" [dim]({change} <MDC)[/]" if within else f" [bold]({change})[/]" if change else ""
+            cells.append(_num(r[f"{side}_ir_deg"]) + note)
+        cells += [_num(r["right_er_deg"]), _num(r["left_er_deg"]), escape(str(r["quality_level"] or "")),
+                  escape(Path(str(r["clip"])).name)]
+        t.add_row(*cells)
+    console.print(t)
+    for side in ("right", "left"):
+        ir = table[f"{side}_ir_deg"].dropna()
+        if len(ir) >= 2:
+            total = float(ir.iloc[-1] - ir.iloc[0])
+            verdict = "within the MDC: no real change shown" if abs(total) < mdc else "larger than the MDC"
+            console.print(f"{side} IR since the first measurement: {total:+.1f}° ({verdict})")
+    console.print(_MDC_NOTE.format(mdc=mdc), soft_wrap=True)
+    if plot is not None:
+        console.print(f"plot written: {escape(str(plot))}")

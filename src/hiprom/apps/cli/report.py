@@ -1,0 +1,52 @@
+"""``hiprom report``: rebuild the HTML report of a saved analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from hiprom.apps.cli.common import age_option, app, err_console, run_guarded, sex_option, sport_option
+
+
+@app.command("report")
+def report(
+    result_json: Path = typer.Argument(..., metavar="RESULT.json",
+                                       help="A result.json written by hiprom analyze (or its output folder)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="HTML file to write (default: report.html beside RESULT.json)."),
+    age: Optional[float] = age_option(),
+    sex: Optional[str] = sex_option(),
+    sport: Optional[str] = sport_option(),
+    video: Optional[Path] = typer.Option(None, "--video",
+                                         help="The analysed clip, for the key frames "
+                                              "(default: the path in result.json)."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing report file."),
+    blur_faces: bool = typer.Option(False, "--blur-faces", help="Blur faces in the key frames."),
+) -> None:
+    """Write a self-contained HTML report (norms, flags, figures, key frames) from a saved result."""
+    run_guarded(_report, result_json, out, age, sex, sport, video, force, blur_faces)
+
+
+def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: Optional[str],
+            sport: Optional[str], video: Optional[Path], force: bool, blur_faces: bool) -> None:
+    from hiprom.errors import InputError, OutputExistsError
+    from hiprom.interpret.norms import compare
+    from hiprom.outputs.report import read_result_json, write_report
+
+    if not result_json.exists():
+        raise InputError("does not exist: expected a result.json written by hiprom analyze", path=result_json,
+                         fix="give the result.json (or the …_hiprom folder) of an analysis.")
+    base = result_json if result_json.is_dir() else result_json.parent
+    out_path = out or base / "report.html"
+    if out_path.exists() and not force:
+        raise OutputExistsError("report file already exists", path=out_path,
+                                fix="add --force to replace it, or choose another file with --out.")
+    if out_path.exists() and out_path.is_dir():
+        raise OutputExistsError("is a folder: expected an HTML file name", path=out_path,
+                                fix="give a file name with --out, e.g. --out report.html.")
+    data = read_result_json(result_json)  # a bad file fails before any work
+    comparison = compare(data, age=age, sex=sex, sport=sport)
+    written = write_report(result_json, out_path, comparison=comparison, video_path=video, blur_faces=blur_faces)
+    err_console.print(f"report written: {written}", soft_wrap=True, markup=False)

@@ -1,0 +1,117 @@
+"""Terminal output: the frame progress bar and the short results table."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hiprom.core.result import AnalysisResult
+
+__all__ = ["FrameProgress", "print_summary", "MIN_FRAMES_FOR_BAR"]
+
+#: Clips with fewer frames than this (about 3 s at 30 fps) get no progress bar.
+MIN_FRAMES_FOR_BAR = 90
+
+
+class FrameProgress:
+    """A progress bar over frames, shown only for clips longer than a few seconds.
+
+    Use as a context manager and pass :meth:`update` as the ``progress`` callback of
+    :func:`hiprom.analyze`. The bar is redrawn from :meth:`update` only (no refresh
+    thread), i.e. between frames, never while the pose model runs.
+    """
+
+    def __init__(self, console: Console, *, enabled: bool = True, label: str = "analysing"):
+        self.console = console
+        self.enabled = enabled
+        self.label = label
+        self._progress: Progress | None = None
+        self._task = None
+        self._last_draw = 0.0
+
+    def __enter__(self) -> "FrameProgress":
+        return self
+
+    def update(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if total is None or total < MIN_FRAMES_FOR_BAR:
+                self.enabled = False
+                return
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TextColumn("frames"),
+                                      TimeRemainingColumn(), console=self.console, transient=True,
+                                      auto_refresh=False)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=min(done, total or done))
+        now = time.monotonic()
+        if now - self._last_draw >= 0.1 or done >= (total or 0):
+            self._last_draw = now
+            self._progress.refresh()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _fmt(value: float | None, unit: str = "°") -> str:
+    return "–" if value is None else f"{value:.1f}{unit}"
+
+
+def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None, *,
+                  comparison=None) -> None:
+    """The short table a clinician reads: per side peak IR / ER, arc, reps, quality; with a
+    norm comparison (:func:`hiprom.norms.compare`), where each side sits and any flags."""
+    ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
+    name = escape(Path(result.source.get('path') or '').name)  # a file name is not markup
+    table = Table(title=f"Hip rotation ({ref}) — {name}",
+                  title_justify="left")
+    for col in ("side", "peak IR", "peak ER", "total arc", "reps", "quality"):
+        table.add_column(col, justify="left" if col in ("side", "quality") else "right")
+    for side in ("right", "left"):
+        s = result.sides[side]
+        if not s.tested:
+            table.add_row(side, "not tested", "", "", "", f"rest {_fmt(s.rest_deg)}")
+            continue
+        if s.quality.withheld:
+            table.add_row(side, "withheld", "", "", "", f"{s.quality.level} ({s.quality.score:.2f})")
+            continue
+        table.add_row(side, _fmt(s.peak_ir_deg), _fmt(s.peak_er_deg), _fmt(s.total_arc_deg),
+                      str(s.n_reps), f"{s.quality.level} ({s.quality.score:.2f})")
+    console.print(table)
+    d = result.to_dict()
+    if d["left_right"]["ir_difference_deg"] is not None:
+        console.print(f"Left–right IR difference: {d['left_right']['ir_difference_deg']:.1f}° "
+                      f"({d['left_right']['larger_ir_side']} larger)")
+    cam = d["camera"]
+    console.print(f"Camera roll {round(cam['roll_deg'], 1) + 0.0:+.1f}° corrected (from {cam['roll_source']})"
+                  if cam["roll_deg"] is not None else "Camera roll unknown")
+    person = d.get("person") or {}
+    if person.get("n_tracks", 0) > 1:
+        console.print(f"Person: {escape(person.get('reason', ''))}")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    if comparison is not None:
+        c = comparison.to_dict()
+        for side in ("right", "left"):
+            text = (c.get("sides", {}).get(side) or {}).get("text")
+            if text:
+                console.print(f"Norms: {escape(text)}")
+        if c.get("no_age_note"):
+            console.print(f"[dim]{escape(c['no_age_note'])}[/]")
+        for flag in c.get("flags", []):
+            colour = "red" if flag.get("status") == "clear" else "yellow"
+            console.print(f"[{colour}]screening flag ({escape(str(flag.get('status')))}):[/] "
+                          f"{escape(flag.get('side') or 'both sides')} — {escape(flag.get('label', ''))}; "
+                          f"not a diagnosis (details in the report)")
+    if out_dir is not None:
+        console.print(f"Results in [bold]{escape(str(out_dir))}[/]", soft_wrap=True)

@@ -1,0 +1,1 @@
+"""hiprom live: a webcam, stream or file measured in real time."""

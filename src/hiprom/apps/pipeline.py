@@ -1,0 +1,136 @@
+"""The analysis path: frames → pose → subject → landmark series → measurement.
+
+>>> import hiprom
+>>> result = hiprom.analyze("samples/seated_ir_right.mp4")        # doctest: +SKIP
+>>> result.sides["right"].peak_ir_deg                              # doctest: +SKIP
+
+The CLI, live mode and batch mode are thin layers over :func:`analyze`,
+:func:`detect_landmarks` and :func:`analyze_landmarks`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hiprom.config import Config
+from hiprom.errors import AnalysisError
+from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
+from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.interpret.measure import measure
+from hiprom.vision.model_store import ModelInfo, resolve_model
+from hiprom.vision.recorder import LandmarkRecorder
+from hiprom.core.result import AnalysisResult
+
+__all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
+
+#: progress(frames_done, frames_expected_or_None)
+ProgressFn = Callable[[int, "int | None"], None]
+
+
+def load_model(config: Config = Config(), *, progress: bool = True) -> ModelInfo:
+    """Find the pose model as the config says (path, environment, cache, download)."""
+    m = config.model
+    return resolve_model(m.path or None, m.variant, download=m.download, progress=progress)
+
+
+def detect_landmarks(path: str | Path, config: Config = Config(), *, model: ModelInfo | None = None,
+                     progress: ProgressFn | None = None) -> tuple[LandmarkSeries, SourceInfo]:
+    """Run the pose model over a clip, an image or a folder of images.
+
+    Frames are decoded on a reader thread while the model runs (bounded queue), so memory
+    does not grow with the clip's length beyond the landmarks themselves.
+
+    Returns
+    -------
+    series, info
+        The chosen subject's landmarks (NaN rows where nobody was found) and what the
+        source is (size, fps, rotation...).
+    """
+    model = model or load_model(config)
+    with open_source(path, mirrored=config.video.mirrored,
+                     decoder_threads=config.video.decoder_threads_or_auto) as source:
+        info = source.info
+        mode = "video" if info.kind == "video" else "image"
+        with LandmarkRecorder(model, config, mode=mode, expected_frames=info.frame_count) as recorder:
+            frames = iter_frames_threaded(source, queue_size=config.video.queue_size)
+            try:
+                for frame in frames:
+                    recorder.add(frame.rgb, frame.time_s, frame.index)
+                    if progress is not None:
+                        progress(len(recorder), info.frame_count)
+            finally:
+                close = getattr(frames, "close", None)
+                if close is not None:
+                    close()
+            meta = {"kind": info.kind, "rotation_deg": info.rotation_deg, "mirrored": info.mirrored,
+                    "codec": info.codec}
+            if info.kind == "images":
+                meta["files"] = [str(p) for p in info.files]
+            series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
+                                              fps=info.fps, meta=meta)
+    return series, info
+
+
+def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
+    """Refuse, with a clear reason, a series no measurement can come from."""
+    if not series.detected.any():
+        raise AnalysisError("no person was found in any frame", path=path,
+                            fix="film the whole body from the front, in good light, with the "
+                                "person filling at least a third of the frame.")
+    legs = [LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
+    vis = np.nan_to_num(series.visibility[:, legs], nan=0.0)
+    seen = (vis >= 0.5).all(axis=1)
+    if not seen.any():
+        raise AnalysisError("a person was found but the knees and ankles are never visible "
+                            "(out of frame or hidden)", path=path,
+                            fix="frame the person from head to feet, with the lower legs bare or "
+                                "in tight clothing and nothing in front of them.")
+
+
+def analyze_landmarks(series: LandmarkSeries, config: Config = Config(), *,
+                      source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> AnalysisResult:
+    """Measure both legs from a landmark series (no model needed).
+
+    Raises
+    ------
+    AnalysisError
+        Nobody in the clip, legs never visible, or a clip too short to find a rest phase.
+    """
+    _check_usable(series, series.source or "landmarks")
+    m = measure(series, config)
+    if series.meta.get("kind", "video") == "video" and not any(s.rest_found for s in m.sides.values()):
+        raise AnalysisError(
+            f"no rest phase found: neither leg is still for {config.movement.min_rest_s:g} s "
+            f"in this {series.duration_s:.1f} s clip, so there is no neutral to measure from",
+            path=series.source or None,
+            fix="record the whole test: a second with the legs hanging still, then the leg "
+                "rotated out and in, holding each end position for about a second.")
+    return AnalysisResult.build(series, m, config, source_info=source_info, model=model)
+
+
+def analyze(path: str | Path, config: Config = Config(), *, model: ModelInfo | None = None,
+            progress: ProgressFn | None = None) -> AnalysisResult:
+    """Measure hip rotation per side in a seated-test clip, photo or folder of photos.
+
+    Parameters
+    ----------
+    path
+        A video file, an image, or a folder of images.
+    config
+        Settings (:class:`hiprom.config.Config`); defaults suit the standard protocol.
+    model
+        A resolved pose model; by default found as ``config.model`` says.
+    progress
+        Called after each frame with (frames done, frames expected or None).
+
+    Returns
+    -------
+    AnalysisResult
+        Per-side measurements, quality, warnings, the landmark series and angle series.
+    """
+    model = model or load_model(config)
+    series, info = detect_landmarks(path, config, model=model, progress=progress)
+    return analyze_landmarks(series, config, source_info=info, model=model)

@@ -1,0 +1,169 @@
+"""Which line stands for the shank in each frame, and its rotation about the femur.
+
+The primary shank axis is the midline of the lower leg's silhouette (see
+:mod:`hiprom.silhouette`), fitted over a band of the shank fixed relative to the knee: the
+knee is the pivot of the rotation and stays put, while the knee and ankle landmarks drift
+(with the rotation, and with the other leg's movement). Fitting over the same part of the
+leg in every frame keeps a still leg still. Where the silhouette is missing (leg hidden,
+mask lost), the knee→ankle landmark angle is used, shifted by this leg's median difference
+between the two, so the series stays continuous. The angle seen in the image is then
+turned into the rotation about the femur by undoing the camera's view of the leg (see
+:mod:`hiprom.projection`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hiprom.geometry import angles as geo
+from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.geometry.projection import LegView, true_rotation_deg
+
+__all__ = ["ShankAngle", "RestPose", "rest_pose", "band_fit_deg", "shank_angle"]
+
+SIDE_INDEX = {"left": 0, "right": 1}
+#: The midline is fitted between these fractions of the resting shank length from the
+#: knee, with weights tapering to zero over ``BAND_TAPER`` at both ends (no slice flips in or
+#: out of the fit from one frame to the next). Nearer the knee the outline includes the
+#: thigh and the calf's bulge (which leans the fitted axis); nearer the ankle the foot.
+#: Chosen on one body of the benchmark (adult man) and checked on the other (adult woman):
+#: see ``benchmarks/accuracy.py`` and the README's accuracy section.
+BAND = (0.25, 0.95)
+BAND_TAPER = 0.1
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """A leg at rest in the image: median knee and hip positions and shank length (pixels)
+    over its near-rest frames (``frames`` of them)."""
+
+    knee_px: np.ndarray
+    hip_px: np.ndarray
+    shank_px: float
+    frames: int
+
+
+def rest_pose(series: LandmarkSeries, side: str, seen_deg: np.ndarray, within_deg: float = 8.0) -> RestPose | None:
+    """The leg's pose over the frames where it hangs within ``within_deg`` of vertical.
+
+    None when it never does (e.g. a photo taken at end range).
+    """
+    leg = LM.leg(side)
+    p = series.image_px[:, :, :2]
+    seen = np.asarray(seen_deg, float)
+    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) \
+        & np.isfinite(p[:, [leg["hip"], leg["knee"], leg["ankle"]], :]).all(axis=(1, 2))
+    if not near.any():
+        return None
+    length = np.linalg.norm(p[near, leg["ankle"]] - p[near, leg["knee"]], axis=1)
+    return RestPose(np.median(p[near, leg["knee"]], axis=0), np.median(p[near, leg["hip"]], axis=0),
+                    float(np.median(length)), int(near.sum()))
+
+
+def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, side_sign: float,
+                 roll_deg: float | np.ndarray) -> np.ndarray:
+    """Shank angle per frame from silhouette midpoints in a band fixed relative to the knee.
+
+    Parameters
+    ----------
+    points_px
+        ``(T, N, 2)`` run middles of the slices across the shank (NaN where not clear).
+    pivot_px, shank_px
+        The knee at rest and the resting shank length.
+    side_sign, roll_deg
+        As in :func:`hiprom.geometry.shank_angle_2d_deg` (roll scalar or per frame).
+
+    Notes
+    -----
+    A point at distance ``d`` (in shank lengths) from the knee gets the weight
+    ``clip(min(d - 0.25, 0.95 - d) / 0.1, 0, 1)`` (:data:`BAND`, :data:`BAND_TAPER`); the axis
+    is the weighted principal direction of the points (at least 5), oriented away from the
+    knee.
+    """
+    pts = np.asarray(points_px, float)
+    d = np.linalg.norm(pts - np.asarray(pivot_px, float), axis=-1) / float(shank_px)
+    w = np.clip(np.minimum(d - BAND[0], BAND[1] - d) / BAND_TAPER, 0.0, 1.0)
+    w = np.where(np.isfinite(w), w, 0.0)
+    n = len(pts)
+    centre, direction = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    for t in np.flatnonzero((w > 0).sum(axis=1) >= 5):
+        wt = w[t]
+        use = wt > 0
+        q, ww = pts[t, use], wt[use]
+        c = (q * ww[:, None]).sum(0) / ww.sum()
+        x = (q - c) * np.sqrt(ww)[:, None]
+        v = np.linalg.svd(x, full_matrices=False)[2][0]
+        centre[t], direction[t] = c, v if v @ (c - pivot_px) >= 0 else -v
+    return geo.shank_angle_2d_deg(centre, centre + direction, side_sign, roll_deg)
+
+
+@dataclass(frozen=True, eq=False)
+class ShankAngle:
+    """One leg's shank angle per frame (degrees, vertical reference, roll corrected).
+
+    ``angle_deg`` the angle used (the rotation about the femur when a camera view was given,
+    else the angle seen in the image); ``seen_deg`` the angle seen in the image;
+    ``landmark_deg`` the plain knee→ankle angle (corrected like ``angle_deg``);
+    ``from_silhouette`` (T,) bool, frames whose angle comes from the silhouette midline;
+    ``landmark_offset_deg`` the shift applied to landmark frames (0 if none were needed).
+    """
+
+    angle_deg: np.ndarray
+    seen_deg: np.ndarray
+    landmark_deg: np.ndarray
+    from_silhouette: np.ndarray
+    landmark_offset_deg: float
+
+    @property
+    def silhouette_share(self) -> float:
+        ok = np.isfinite(self.angle_deg)
+        return float(self.from_silhouette[ok].mean()) if ok.any() else 0.0
+
+
+def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: float | np.ndarray, *,
+                silhouette: bool = True, view: LegView | None = None, rest: RestPose | None = None) -> ShankAngle:
+    """The shank angle of one leg in every frame.
+
+    Parameters
+    ----------
+    series
+        Landmarks, with ``extras["shank_mid_px"]`` when the silhouette was measured.
+    side
+        ``"left"`` or ``"right"``.
+    side_sign
+        +1 if this leg's lateral side is image-right (see :func:`hiprom.geometry.lateral_sign`).
+    roll_deg
+        Camera roll to remove.
+    silhouette
+        Use the silhouette midline where available.
+    view
+        How the camera sees this leg; None = take the image angle as the rotation (a
+        camera straight in front).
+    rest
+        The leg at rest; with it the silhouette midline is fitted over a band fixed
+        relative to the resting knee (:func:`band_fit_deg`), else over each frame's slices.
+    """
+    leg = LM.leg(side)
+    landmark = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), side_sign, roll_deg)
+    mid = series.extras.get("shank_mid_px")
+    if not silhouette or mid is None:
+        seen, have, offset = landmark, np.zeros(len(landmark), bool), 0.0
+    else:
+        points = series.extras.get("shank_points_px")
+        if rest is not None and points is not None:
+            from_mid = band_fit_deg(points[:, SIDE_INDEX[side]], rest.knee_px, rest.shank_px, side_sign, roll_deg)
+        else:
+            line = mid[:, SIDE_INDEX[side]]
+            from_mid = geo.shank_angle_2d_deg(line[:, 0], line[:, 1], side_sign, roll_deg)
+        have = np.isfinite(from_mid)
+        both = have & np.isfinite(landmark)
+        offset = float(np.median(from_mid[both] - landmark[both])) if both.sum() >= 3 else 0.0
+        seen = np.where(have, from_mid, landmark + offset)
+        offset = offset if (~have & np.isfinite(landmark)).any() else 0.0
+    if view is None:
+        return ShankAngle(seen, seen, landmark, have, offset)
+    roll = float(np.nanmedian(roll_deg))   # the view's geometry; shake is far below its precision
+    return ShankAngle(true_rotation_deg(seen, view, roll, side_sign), seen,
+                      true_rotation_deg(landmark, view, roll, side_sign), have, offset)

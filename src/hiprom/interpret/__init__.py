@@ -1,0 +1,1 @@
+"""From angles to a measurement: per-side results, quality, norms and screening flags."""

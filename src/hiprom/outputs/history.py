@@ -1,0 +1,364 @@
+"""Progress over time: a local SQLite history of each subject's measurements.
+
+>>> from hiprom.history import History
+>>> with History() as h:                                   # doctest: +SKIP
+...     h.add(result, "P-017")                             # False if this clip is already stored
+...     h.rows("P-017")                                    # one row per measurement, oldest first
+...     h.plot("P-017", norm_band=(28, 45)).savefig("p017.png")
+
+Where: :func:`default_history_path` (an explicit path, else ``$HIPROM_HISTORY``, else
+``history.sqlite`` in the user data folder, e.g. ``~/.local/share/hiprom`` on Linux). Use
+pseudonymous subject IDs: the database keeps each ``result.json`` (with the clip's path).
+
+Same clip, stored once: the key of a clip is the **sha256 of the input file** (of every image,
+in order, for a folder of photos), computed when the input is reachable, either at the
+result's input path or, for an output folder given as ``result_dir``, beside it. When it is
+not reachable (a result.json from elsewhere), a fingerprint of the result's input description
+(file name, kind, size in pixels, frames, fps, duration, codec) stands in. A new result is a
+duplicate of a stored one for the same subject when both have a sha256 and they are equal, or
+when either lacks one and the fingerprints are equal. Re-analysing a clip with other settings
+therefore does not add a second point; a renamed copy of a clip does not either.
+
+Crash safety: the database runs in WAL journal mode with ``synchronous=FULL`` and every change
+is one transaction, so a process killed mid-write leaves the last complete state; the schema
+has a version table, and a database written by a newer hiprom is refused, not misread.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hiprom.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.figure
+    import pandas as pd
+
+    from hiprom.core.result import AnalysisResult
+
+__all__ = ["History", "default_history_path", "with_changes", "plot_history", "SCHEMA_VERSION", "DEFAULT_MDC_DEG"]
+
+#: Version of the database layout written by this hiprom.
+SCHEMA_VERSION = 1
+#: Minimal detectable change of careful clinical measurement (digital inclinometer, seated
+#: IR: about 5°); a change smaller than this is within measurement error.
+DEFAULT_MDC_DEG = 5.0
+SIDES = ("right", "left")
+ROW_COLUMNS = ["date", "right_ir_deg", "right_er_deg", "left_ir_deg", "left_er_deg",
+               "quality_level", "quality_score", "reference", "clip", "result_dir"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS measurements (
+    id INTEGER PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    measured_utc TEXT NOT NULL,
+    added_utc TEXT NOT NULL,
+    clip TEXT NOT NULL,
+    clip_sha256 TEXT,
+    clip_fingerprint TEXT NOT NULL,
+    right_ir_deg REAL, right_er_deg REAL, left_ir_deg REAL, left_er_deg REAL,
+    quality_level TEXT, quality_score REAL,
+    reference TEXT,
+    result_dir TEXT,
+    result_json TEXT NOT NULL
+);
+INSERT INTO schema_version (version) SELECT {version} WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+CREATE INDEX IF NOT EXISTS measurements_subject ON measurements (subject_id, measured_utc);
+CREATE UNIQUE INDEX IF NOT EXISTS measurements_clip ON measurements (subject_id, clip_sha256)
+    WHERE clip_sha256 IS NOT NULL;
+"""
+
+
+def default_history_path(path: str | Path | None = None) -> Path:
+    """The history database: ``path`` if given, else ``$HIPROM_HISTORY``, else
+    ``<user data dir>/hiprom/history.sqlite`` (:func:`platformdirs.user_data_dir`)."""
+    if path:
+        return Path(path).expanduser()
+    if os.environ.get("HIPROM_HISTORY"):
+        return Path(os.environ["HIPROM_HISTORY"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hiprom", appauthor=False)) / "history.sqlite"
+
+
+def _check_subject(subject_id: str) -> str:
+    sid = str(subject_id).strip()
+    if not sid or len(sid) > 200 or any(ord(c) < 32 for c in sid):
+        raise InputError(f"subject ID must be 1-200 printable characters, got {subject_id!r}",
+                         fix="use a short pseudonymous code such as P-017 (not a name).")
+    return sid
+
+
+def _sha256_of(path: Path) -> str | None:
+    """sha256 of a file, or of a folder's image files (names and contents, sorted)."""
+    from hiprom.io.frames import IMAGE_EXTENSIONS, natural_sort_key
+
+    try:
+        if path.is_dir():
+            files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
+                           key=lambda p: natural_sort_key(p.name))
+        elif path.is_file():
+            files = [path]
+        else:
+            return None
+        digest = hashlib.sha256()
+        for file in files:
+            if path.is_dir():
+                digest.update(file.name.encode() + b"\0")
+            with open(file, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        return digest.hexdigest() if files else None
+    except OSError:
+        return None
+
+
+def _fingerprint(inp: dict[str, Any]) -> str:
+    keys = ("kind", "width_px", "height_px", "frames", "fps", "duration_s", "codec")
+    desc = {k: inp.get(k) for k in keys}
+    desc["name"] = Path(str(inp.get("path", ""))).name
+    return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
+
+
+def _as_dict(result: "AnalysisResult | dict | str | Path") -> tuple[dict[str, Any], Path | None]:
+    """The result.json content, and the folder it came from (for a path)."""
+    folder = None
+    if isinstance(result, (str, Path)):
+        path = Path(result)
+        folder = path if path.is_dir() else path.parent
+        file = path / "result.json" if path.is_dir() else path
+        try:
+            result = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot be read as a hiprom result.json ({exc.__class__.__name__})", path=file,
+                             fix="give an AnalysisResult, a result.json or a hiprom output folder.") from None
+    data = result if isinstance(result, dict) else result.to_dict()
+    if data.get("schema") != "hiprom.result" or data.get("schema_version") != 1:
+        raise InputError(f"expected a hiprom.result version 1, got schema {data.get('schema')!r} "
+                         f"version {data.get('schema_version')!r}", path=folder,
+                         fix="store results written by this hiprom (re-run 'hiprom analyze').")
+    return data, folder
+
+
+class History:
+    """A subject-by-subject history of measurements in one SQLite file.
+
+    Parameters
+    ----------
+    path
+        The database file (created with its folder when missing); see
+        :func:`default_history_path` for the default.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = default_history_path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA.format(version=SCHEMA_VERSION) + "COMMIT;")
+            found = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise InputError(f"is not a usable hiprom history database ({exc})", path=self.path,
+                             fix="point --db / HIPROM_HISTORY at another file, or move this one away.") from None
+        if found is not None and found > SCHEMA_VERSION:
+            self._close_quietly()
+            raise InputError(f"history database version {found} was written by a newer hiprom "
+                             f"(this one reads version {SCHEMA_VERSION})", path=self.path,
+                             fix="upgrade hiprom (pip install -U hiprom).")
+
+    # -- lifetime -------------------------------------------------------------------------
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        """Close the database (further use raises)."""
+        self._close_quietly()
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError(f"{self.path}: this history is closed")
+        return self._conn
+
+    # -- writing ----------------------------------------------------------------------------
+    def add(self, result: "AnalysisResult | dict | str | Path", subject_id: str, *,
+            result_dir: str | Path | None = None, measured_utc: str | _dt.datetime | None = None) -> bool:
+        """Store one measurement; return False (storing nothing) if this clip is already stored.
+
+        Parameters
+        ----------
+        result
+            An :class:`~hiprom.result.AnalysisResult`, its ``to_dict()``, a ``result.json``
+            or an output folder.
+        subject_id
+            Pseudonymous ID of the person.
+        result_dir
+            The output folder written for this result (kept for reference; also where the
+            clip is looked for when the result's input path is not reachable).
+        measured_utc
+            When the measurement was taken; default the result's ``created_utc``.
+        """
+        sid = _check_subject(subject_id)
+        data, folder = _as_dict(result)
+        result_dir = Path(result_dir) if result_dir is not None else folder
+        inp = data.get("input", {})
+        clip = Path(str(inp.get("path", "")))
+        candidates = [clip] + ([result_dir.parent / clip.name] if result_dir is not None else [])
+        found = [(c, h) for c in candidates if str(c) not in ("", ".") for h in [_sha256_of(c)] if h]
+        sha = found[0][1] if found else None
+        clip = found[0][0].resolve() if found else clip
+        when = _utc_text(measured_utc or data.get("created_utc") or _now())
+        sides = data.get("sides", {})
+        values = [sides.get(s, {}).get(k) for s in SIDES for k in ("peak_ir_deg", "peak_er_deg")]
+        quality = data.get("quality", {})
+        row = (sid, when, _now(), str(clip), sha, _fingerprint(inp), *values, quality.get("level"),
+               quality.get("score"), data.get("reference"),
+               None if result_dir is None else str(result_dir), json.dumps(data, allow_nan=False))
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")  # check and insert in one write transaction
+            if self._stored(sid, sha, row[5]):
+                return False
+            self.conn.execute(
+                "INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, "
+                "clip_fingerprint, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
+                "quality_score, reference, result_dir, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        return True
+
+    def _stored(self, sid: str, sha: str | None, fingerprint: str) -> bool:
+        q = ("SELECT 1 FROM measurements WHERE subject_id = ? AND ((? IS NOT NULL AND clip_sha256 = ?) OR "
+             "((? IS NULL OR clip_sha256 IS NULL) AND clip_fingerprint = ?)) LIMIT 1")
+        return self.conn.execute(q, (sid, sha, sha, sha, fingerprint)).fetchone() is not None
+
+    # -- reading ----------------------------------------------------------------------------
+    def subjects(self) -> list[str]:
+        """The subject IDs with at least one measurement, sorted."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT subject_id FROM measurements ORDER BY subject_id")]
+
+    def rows(self, subject_id: str) -> "pd.DataFrame":
+        """One row per stored measurement of a subject, oldest first.
+
+        Columns: ``date`` (UTC timestamp), ``right_ir_deg``, ``right_er_deg``,
+        ``left_ir_deg``, ``left_er_deg`` (NaN where not measured), ``quality_level``,
+        ``quality_score``, ``reference``, ``clip``, ``result_dir``. Empty for an unknown ID.
+        """
+        import pandas as pd
+
+        sid = _check_subject(subject_id)
+        cur = self.conn.execute(
+            "SELECT measured_utc, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
+            "quality_score, reference, clip, result_dir FROM measurements WHERE subject_id = ? "
+            "ORDER BY measured_utc, id", (sid,))
+        df = pd.DataFrame(cur.fetchall(), columns=ROW_COLUMNS)
+        df["date"] = pd.to_datetime(df["date"], utc=True, format="ISO8601")
+        for col in ROW_COLUMNS[1:5] + ["quality_score"]:
+            df[col] = pd.to_numeric(df[col]).astype(float)
+        return df
+
+    def plot(self, subject_id: str, *, norm_band: tuple[float, float] | None = None,
+             mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
+        """Peak IR per side over time (see :func:`plot_history`)."""
+        return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, mdc_deg=mdc_deg)
+
+
+def with_changes(rows: "pd.DataFrame", mdc_deg: float = DEFAULT_MDC_DEG) -> "pd.DataFrame":
+    """``rows`` plus, per side, the IR change since the previous and the first measurement.
+
+    Adds ``{side}_ir_change_deg`` (vs the previous measurement of that side),
+    ``{side}_ir_since_first_deg`` and ``{side}_ir_within_mdc`` (True when the change vs the
+    previous one is smaller than ``mdc_deg``: not evidence of a real change; None where there
+    is no change to judge).
+    """
+    if not mdc_deg > 0:
+        raise ValueError(f"mdc_deg must be positive, got {mdc_deg!r}")
+    out = rows.copy()
+    for side in SIDES:
+        ir = out[f"{side}_ir_deg"]
+        have = ir.notna()
+        change = ir[have].diff()
+        out[f"{side}_ir_change_deg"] = change.reindex(out.index)
+        first = ir[have].iloc[0] if have.any() else float("nan")
+        out[f"{side}_ir_since_first_deg"] = ir - first
+        out[f"{side}_ir_within_mdc"] = [None if c != c else bool(abs(c) < mdc_deg)
+                                        for c in out[f"{side}_ir_change_deg"]]
+    return out
+
+
+def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[float, float] | None = None,
+                 mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
+    """Peak IR per side against the date: one line per measured side, the norm band shaded,
+    each point after the first labelled with its change (``within MDC`` when smaller than
+    ``mdc_deg``, drawn hollow), the change since the first measurement in the legend."""
+    from matplotlib.figure import Figure
+
+    from hiprom.outputs.plots import SIDE_COLOURS
+
+    if norm_band is not None and not norm_band[0] < norm_band[1]:
+        raise ValueError(f"norm_band must be (low, high) with low < high, got {norm_band!r}")
+    df = with_changes(rows, mdc_deg)
+    fig = Figure(figsize=(9.0, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    if norm_band is not None:
+        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0, label=f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
+    dates = df["date"].dt.tz_convert(None).to_numpy()
+    for side in SIDES:
+        have = df[f"{side}_ir_deg"].notna().to_numpy()
+        if not have.any():
+            continue
+        colour, y = SIDE_COLOURS[side], df[f"{side}_ir_deg"].to_numpy()
+        since = df[f"{side}_ir_since_first_deg"].to_numpy()[have][-1]
+        verdict = "" if have.sum() < 2 else f", {since:+.1f}° since first" + (
+            " (within MDC)" if abs(since) < mdc_deg else "")
+        ax.plot(dates[have], y[have], "-o", color=colour, lw=1.8, ms=7, label=f"{side} IR{verdict}")
+        within = df[f"{side}_ir_within_mdc"].to_numpy()
+        hollow = np.array([w is True for w in within])
+        if hollow.any():
+            ax.scatter(dates[hollow], y[hollow], s=49, facecolor="white", edgecolor=colour, zorder=3)
+        for d, v, c, w in zip(dates, y, df[f"{side}_ir_change_deg"], within):
+            if w is not None:
+                ax.annotate(f"{c:+.1f}°" + (" within MDC" if w else ""), (d, v), textcoords="offset points",
+                            xytext=(0, 8), ha="center", fontsize=8, color=colour)
+    ax.set_ylabel("peak internal rotation (°)")
+    ax.set_title(f"{subject_id}: hip IR over time (changes under the {mdc_deg:g}° minimal detectable "
+                 "change are within measurement error)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.margins(x=0.08, y=0.18)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def _utc_text(when: "str | _dt.datetime") -> str:
+    """An ISO date-time in UTC (naive times are taken as UTC), so text order is time order."""
+    try:
+        t = when if isinstance(when, _dt.datetime) else _dt.datetime.fromisoformat(str(when))
+    except ValueError:
+        raise InputError(f"measurement time must be an ISO date-time, got {when!r}",
+                         fix="pass e.g. measured_utc='2024-05-01T10:00:00+00:00'.") from None
+    t = t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+    return t.isoformat()
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

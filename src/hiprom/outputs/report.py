@@ -1,0 +1,393 @@
+"""A self-contained HTML report of one analysis: one file, images embedded, opens offline.
+
+``write_report(result_or_folder, "report.html")`` writes it atomically (temporary file, then
+``os.replace``). The page holds: subject and date, how the clip was filmed and the quality
+verdict, per-side results, the norm comparison (:mod:`hiprom.norms`), screening flags, the
+figures (:mod:`hiprom.report_plots`), a key frame at each side's peak IR
+(:mod:`hiprom.keyframes`) and suggested drills. All user text is HTML-escaped; CSS is inline
+and images are ``data:`` URIs, so the file makes no network requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import io
+import json
+import os
+import tempfile
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hiprom.errors import ConfigError, HipromError, InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hiprom.interpret.norms import NormComparison
+    from hiprom.core.result import AnalysisResult
+
+__all__ = ["write_report", "build_report_from_folder", "load_result_folder", "read_result_json", "load_drills",
+           "find_video"]
+
+
+
+def _css() -> str:
+    return resources.files("hiprom").joinpath("data", "report.css").read_text(encoding="utf-8")
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _deg(value: Any, nd: int = 1) -> str:
+    """``37.95`` → ``38.0°``; a value that rounds to zero has no minus sign."""
+    if value is None:
+        return "–"
+    text = f"{float(value):.{nd}f}"
+    return f"{text.lstrip('-') if float(text) == 0 else text}°"
+
+
+def _when(iso: Any) -> str:
+    """``2026-11-21T11:58:41+00:00`` → ``2026-11-21 11:58 UTC`` (other text unchanged)."""
+    try:
+        t = _dt.datetime.fromisoformat(str(iso)).astimezone(_dt.timezone.utc)
+    except ValueError:
+        return str(iso or "unknown")
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- loading ----------------------------------------------------------------------------
+def load_drills() -> dict[str, Any]:
+    """The drill list ``hiprom/data/drills.toml`` (validated: each drill has name, dose, how)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    data = tomllib.loads(resources.files("hiprom").joinpath("data", "drills.toml").read_text(encoding="utf-8"))
+    for key in ("source", "frequency", "retest", "see_professional"):
+        if not str(data.get(key, "")).strip():
+            raise ConfigError(f"drills.toml: expected a non-empty {key!r}", fix="reinstall hiprom.")
+    for d in data.get("drill", []):
+        if not all(str(d.get(k, "")).strip() for k in ("name", "dose", "how")):
+            raise ConfigError(f"drills.toml: expected name, dose and how in every drill, got {d}",
+                              fix="reinstall hiprom.")
+    return data
+
+
+def read_result_json(path: str | Path) -> dict[str, Any]:
+    """A validated ``result.json`` (``hiprom.result`` v1) from a file or an output folder."""
+    from hiprom.core.result import RESULT_SCHEMA
+
+    path = Path(path)
+    path = path / "result.json" if path.is_dir() else path
+    if not path.is_file():
+        raise InputError("no result.json here: expected an output folder of hiprom analyze", path=path,
+                         fix="give the folder hiprom analyze wrote (…_hiprom/) or its result.json.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"is not valid JSON: {exc}", path=path, fix="re-run hiprom analyze.") from None
+    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA or data.get("schema_version") != 1 \
+            or not isinstance(data.get("sides"), dict) or set(data["sides"]) != {"left", "right"}:
+        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"expected a {RESULT_SCHEMA} v1 result with left and right sides, got {got!r}",
+                         path=path, fix="give a result.json written by hiprom analyze.")
+    return data
+
+
+def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisResult | None"]:
+    """``result.json`` of an output folder, and the analysis rebuilt from its ``landmarks.npz``.
+
+    The rebuilt :class:`~hiprom.result.AnalysisResult` (``None`` without landmarks) re-measures
+    the saved landmarks with the saved settings; it supplies the time series and key frames,
+    while the report's numbers come from ``result.json``.
+    """
+    from hiprom.config import Config
+    from hiprom.core.landmarks import LandmarkSeries
+    from hiprom.apps.pipeline import analyze_landmarks
+
+    folder = Path(folder)
+    path = folder / "result.json" if folder.is_dir() else folder
+    data = read_result_json(path)
+    npz = path.parent / "landmarks.npz"
+    if not npz.is_file():
+        return data, None
+    config = Config().with_overrides(data.get("config") or {}, origin=str(path))
+    result = analyze_landmarks(LandmarkSeries.load(npz), config)
+    result = dataclasses.replace(result, source=data.get("input", result.source),
+                                 model=data.get("model", result.model),
+                                 created_utc=data.get("created_utc", result.created_utc))
+    return data, result
+
+
+def find_video(data: dict[str, Any], folder: Path | None = None, video_path: str | Path | None = None) -> Path | None:
+    """The analysed clip: ``video_path``, else ``input.path`` as saved (absolute or from the
+    current folder), else beside the output folder; ``None`` when not found."""
+    if video_path is not None:
+        p = Path(video_path)
+        if not p.exists():
+            raise InputError("does not exist: expected the analysed video", path=p, fix="check the path.")
+        return p
+    saved = (data.get("input") or {}).get("path")
+    if not saved:
+        return None
+    candidates = [Path(saved)]
+    if folder is not None:
+        candidates += [folder.parent / Path(saved).name, folder.parent / saved]
+    return next((c for c in candidates if c.exists()), None)
+
+
+# -- pieces -----------------------------------------------------------------------------
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _jpeg(rgb) -> str:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+        raise ValueError("JPEG encoding failed")
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _key_frames(result: "AnalysisResult", video: Path | None,
+                blur_faces: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """``[(caption, data uri)]`` per measured side, and notes on frames that were left out."""
+    from hiprom.outputs.keyframes import peak_frame
+
+    sides = [s for s in ("right", "left") if result.sides[s].peak_ir_frame is not None]
+    if not sides:
+        return [], []
+    if video is None:
+        return [], ["Key frames omitted: the analysed video was not found (give it with --video)."]
+    blur_fn = None
+    if blur_faces:
+        try:
+            from hiprom.outputs.privacy import blur_faces as blur_fn
+        except ImportError:
+            raise ConfigError("face blurring is not available in this installation of hiprom",
+                              fix="update hiprom, or leave out --blur-faces.") from None
+    out, notes = [], []
+    for side in sides:
+        res = result.sides[side]
+        hook = None
+        if blur_fn is not None:
+            row = int((result.series.frame_index == res.peak_ir_frame).nonzero()[0][0])
+            vis = result.series.visibility[row]
+            hook = lambda rgb, px, _vis=vis: blur_fn(rgb, px, _vis)  # noqa: E731
+        try:
+            rgb = peak_frame(result, side, video_path=video, blur=hook)
+        except HipromError as exc:  # a shorter or different video, or no shank in that frame
+            notes.append(f"Key frame of the {side} side omitted: {exc.what}")
+            continue
+        when = f" at {res.peak_ir_t_s:.2f} s" if res.peak_ir_t_s is not None else ""
+        out.append((f"{side.capitalize()} hip at its peak internal rotation (frame {res.peak_ir_frame}{when}): "
+                    f"shank line, vertical (dashed) and the angle.", _jpeg(rgb)))
+    return out, notes
+
+
+def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | None = None) -> str:
+    h = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in head) + "</tr>" if head else ""
+    body = "".join(f"<tr class='{(classes or [''] * len(rows))[i]}'>" + "".join(rows[i]) + "</tr>"
+                   for i in range(len(rows)))
+    return f"<table>{h}{body}</table>"
+
+
+def _td(v: Any, cls: str = "") -> str:
+    return f"<td class='{cls}'>{_e(v)}</td>"
+
+
+def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
+    inp, cam, q = d.get("input", {}), d.get("camera", {}), d.get("quality", {})
+    out = ["<h2>How the clip was filmed</h2>", _table(None, [
+        [_td("input"), _td(f"{Path(str(inp.get('path', ''))).name} ({inp.get('kind', '?')}, "
+                           f"{inp.get('width_px')}×{inp.get('height_px')} px, {inp.get('fps') or '–'} fps, "
+                           f"{inp.get('duration_s') or '–'} s, rotation {inp.get('rotation_deg', 0)}°"
+                           f"{', mirrored' if inp.get('mirrored') else ''})")],
+        [_td("camera roll"), _td(f"{_deg(cam.get('roll_deg'))} ({cam.get('roll_source', '?')})")],
+        [_td("camera yaw (estimate)"), _td(_deg(cam.get("yaw_deg_estimate")))],
+        [_td("angles measured"), _td("from the vertical (as a goniometer)" if d.get("reference") == "vertical"
+                                     else "from the leg's rest position")],
+        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score', 0):.2f})")]])]
+    warns = d.get("warnings") or []
+    out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
+    rows = []
+    for side in ("right", "left"):
+        s = d["sides"][side]
+        verdict = f"{s['quality']['level']} ({s['quality']['score']:.2f})" if s.get("tested") else "not tested"
+        rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
+                     _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
+    diff = (d.get("left_right") or {}).get("ir_difference_deg")
+    out += ["<h2>Results per side</h2>",
+            _table(["side", "peak IR", "peak ER", "total arc", "reps", "quality"], rows),
+            f"<p class='sub'>Left–right IR difference: "
+            f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}. "
+            f"Each reading carries about ±{cmp.uncertainty_deg:g}° of measurement uncertainty.</p>"]
+    return out
+
+
+def _norm_section(cmp: "NormComparison") -> list[str]:
+    from hiprom.interpret.norms import load_norms
+
+    out = ["<h2>Compared with norms (seated internal rotation)</h2>"]
+    if cmp.note:
+        out.append(f"<div class='box note'>{_e(cmp.note)}</div>")
+    out += [f"<div class='box note'>{_e(n)}</div>" for n in cmp.notes]
+    for side in ("right", "left"):
+        s = cmp.sides[side]
+        if s is not None:
+            out.append(f"<p><span class='{s['position']}'>{_e(s['position'])}</span> — {_e(s['text'])}</p>")
+    measured = [x for x in ("right", "left") if cmp.sides[x] is not None]
+    rows, classes = [], []
+    for r in [x for x in load_norms() if x.kind == "age"] + list(cmp.other_rows):
+        cells = [_td(r.label), _td(f"{r.lo_deg:g}–{r.hi_deg:g}°", "num")]
+        for side in measured:
+            s = cmp.sides[side]
+            pos = s["by_age"].get(r.id) or next((o["position"] for o in s["others"] if o["row"] == r.id), "")
+            cells.append(_td(pos, pos))
+        rows.append(cells)
+        classes.append("chosen" if r.id == cmp.row.id else "")
+    out.append(_table(["reference", "band"] + [f"{x} ({cmp.sides[x]['value']:.1f}°)" for x in measured],
+                      rows, classes))
+    out.append(f"<p class='sub'>Highlighted: the row used. A value within ±{cmp.uncertainty_deg:g}° of a band "
+               "edge is called borderline rather than below/within/above.</p>")
+    return out
+
+
+def _flags_section(cmp: "NormComparison") -> list[str]:
+    out = ["<h2>Screening flags</h2>"]
+    if not cmp.flags:
+        out.append("<div class='box ok'>No screening flag raised.</div>")
+    for f in cmp.flags:
+        cls = "flag" if f["status"] == "clear" else "possible"
+        out.append(f"<div class='box {cls}'><b>{_e(f['label'])}</b> ({_e(f['side'])}): {_e(f['text'])}"
+                   f"<div class='src'>Source: {_e(f['source'])}</div></div>")
+    out.append("<p class='sub'>Flags are screening signs from published thresholds, never a diagnosis.</p>")
+    return out
+
+
+def _drills_section(cmp: "NormComparison") -> list[str]:
+    drills = load_drills()
+    deficit = any(s is not None and s["position"] in ("below", "borderline") for s in cmp.sides.values()) \
+        or bool(cmp.flags)
+    lead = ("Internal rotation is below or at the edge of the band (or a flag was raised). These drills are "
+            "commonly used to improve it:" if deficit else
+            "No deficit found. If you want to keep or build the range, these drills are commonly used:")
+    items = "".join(f"<li><b>{_e(x['name'])}</b> — {_e(x['dose'])}. {_e(x['how'])}</li>" for x in drills["drill"])
+    return ["<h2>What you can do</h2>", f"<p>{_e(lead)}</p><ul>{items}</ul>",
+            f"<p>{_e(drills['frequency'])} {_e(drills['retest'])}</p>",
+            f"<div class='box flag'><b>{_e(drills['see_professional'])}</b></div>",
+            f"<p class='src'>Source: {_e(drills['source'])}</p>"]
+
+
+def _sources_section(cmp: "NormComparison") -> list[str]:
+    from hiprom.interpret.norms import load_demands
+
+    srcs = [cmp.row.source] + [r.source for r in cmp.other_rows] + [f["source"] for f in cmp.flags] \
+        + [d.source for d in load_demands()]
+    items = "".join(f"<li>{_e(s)}</li>" for s in dict.fromkeys(srcs))
+    return ["<h2>Sources</h2>", f"<ol class='src'>{items}</ol>"]
+
+
+def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str]],
+          frames: list[tuple[str, str]], notes: list[str]) -> str:
+    name = Path(str(d.get("input", {}).get("path", "") or "analysis")).name
+    inputs = cmp.inputs
+    subject = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in inputs.items() if v not in (None, "")) or "not given"
+    made = _when(_dt.datetime.now(_dt.timezone.utc).isoformat())
+    parts = [f"<h1>Hip rotation report — {_e(name)}</h1>",
+             f"<p class='sub'>Subject: {_e(subject)} · analysed {_e(_when(d.get('created_utc')))} · "
+             f"report {_e(made)} · hiprom {_e(d.get('software', {}).get('version'))}</p>",
+             "<p class='sub'>A measuring aid: the comparisons below are screening references, not a diagnosis.</p>"]
+    parts += _sections(d, cmp) + _norm_section(cmp) + _flags_section(cmp)
+    parts.append("<h2>Figures</h2>")
+    parts += [f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
+              for c, uri in figures]
+    parts.append("<h2>Key frames</h2>")
+    parts += [f"<div class='box note'>{_e(n)}</div>" for n in notes]
+    if frames:
+        parts.append("<div class='frames'>" + "".join(
+            f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
+            for c, uri in frames) + "</div>")
+    parts += _drills_section(cmp) + _sources_section(cmp)
+    parts.append("<footer>hiprom is a measuring aid, not a diagnostic device. Figures come from a video and carry "
+                 "measurement error; a goniometer in careful hands differs by 6–9° between sessions.</footer>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'\">"
+            f"<title>hiprom report — {_e(name)}</title><style>{_css()}</style></head><body><main>"
+            + "\n".join(parts) + "</main></body></html>\n")
+
+
+def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: str | Path, *,
+                 comparison: "NormComparison | None" = None, video_path: str | Path | None = None,
+                 blur_faces: bool = False) -> Path:
+    """Write the HTML report of one analysis to ``out_path`` (replaced atomically).
+
+    Parameters
+    ----------
+    result_dir_or_result
+        An :class:`~hiprom.result.AnalysisResult`, or an output folder (or its ``result.json``).
+    comparison
+        From :func:`hiprom.norms.compare`; default: compared without age, sex or sport.
+    video_path
+        The analysed clip, for the key frames (default: found from ``result.json``).
+    blur_faces
+        Blur faces in the key frames (:func:`hiprom.privacy.blur_faces`).
+
+    Returns
+    -------
+    Path
+        ``out_path``.
+    """
+    from hiprom.interpret.norms import compare
+    from hiprom.outputs.report_plots import plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
+
+    folder = None
+    if isinstance(result_dir_or_result, (str, Path)):
+        folder = Path(result_dir_or_result)
+        folder = folder if folder.is_dir() else folder.parent
+        data, result = load_result_folder(result_dir_or_result)
+    else:
+        result = result_dir_or_result
+        data = result.to_dict()
+    cmp = comparison if comparison is not None else compare(data)
+    figures, notes = [], []
+    if result is not None:
+        figures.append(("Angle against time with the norm band shaded; ▲ IR and ▼ ER at each rep's hold.",
+                        _png(plot_angles_with_band(result, cmp))))
+    figures.append(("Peak IR per side (± uncertainty) against the norm band.", _png(plot_sides_vs_band(data, cmp))))
+    figures.append(("Peak IR against what everyday and sport movements need.", _png(plot_demands_gauge(data, cmp))))
+    frames: list[tuple[str, str]] = []
+    if result is None:
+        notes.append("Time series and key frames omitted: landmarks.npz was not found next to result.json.")
+    else:
+        video = find_video(data, folder, video_path)
+        frames, frame_notes = _key_frames(result, video, blur_faces)
+        notes += frame_notes
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_html(data, cmp, figures, frames, notes))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is an ordinary document
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def build_report_from_folder(folder: str | Path, out_path: str | Path | None = None, **kwargs: Any) -> Path:
+    """Rebuild the report of an output folder (``result.json`` + ``landmarks.npz``) as
+    ``<folder>/report.html`` (or ``out_path``); keyword arguments go to :func:`write_report`."""
+    folder = Path(folder)
+    base = folder if folder.is_dir() else folder.parent
+    return write_report(folder, out_path or base / "report.html", **kwargs)

@@ -1,0 +1,174 @@
+"""Report figures: a result against its norm band, side by side, and against functional demands.
+
+Each function takes an :class:`~hiprom.result.AnalysisResult` (the last two also accept its
+``result.json`` dict) and the :class:`~hiprom.norms.NormComparison` made from it, returns a
+:class:`matplotlib.figure.Figure` and touches no pyplot global state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hiprom.outputs.plots import SIDE_COLOURS, plot_angles
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.figure
+
+    from hiprom.interpret.norms import NormComparison
+    from hiprom.core.result import AnalysisResult
+
+__all__ = ["plot_angles_with_band", "plot_sides_vs_band", "plot_demands_gauge", "BAND_COLOUR", "STATUS_COLOURS"]
+
+BAND_COLOUR = "#2ca02c"
+STATUS_COLOURS = {"enough": "#2ca02c", "borderline": "#ff9f1c", "short": "#d62728"}
+_FLAG_COLOUR = "#b00020"
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _values(comparison: "NormComparison") -> dict[str, float]:
+    """Measured peak IR per side (only sides that have one)."""
+    return {side: s["value"] for side, s in comparison.sides.items() if s is not None}
+
+
+def _row_label(comparison: "NormComparison") -> str:
+    row = comparison.row
+    return f"{row.label}: {row.lo_deg:g}–{row.hi_deg:g}°" + ("" if comparison.age_given else " (no age given)")
+
+
+def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison") -> "matplotlib.figure.Figure":
+    """Angle against time (both sides, reps and peaks marked) with the norm IR band shaded.
+
+    Notes
+    -----
+    The band is the comparison's chosen row (``comparison.row``); the dotted lines are the IR
+    screening thresholds (``flags.csv``). Negative angles are external rotation, for which
+    the tables give no band.
+    """
+    from hiprom.interpret.norms import load_flags
+
+    fig, ax = _figure(9.0, 4.4)
+    plot_angles(result, ax=ax)
+    row = comparison.row
+    ax.axhspan(row.lo_deg, row.hi_deg, color=BAND_COLOUR, alpha=0.15, lw=0, label=f"norm IR — {_row_label(comparison)}")
+    for t in sorted({r.threshold_deg for r in load_flags() if r.measure == "ir"}):
+        ax.axhline(t, color=_FLAG_COLOUR, lw=0.8, ls=":", alpha=0.8)
+        ax.annotate(f"{t:g}° screening", (0.0, t), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                    textcoords="offset points", fontsize=7, color=_FLAG_COLOUR)
+    for side, s in comparison.sides.items():
+        t_peak = result.sides[side].peak_ir_t_s
+        if s is not None and t_peak is not None:
+            ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.8, ls="--", alpha=0.6)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -10), max(hi, row.hi_deg) + 22)  # headroom for the legend above the band
+    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    return fig
+
+
+def plot_sides_vs_band(result: "AnalysisResult | dict[str, Any]",
+                       comparison: "NormComparison") -> "matplotlib.figure.Figure":
+    """Peak IR of left and right as bars (± uncertainty) against the norm band, with the
+    left-right difference and its screening flag.
+
+    Notes
+    -----
+    Error bars are ± ``comparison.uncertainty_deg``. The difference is flagged in red when
+    it clearly exceeds the ``LR_DIFF_GT_10`` threshold and in orange when only possibly
+    (see :func:`hiprom.norms.flag_status`).
+    """
+    fig, ax = _figure(5.6, 4.4)
+    row, u = comparison.row, comparison.uncertainty_deg
+    values = _values(comparison)
+    ax.axhspan(row.lo_deg, row.hi_deg, color=BAND_COLOUR, alpha=0.18, lw=0, label=_row_label(comparison))
+    for other in comparison.other_rows:
+        ax.axhline(other.lo_deg, color="0.45", lw=0.8, ls="--")
+        ax.axhline(other.hi_deg, color="0.45", lw=0.8, ls="--")
+        ax.annotate(other.label, (1.0, other.hi_deg), xycoords=("axes fraction", "data"), xytext=(-3, 2),
+                    textcoords="offset points", ha="right", fontsize=7, color="0.35")
+    for x, side in enumerate(("left", "right")):
+        if side in values:
+            v = values[side]
+            ax.bar(x, v, width=0.55, color=SIDE_COLOURS[side], alpha=0.85, yerr=u, capsize=6, ecolor="black")
+            pos = comparison.sides[side]["position"]
+            codes = [c for c in comparison.flag_codes(side) if not c.startswith("LR_")]
+            text = f"{v:.1f}°\n{pos}" + (f"\nflag: {', '.join(codes)}" if codes else "")
+            ax.annotate(text, (x, v + u), xytext=(0, 4), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=9)
+        else:
+            ax.annotate("not\nmeasured", (x, 1.0), ha="center", va="bottom", fontsize=9, color="0.4")
+    top = max([row.hi_deg, *values.values()] + [r.hi_deg for r in comparison.other_rows]) + u + 14
+    ax.set_ylim(0, top)
+    ax.set_xticks([0, 1], ["left", "right"])
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylabel("peak internal rotation (°)")
+    lr = [f for f in comparison.flags if f["side"] == "both"]
+    if len(values) == 2:
+        diff = abs(values["left"] - values["right"])
+        if lr:
+            colour = _FLAG_COLOUR if lr[0]["status"] == "clear" else STATUS_COLOURS["borderline"]
+            word = "screening flag" if lr[0]["status"] == "clear" else "possible flag"
+            text = f"left–right difference {diff:.1f}° > {lr[0]['threshold_deg']:g}°: {word}"
+        else:
+            colour, text = "0.2", f"left–right difference {diff:.1f}° (sides within 10°)"
+        ax.set_title(text, fontsize=9, color=colour)
+    else:
+        ax.set_title("one side measured: no left–right comparison", fontsize=9, color="0.3")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
+                       comparison: "NormComparison") -> "matplotlib.figure.Figure":
+    """Where each side's peak IR sits against each functional demand (and the norm band).
+
+    One row per activity: its demand range as a bar (a tick when one figure is quoted), the
+    measured values as vertical lines in the side colours with ± uncertainty shaded, and per
+    side the verdict (enough / borderline / short, see :mod:`hiprom.norms`).
+    """
+    from hiprom.interpret.norms import load_demands
+
+    demands = load_demands()
+    values = _values(comparison)
+    u = comparison.uncertainty_deg
+    fig, ax = _figure(9.0, 0.75 * (len(demands) + 1) + 1.4)
+    row = comparison.row
+    labels = [f"norm: {row.label}"] + [d.label for d in demands]
+    y = np.arange(len(labels))[::-1]
+    ax.barh(y[0], row.hi_deg - row.lo_deg, left=row.lo_deg, height=0.5, color=BAND_COLOUR, alpha=0.35)
+    chosen = comparison.sport_demand.id if comparison.sport_demand is not None else None
+    for yi, d in zip(y[1:], demands):
+        width = max(d.hi_deg - d.lo_deg, 0.6)
+        ax.barh(yi, width, left=d.lo_deg - (0.3 if d.hi_deg == d.lo_deg else 0), height=0.5,
+                color="0.35" if d.id != chosen else "#6a3d9a", alpha=0.75)
+        verdicts = []
+        for side, v in values.items():
+            st = next(x["status"] for x in comparison.sides[side]["demands"] if x["id"] == d.id)
+            verdicts.append((side, st))
+        for k, (side, st) in enumerate(verdicts):
+            ax.annotate(f"{side[0].upper()}: {st}", (1.0, yi), xycoords=("axes fraction", "data"),
+                        xytext=(6, 6 - 13 * k), textcoords="offset points", va="center", fontsize=8,
+                        color=STATUS_COLOURS[st])
+    xmax = max(60.0, *(v + u + 5 for v in values.values())) if values else 60.0
+    for side, v in values.items():
+        ax.axvspan(v - u, v + u, color=SIDE_COLOURS[side], alpha=0.12, lw=0)
+        ax.axvline(v, color=SIDE_COLOURS[side], lw=2.2, label=f"{side} {v:.1f}° ± {u:g}°")
+    ax.set_yticks(y, labels, fontsize=9)
+    if chosen is not None:
+        ax.get_yticklabels()[1 + [d.id for d in demands].index(chosen)].set_fontweight("bold")
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel("hip internal rotation (°)")
+    ax.grid(axis="x", alpha=0.3)
+    if values:
+        ax.legend(loc="lower right", fontsize=8)
+    else:
+        ax.set_title("no side measured", fontsize=9)
+    return fig

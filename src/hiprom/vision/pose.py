@@ -1,0 +1,221 @@
+"""The pose model behind one small adapter: the only module that imports mediapipe.
+
+>>> model = PoseModel(model_info, mode="video", max_people=2)   # doctest: +SKIP
+>>> people = model.detect(rgb, time_s=0.033)                     # doctest: +SKIP
+
+mediapipe is imported when a :class:`PoseModel` is created, never at import time, so
+``hiprom --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from hiprom.errors import ModelError
+from hiprom.vision.model_store import ModelInfo
+
+__all__ = ["PoseCandidate", "PoseModel"]
+
+
+@dataclass(frozen=True, eq=False)
+class PoseCandidate:
+    """One person found in one frame.
+
+    ``image_px`` (33, 3): x, y in pixels, z in pixels (relative depth scaled by the width);
+    ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips;
+    ``mask`` (H, W) the person's segmentation probabilities when asked for; ``extras``
+    per-person features computed from the frame (see :mod:`hiprom.silhouette`).
+    ``mask_owner`` keeps the native image that ``mask`` is a view of alive: MediaPipe frees
+    a mask's pixels when its ``mediapipe.Image`` is garbage-collected, and the view does
+    not hold a reference to it. Drop both together.
+    """
+
+    image_px: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world_m: np.ndarray
+    mask: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)
+    mask_owner: object = field(default=None, repr=False)
+
+
+class _NativeStderr:
+    """Keeps the native libraries' log chatter (TFLite, absl) off the user's terminal.
+
+    While native code runs (model creation, each frame), file descriptor 2 points at a
+    private temporary file; Python's own writes between calls reach the terminal as usual.
+    What was captured is kept (up to 64 kB) so a failure can quote it.
+    """
+
+    LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        # Native code writes to file descriptor 2 whatever sys.stderr is (a log file, a
+        # notebook's stream, pytest's capture), so fd 2 itself is redirected.
+        try:
+            os.fstat(2)
+            self.fd: int | None = 2
+        except OSError:  # no fd 2 at all (e.g. a service started without one)
+            self.fd = None
+        if self.fd is not None:
+            self.saved = os.dup(self.fd)
+            self.sink = tempfile.TemporaryFile()
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        if self.fd is None:
+            yield
+            return
+        for stream in (sys.stderr, sys.__stderr__):   # Python's pending writes go where they were meant
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+        os.dup2(self.sink.fileno(), self.fd)
+        try:
+            yield
+        finally:
+            os.dup2(self.saved, self.fd)
+            if self.sink.tell() > self.LIMIT:
+                self.sink.seek(0)
+                self.sink.truncate()
+
+    def last_line(self) -> str:
+        if self.fd is None:
+            return ""
+        self.sink.seek(0)
+        lines = self.sink.read().decode("utf-8", "replace").strip().splitlines()
+        self.sink.seek(0, os.SEEK_END)
+        return lines[-1] if lines else ""
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.saved)
+            self.sink.close()
+            self.fd = None
+
+
+class PoseModel:
+    """MediaPipe Pose Landmarker (Tasks API) with one call, :meth:`detect`.
+
+    Parameters
+    ----------
+    model
+        A validated model file (see :func:`hiprom.model_store.resolve_model`).
+    mode
+        ``"video"``: frames of one clip in time order (tracking between frames);
+        ``"image"``: independent photos.
+    max_people
+        Up to how many people to detect per frame (2 lets hiprom tell the seated subject
+        from an examiner beside them; 1 is about 40 % faster).
+    min_detection_confidence, min_presence_confidence, min_tracking_confidence
+        The landmarker's thresholds.
+    segmentation
+        Also return each person's segmentation mask (about 10 % slower).
+    """
+
+    def __init__(self, model: ModelInfo, *, mode: str = "video", max_people: int = 2,
+                 min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, segmentation: bool = False):
+        if mode not in ("video", "image"):
+            raise ValueError(f"mode must be 'video' or 'image', got {mode!r}")
+        self.info = model
+        self.mode = mode
+        self._last_ms = -1
+        try:
+            import mediapipe as mp
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ModelError(f"mediapipe cannot be imported ({exc})",
+                             fix="reinstall hiprom: pip install --force-reinstall hiprom") from None
+        self._mp = mp
+        self._stderr = _NativeStderr()
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model.path)),
+            running_mode=vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE,
+            num_poses=int(max_people),
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            output_segmentation_masks=bool(segmentation),
+        )
+        with self._stderr.quiet():
+            try:
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            except (RuntimeError, ValueError) as exc:
+                error = exc
+            else:
+                error = None
+        if error is not None:
+            detail = self._stderr.last_line()
+            self._stderr.close()
+            raise ModelError(f"the pose model could not be loaded: {error} {detail}".strip(),
+                             path=model.path,
+                             fix="check the file is a MediaPipe pose_landmarker .task bundle, "
+                                 "or delete it so hiprom downloads a fresh copy.")
+
+    def detect(self, rgb: np.ndarray, time_s: float = 0.0) -> list[PoseCandidate]:
+        """Find people in one upright RGB frame.
+
+        Parameters
+        ----------
+        rgb
+            ``(H, W, 3)`` uint8 image, RGB order.
+        time_s
+            Presentation time (video mode). The landmarker needs strictly increasing whole
+            milliseconds; equal or backward times are nudged forward by 1 ms.
+
+        Returns
+        -------
+        list of PoseCandidate
+            In the model's order (empty when nobody is found).
+        """
+        height, width = rgb.shape[:2]
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                               data=np.ascontiguousarray(rgb))
+        with self._stderr.quiet():
+            result = self._run(image, time_s)
+        people = []
+        for k, landmarks in enumerate(result.pose_landmarks):
+            arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0)
+                            for p in landmarks], dtype=np.float64)
+            image_px = arr[:, :3] * np.array([width, height, width])
+            world = result.pose_world_landmarks[k] if k < len(result.pose_world_landmarks) else []
+            world_m = (np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
+                       if len(world) else np.full((len(arr), 3), np.nan))
+            masks = result.segmentation_masks or []
+            owner = masks[k] if k < len(masks) else None
+            mask = np.squeeze(owner.numpy_view()) if owner is not None else None
+            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m, mask, mask_owner=owner))
+        return people
+
+    def _run(self, image, time_s: float):
+        if self.mode == "video":
+            stamp_ms = max(int(round(time_s * 1000.0)), self._last_ms + 1)
+            self._last_ms = stamp_ms
+            return self._landmarker.detect_for_video(image, stamp_ms)
+        return self._landmarker.detect(image)
+
+    def close(self) -> None:
+        landmarker = getattr(self, "_landmarker", None)
+        if landmarker is not None:
+            with self._stderr.quiet():
+                landmarker.close()
+            self._landmarker = None
+        stderr = getattr(self, "_stderr", None)
+        if stderr is not None:
+            stderr.close()
+
+    def __enter__(self) -> "PoseModel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,159 @@
+"""Frame by frame from pixels to people: the per-frame half of the pipeline.
+
+A :class:`LandmarkRecorder` runs the pose model on each frame it is given, measures the
+shank lines in each person's silhouette, samples level lines in the scene for the camera
+roll, and keeps what it found. :meth:`LandmarkRecorder.series` then chooses the seated
+subject and returns the :class:`~hiprom.landmarks.LandmarkSeries`. Offline analysis
+(:func:`hiprom.detect_landmarks`) and live mode use the same recorder, so a live recording
+analysed afterwards gives the numbers ``hiprom analyze`` would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from hiprom.config import Config
+from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.vision.model_store import ModelInfo
+from hiprom.vision.person import PersonChoice, choose_subject
+from hiprom.vision.pose import PoseCandidate, PoseModel
+from hiprom.vision.scene import level_line_roll_deg, sample_every
+from hiprom.vision.silhouette import shank_lines
+
+__all__ = ["LandmarkRecorder", "MAX_SCENE_SAMPLES"]
+
+#: For the first ``PROBE_S`` seconds a frame every ``PROBE_EVERY_S`` is searched for level
+#: lines; if the roll found there varies by more than ``HANDHELD_SPREAD_DEG`` the camera is
+#: hand-held and the search goes on at that rate for the whole clip, so the roll can be
+#: followed frame by frame.
+PROBE_S = 1.0
+PROBE_EVERY_S = 0.1
+#: A fixed camera (its roll does not change): after the probe, at most this many more frames,
+#: spread over the clip, are searched.
+MAX_SCENE_SAMPLES = 16
+HANDHELD_SPREAD_DEG = 0.3
+
+
+def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
+    """Measure the shank lines in the person's silhouette, then drop the mask (memory)."""
+    if person.mask is None:
+        return person
+    p = person.image_px
+    front = bool(p[LM.LEFT_HIP, 0] >= p[LM.RIGHT_HIP, 0])
+    return dataclasses.replace(person, mask=None, mask_owner=None, extras=shank_lines(person.mask, p, front))
+
+
+def model_text(model: ModelInfo) -> str:
+    """Short description of a model for the series (variant, file, sha256 prefix)."""
+    return f"{model.variant or 'custom'}:{model.path.name}:sha256={model.sha256[:12]}"
+
+
+class LandmarkRecorder:
+    """Feed frames in time order with :meth:`add`; get the subject's series with :meth:`series`.
+
+    Parameters
+    ----------
+    model
+        A resolved pose model.
+    config
+        Settings (``config.model`` for the landmarker, ``config.geometry.silhouette``).
+    mode
+        ``"video"`` (frames of one clip or a live stream) or ``"image"`` (separate photos).
+    expected_frames
+        Frames expected (spreads the scene-line samples over the clip); None = unknown.
+
+    Notes
+    -----
+    Memory grows with the number of frames only by the landmarks and shank lines kept
+    (about 3 kB a frame); frames and masks are not kept.
+    """
+
+    def __init__(self, model: ModelInfo, config: Config = Config(), *, mode: str = "video",
+                 expected_frames: int | None = None):
+        m = config.model
+        self.model = model
+        self.config = config
+        self.mode = mode
+        self._pose = PoseModel(model, mode=mode, max_people=m.max_people,
+                               min_detection_confidence=m.min_detection_confidence,
+                               min_presence_confidence=m.min_presence_confidence,
+                               min_tracking_confidence=m.min_tracking_confidence,
+                               segmentation=config.geometry.silhouette)
+        self._stride = sample_every(expected_frames)
+        self.people: list[list[PoseCandidate]] = []
+        self.times: list[float] = []
+        self.indices: list[int] = []
+        self.scene_lines: list[dict[str, Any]] = []
+        self._restart_schedule()
+
+    def _restart_schedule(self) -> None:
+        self._t0: float | None = None
+        self._last_probe_s: float | None = None
+        self._sparse_searched = 0
+        self.hand_held: bool | None = None       # None until the probe second is over
+
+    def forget(self) -> None:
+        """Drop every frame and scene line kept so far and probe the camera afresh (live
+        mode: a new measurement starts)."""
+        for items in (self.people, self.times, self.indices, self.scene_lines):
+            items.clear()
+        self._restart_schedule()
+
+    def add(self, rgb: np.ndarray, time_s: float, index: int | None = None) -> list[PoseCandidate]:
+        """Run the model on one upright RGB frame; return the people found in it."""
+        index = len(self.times) if index is None else int(index)
+        people = [_with_shank_lines(c) for c in self._pose.detect(rgb, time_s)]
+        if self._wants_scene_sample(index, float(time_s)):
+            found = level_line_roll_deg(rgb)
+            if found is not None:
+                self.scene_lines.append({"frame": index, **dataclasses.asdict(found)})
+        self.people.append(people)
+        self.times.append(float(time_s))
+        self.indices.append(index)
+        return people
+
+    def _wants_scene_sample(self, index: int, time_s: float) -> bool:
+        """Whether to search this frame for level lines (see ``PROBE_S``)."""
+        if self.mode != "video":
+            return len(self.scene_lines) < MAX_SCENE_SAMPLES
+        if self._t0 is None:
+            self._t0 = time_s
+        if self.hand_held is None and time_s - self._t0 >= PROBE_S:
+            rolls = [s["roll_deg"] for s in self.scene_lines if s["support"] >= 0.3]
+            self.hand_held = len(rolls) >= 3 and max(rolls) - min(rolls) > HANDHELD_SPREAD_DEG
+        if self.hand_held is None or self.hand_held:
+            # 1 ms of slack: frame times are rounded (3 frames at 30 fps are 0.1 s apart)
+            due = self._last_probe_s is None or time_s - self._last_probe_s >= PROBE_EVERY_S - 1e-3
+            if due:
+                self._last_probe_s = time_s
+            return due
+        if index % self._stride == 0 and self._sparse_searched < MAX_SCENE_SAMPLES:
+            self._sparse_searched += 1
+            return True
+        return False
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def series(self, frame_size_px: tuple[int, int], *, source: str = "", fps: float | None = None,
+               meta: dict[str, Any] | None = None) -> tuple[LandmarkSeries, PersonChoice]:
+        """The seated subject's landmark series over every frame added so far."""
+        time_s = np.asarray(self.times, float)
+        if self.mode != "video":
+            time_s = np.arange(len(self.times), dtype=float)
+        full_meta = {"max_people": self.config.model.max_people, "scene_lines": list(self.scene_lines),
+                     "camera_hand_held": bool(self.hand_held), **(meta or {})}
+        return choose_subject(self.people, time_s, np.asarray(self.indices, dtype=np.int64), frame_size_px,
+                              source=source, model=model_text(self.model), fps=fps, meta=full_meta)
+
+    def close(self) -> None:
+        self._pose.close()
+
+    def __enter__(self) -> "LandmarkRecorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
