@@ -33,7 +33,6 @@ __all__ = [
     "thigh_yaw_deg",
 ]
 
-SIDES = ("left", "right")
 
 
 def line_angle_deg(p_from: np.ndarray, p_to: np.ndarray) -> np.ndarray:

@@ -12,32 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hiprom.config import MovementSettings
 from hiprom.signal.filtering import runs
 
 __all__ = ["MovementSettings", "RestPhase", "Excursion", "Rep", "find_rest", "find_excursions",
            "group_reps", "is_tested"]
-
-
-@dataclass(frozen=True)
-class MovementSettings:
-    """Thresholds of phase detection (the ``[movement]`` section of the config)."""
-
-    still_velocity_deg_s: float = 12.0
-    min_rest_s: float = 0.4
-    tested_min_range_deg: float = 8.0
-    excursion_enter_deg: float = 6.0
-    excursion_exit_deg: float = 3.0
-    min_excursion_s: float = 0.3
-    hold_tolerance_deg: float = 2.0
-    min_hold_s: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.excursion_exit_deg >= self.excursion_enter_deg:
-            raise ValueError("excursion_exit_deg must be smaller than excursion_enter_deg")
-        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg",
-                     "excursion_exit_deg", "min_excursion_s", "hold_tolerance_deg"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from hiprom.errors import HipromError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import Config
-    from hiprom.apps.live.session import LiveOptions
+    from hiprom.apps.live.options import LiveOptions
 
 __all__ = ["Grab", "LatestFrame", "Capture", "open_camera", "STREAM_TIMEOUT_MS"]
 
