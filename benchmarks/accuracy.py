@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hiprom.apps.pipeline import analyze_landmarks, detect_landmarks, load_model
 from hiprom.config import Config
 from hiprom.core.landmarks import LandmarkSeries
-from hiprom.apps.pipeline import analyze_landmarks, detect_landmarks, load_model
 from hiprom.io.landmarks_npz import load_series, save_series
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,11 +15,11 @@ import pytest
 from mp4util import set_display_rotation
 
 import hiprom
-from hiprom.outputs.annotate import write_annotated_video
 from hiprom.config import Config
-from hiprom.errors import InputError, OutputExistsError
 from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM
+from hiprom.errors import InputError, OutputExistsError
+from hiprom.outputs.annotate import write_annotated_video
 from hiprom.outputs.privacy import head_box
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,10 +2,11 @@
 
 The layers, lowest first (a module may import its own layer and the ones below)::
 
-    config  <  core  <  io  <  signal | geometry  <  vision  <  interpret  <  outputs  <  apps
+    config < core < io < signal | geometry < vision < interpret < outputs < apps
 
-``errors`` and ``_version`` sit below everything; ``config`` (the settings) only above them. ``signal`` and ``geometry`` are independent
-of each other. Every import counts, including function-level and ``TYPE_CHECKING`` ones.
+``errors`` and ``_version`` sit below everything; ``config`` (the settings) only above them.
+``signal`` and ``geometry`` are independent of each other. Every import counts, including
+function-level and ``TYPE_CHECKING`` ones.
 """
 
 from __future__ import annotations

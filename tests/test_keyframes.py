@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
-from hiprom.errors import AnalysisError, InputError
-from hiprom.outputs.keyframes import COLOURS, draw_angle, peak_frame, read_frame, shank_line_px
 from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM
-from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.errors import AnalysisError, InputError
+from hiprom.outputs.keyframes import COLOURS, draw_angle, peak_frame, read_frame, shank_line_px
 
 cv2 = pytest.importorskip("cv2")
 

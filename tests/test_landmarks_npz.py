@@ -7,13 +7,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from test_landmarks import assert_same, make_series
 
 from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LANDMARK_NAMES, LandmarkSeries
 from hiprom.errors import InputError
 from hiprom.io.landmarks_npz import SCHEMA_VERSION, load_series, save_series
-
-from test_landmarks import assert_same, make_series
 
 N = len(LANDMARK_NAMES)
 
@@ -65,7 +64,8 @@ def test_a_version_1_file_is_read_into_the_typed_fields(tmp_path):
     the silhouette lines as ``extra__shank_*`` arrays."""
     n = 3
     meta = {"kind": "video", "rotation_deg": 90, "mirrored": True, "codec": "h264", "max_people": 2,
-            "camera_hand_held": True, "scene_lines": [{"frame": 1, "roll_deg": 0.5, "support": 0.9, "length_px": 300.0}],
+            "camera_hand_held": True,
+            "scene_lines": [{"frame": 1, "roll_deg": 0.5, "support": 0.9, "length_px": 300.0}],
             "person": {"max_people_in_frame": 1, "frames_with_several": 0, "n_tracks": 1, "chosen_track": 0,
                        "chosen_frames": 3, "position_px": [10.0, 20.0], "reason": "one person in the clip"}}
     mid = np.full((n, 2, 2, 2), 7.0)

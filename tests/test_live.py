@@ -9,7 +9,6 @@ with a stand-in camera.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import math
 import os
@@ -28,15 +27,15 @@ from videos import read_bgr_frames, write_mp4
 
 import hiprom
 import hiprom.apps.live.capture as live_mod  # where the capture thread opens cameras
-from hiprom.config import Config
-from hiprom.errors import ConfigError
-from hiprom.core.capture import ShankLines
-from hiprom.core.landmarks import LM, LandmarkSeries
-from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions, run_live
 from hiprom.apps.live.overlay import LiveStats, OverlayState, draw_overlay, headless_line
 from hiprom.apps.live.protocol import LiveAngles, Peaks, Prompt, Step
-from hiprom.vision.pose import PoseCandidate
+from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions, run_live
+from hiprom.config import Config
+from hiprom.core.capture import ShankLines
+from hiprom.core.landmarks import LM
+from hiprom.errors import ConfigError
 from hiprom.io.landmarks_npz import load_series
+from hiprom.vision.pose import PoseCandidate
 
 CLIP = "b01_man_front_R40"
 #: Saved peaks against the rendered truth: the bar every analyze peak meets (tests/test_end_to_end.py).

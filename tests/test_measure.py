@@ -7,9 +7,9 @@ import pytest
 from synthetic_leg import Body, Camera, image_joints
 from synthetic_series import clip_time, eased
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.apps.pipeline import analyze_landmarks
 
 FPS = 30.0
 #: right leg rests at +4, IR to 38 (hold), back, ER to -26 (hold), back; left rests at -5

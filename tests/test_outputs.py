@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom.config import Config
-from hiprom.errors import OutputExistsError
-from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
 from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.config import Config
+from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.core.result import AnalysisResult
+from hiprom.errors import OutputExistsError
 from hiprom.io.landmarks_npz import load_series
 from hiprom.outputs import folder as folder_mod
+from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
 
 FPS = 30.0
 # (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.

@@ -20,12 +20,12 @@ import pytest
 
 import hiprom.vision.recorder as recorder_mod
 from hiprom.config import Config
+from hiprom.core.capture import Capture, SceneLine, ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.pose import PoseCandidate
 from hiprom.vision.recorder import MAX_SCENE_SAMPLES, LandmarkRecorder
 from hiprom.vision.scene import LineRoll
-from hiprom.core.capture import Capture, SceneLine, ShankLines
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30.0

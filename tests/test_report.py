@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
-from hiprom.outputs import report as report_mod
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.apps.saved import build_report_from_folder
 from hiprom.config import Config
 from hiprom.errors import InputError
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
-from hiprom.apps.saved import build_report_from_folder
+from hiprom.outputs import report as report_mod
 from hiprom.outputs.report import read_result_json, write_report
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,11 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom.geometry import angles as geo
 from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.geometry.projection import leg_view
-from hiprom.geometry.projection import rest_pose
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import leg_view, rest_pose
 from hiprom.geometry.shank import band_fit_deg, shank_angle
 
 #: Points exactly on a line: only float rounding separates the fit from the drawn angle.

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hiprom.core.landmarks import LM, N_LANDMARKS
 from hiprom.core.capture import ShankLines
+from hiprom.core.landmarks import LM, N_LANDMARKS
 from hiprom.vision.silhouette import N_POINTS, shank_lines
 
 KEYS = ("mid_px", "lateral_px", "clean", "points_px")

@@ -15,15 +15,15 @@ from typing import Callable
 
 import numpy as np
 
+from hiprom.apps.analysis import Analysis
 from hiprom.config import Config
-from hiprom.errors import AnalysisError
-from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
+from hiprom.core.capture import Capture
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.errors import AnalysisError
 from hiprom.interpret.measure import measure
+from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.recorder import LandmarkRecorder
-from hiprom.apps.analysis import Analysis
-from hiprom.core.capture import Capture
 
 __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 
@@ -67,8 +67,9 @@ def detect_landmarks(path: str | Path, config: Config | None = None, *, model: M
                 close = getattr(frames, "close", None)
                 if close is not None:
                     close()
+            files = tuple(str(p) for p in info.files) if info.kind == "images" else ()
             capture = Capture(kind=info.kind, rotation_deg=info.rotation_deg, mirrored=info.mirrored,
-                              codec=info.codec, files=tuple(str(p) for p in info.files) if info.kind == "images" else ())
+                              codec=info.codec, files=files)
             series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
                                               fps=info.fps, capture=capture)
     return series, info

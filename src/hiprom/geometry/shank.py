@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hiprom.geometry import angles as geo
 from hiprom.core.capture import SHANK_ROW
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.geometry import angles as geo
 from hiprom.geometry.projection import LegView, RestPose, true_rotation_deg
 
 __all__ = ["ShankAngle", "band_fit_deg", "shank_angle", "side_signs"]

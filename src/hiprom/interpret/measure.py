@@ -176,7 +176,7 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     )
 
 
-def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
+def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement:
     """Measure both legs in a landmark series.
 
     Parameters
@@ -191,6 +191,7 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     Measurement
         Per-side results, the angle series, the camera roll and warnings.
     """
+    config = config or Config()
     still = series.capture.still
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     gs = config.geometry

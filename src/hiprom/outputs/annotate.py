@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Callable
 import cv2
 import numpy as np
 
-from hiprom.io.video_probe import quiet_opencv_log
+from hiprom.core.landmarks import LM, SIDES
 from hiprom.errors import InputError, OutputExistsError
 from hiprom.io.frames import iter_frames_threaded, open_source
-from hiprom.core.landmarks import LM, SIDES
+from hiprom.io.video_probe import quiet_opencv_log
 from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
 from hiprom.outputs.privacy import HeadBox, blur_region, head_box
 
@@ -287,7 +287,7 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
                     img = img.copy()
                 painter.draw(img, row, last_row)
                 writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                done += 1
+                done += 1  # noqa: SIM113 (frames written, not rows read)
                 if progress is not None:
                     progress(done, info.frame_count)
             writer.release()

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from hiprom.errors import ConfigError, HipromError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hiprom.interpret.norms import NormComparison
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison
 
 __all__ = ["write_report", "read_result_json", "load_drills",
            "find_video"]

@@ -152,7 +152,7 @@ def lowpass_zero_phase(time_s: np.ndarray, values: np.ndarray, cutoff_hz: float,
 
 
 def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarray,
-                settings: SignalSettings = SignalSettings()) -> CleanAngle:
+                settings: SignalSettings | None = None) -> CleanAngle:
     """Mask, de-spike, gap-fill and zero-phase filter one angle series.
 
     Parameters
@@ -173,6 +173,7 @@ def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarra
     linearly, longer ones stay empty; (4) a Butterworth low-pass of ``filter_order`` runs
     forward and backward (zero phase) on each gap-free segment.
     """
+    settings = settings or SignalSettings()
     time_s = np.asarray(time_s, float)
     raw = np.asarray(angle_deg, float)
     vis = np.nan_to_num(np.asarray(visibility, float), nan=0.0)

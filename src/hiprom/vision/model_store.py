@@ -234,7 +234,7 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
     fix = _provide_hint(entry, dest_dir)
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,
+        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,  # noqa: SIM115 (closed below)
                                           prefix=f".{entry['file']}.", suffix=".part")
     except OSError as exc:
         raise ModelError(f"expected a writable cache directory, got: {exc}", path=dest_dir,

@@ -67,7 +67,7 @@ class _NativeStderr:
             self.fd = None
         if self.fd is not None:
             self.saved = os.dup(self.fd)
-            self.sink = tempfile.TemporaryFile()
+            self.sink = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the model's lifetime)
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:

@@ -15,9 +15,9 @@ import dataclasses
 import numpy as np
 
 from hiprom.config import Config
+from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.vision.model_store import ModelInfo
-from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.vision.person import choose_subject
 from hiprom.vision.pose import PoseCandidate, PoseModel
 from hiprom.vision.scene import level_line_roll_deg, sample_every
@@ -71,8 +71,9 @@ class LandmarkRecorder:
     (about 3 kB a frame); frames and masks are not kept.
     """
 
-    def __init__(self, model: ModelInfo, config: Config = Config(), *, mode: str = "video",
+    def __init__(self, model: ModelInfo, config: Config | None = None, *, mode: str = "video",
                  expected_frames: int | None = None):
+        config = config or Config()
         m = config.model
         self.model = model
         self.config = config

@@ -10,7 +10,16 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from hiprom.apps.cli.common import Reference, Variant, age_option, app, err_console, run_guarded, sex_option, sport_option
+from hiprom.apps.cli.common import (
+    Reference,
+    Variant,
+    age_option,
+    app,
+    err_console,
+    run_guarded,
+    sex_option,
+    sport_option,
+)
 
 
 @app.command()
@@ -106,7 +115,7 @@ def _parse_roll(text: Optional[str]) -> Any:
     try:
         return float(text)
     except ValueError:
-        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll")
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll") from None
 
 
 def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
@@ -140,10 +149,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
 
         result = analyze_landmarks(load_series(input_path), config)
     else:
-        from hiprom.io.frames import open_source
+        from hiprom.apps.cli.terminal import FrameProgress
         from hiprom.apps.pipeline import analyze as run
         from hiprom.apps.pipeline import load_model
-        from hiprom.apps.cli.terminal import FrameProgress
+        from hiprom.io.frames import open_source
 
         with open_source(input_path):  # a bad input fails now, before a model download
             pass

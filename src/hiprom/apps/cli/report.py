@@ -31,9 +31,9 @@ def report(
 
 def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: Optional[str],
             sport: Optional[str], video: Optional[Path], force: bool, blur_faces: bool) -> None:
+    from hiprom.apps.saved import build_report_from_folder
     from hiprom.errors import InputError, OutputExistsError
     from hiprom.interpret.norms import compare
-    from hiprom.apps.saved import build_report_from_folder
     from hiprom.outputs.report import read_result_json
 
     if not result_json.exists():

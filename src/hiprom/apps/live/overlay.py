@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from hiprom.apps.live.protocol import SIDES, LiveReading, Peaks, Prompt  # noqa: F401 (SIDES re-exported)
+from hiprom.core.landmarks import LM
 from hiprom.errors import InputError
 from hiprom.geometry.angles import down_vector
-from hiprom.core.landmarks import LM
 from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
-from hiprom.apps.live.protocol import SIDES, LiveReading, Peaks, Prompt  # noqa: F401 (SIDES re-exported)
 
 __all__ = ["OverlayState", "draw_overlay", "headless_line", "Window", "LiveStats", "check_display", "fmt_deg"]
 

@@ -141,8 +141,8 @@ class _Session:
     def __init__(self, options: LiveOptions, config: Config, model: ModelInfo | None,
                  emit: Callable[[str], None], notify: Callable[[str], None]):
         from hiprom.apps.live.protocol import Peaks, Protocol
-        from hiprom.outputs.folder import check_output_dir
         from hiprom.apps.pipeline import load_model
+        from hiprom.outputs.folder import check_output_dir
         from hiprom.vision.recorder import LandmarkRecorder
 
         if options.max_people is not None:
@@ -340,7 +340,7 @@ class _Session:
         return report
 
 
-def run_live(options: LiveOptions, config: Config = Config(), *, model: ModelInfo | None = None,
+def run_live(options: LiveOptions, config: Config | None = None, *, model: ModelInfo | None = None,
              emit: Callable[[str], None] = print, notify: Callable[[str], None] | None = None) -> LiveReport:
     """Run a live session until the source ends, q, the window closes, Ctrl-C or ``duration_s``.
 
@@ -362,4 +362,5 @@ def run_live(options: LiveOptions, config: Config = Config(), *, model: ModelInf
     OutputExistsError
         The output folder exists and ``force`` is not set (before the session starts).
     """
+    config = config or Config()
     return _Session(options, config, model, emit, notify or emit).run()
