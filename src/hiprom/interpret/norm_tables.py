@@ -105,7 +105,8 @@ class Source:
 
     def __post_init__(self) -> None:
         if self.evidence not in EVIDENCE_TEXT:
-            raise ValueError(f"source {self.id}: evidence must be peer_reviewed or popular_article, got {self.evidence!r}")
+            raise ValueError(f"source {self.id}: evidence must be peer_reviewed or popular_article, "
+                             f"got {self.evidence!r}")
         if len(self.citation) < 40 or not self.short:
             raise ValueError(f"source {self.id}: expected a full citation and a short name")
         if self.doi is not None and not _DOI.match(self.doi):

@@ -35,7 +35,9 @@ def position_phrase(pos: str, v: float, lo: float, hi: float, *, short: bool = F
     if pos != "borderline":
         return pos
     edge = lo if abs(v - lo) <= abs(v - hi) else hi
-    return f"borderline (near the {edge:g}° edge)" if short else f"borderline, within its uncertainty of the {edge:g}° edge of"
+    if short:
+        return f"borderline (near the {edge:g}° edge)"
+    return f"borderline, within its uncertainty of the {edge:g}° edge of"
 
 
 def _band_words(row: "NormRow") -> str:
@@ -70,7 +72,8 @@ def side_text(measure: str, side: str, v: float, u: float, rows: tuple["NormRow"
     head = f"{side.capitalize()} hip {name} {v:.1f}° (±{u:g}°)"
     if not rows:
         return f"{head}: no {name} norm to compare with."
-    text = ("For orientation only (no row covers this person): " if orientation else "") + _against(head, v, u, rows[0], positions[rows[0].id])
+    text = ("For orientation only (no row covers this person): " if orientation else "")
+    text += _against(head, v, u, rows[0], positions[rows[0].id])
     band_row = next((r for r in rows if r.band is not None), None)
     if band_row is not None and band_row is not rows[0]:
         lo, hi = band_row.band

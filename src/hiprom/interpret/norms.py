@@ -222,11 +222,14 @@ class NormComparison:
         return [f["code"] + ("?" if f["status"] == "possible" else "") for f in self.shown_flags
                 if f["side"] in (side, "both")]
 
-    def sources(self) -> list[Source]:
-        """Every source this comparison cites (rows, flags, demands, the MDC), in order of first use."""
+    def sources(self, *, brief: bool = False) -> list[Source]:
+        """Every source this comparison cites, in order of first use: the rows, the flags, the
+        demands and the MDC (``brief``: only the rows, the raised or possible flags and the chosen
+        sport's demand, as the terminal prints them)."""
         srcs = [r.source for m in (self.ir, self.er) for r in m.rows]
-        srcs += [s for f in self.flags for s in f["_rule"].sources] + [d.source for d in load_demands()]
-        srcs.append(self.mdc.source)
+        srcs += [s for f in (self.shown_flags if brief else self.flags) for s in f["_rule"].sources]
+        demands = [] if (brief and self.sport_demand is None) else [self.sport_demand] if brief else load_demands()
+        srcs += [x.source for x in demands] + ([] if brief else [self.mdc.source])
         return list({s.id: s for s in srcs}.values())
 
     def summary_columns(self, side: str) -> dict[str, Any]:
