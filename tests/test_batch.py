@@ -25,7 +25,7 @@ from hiprom.apps.batch.run import (
     _run_local,
     run_batch,
 )
-from hiprom.apps.batch.summary import SUMMARY_COLUMNS, summary_rows, write_summary
+from hiprom.apps.batch.summary import SUMMARY_COLUMNS, cohort_figure, summary_rows, write_summary
 from hiprom.apps.batch.worker import (
     ClipOutcome,
     ClipTask,
@@ -228,6 +228,20 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
     assert str(parquet["n_reps"].dtype) == "Int64" and parquet["age"].iloc[0] == 30.0
     assert str(parquet["er_norm_applies"].dtype) == "boolean" and csv["norm_evidence"].iloc[0] == "popular_article"
     assert str(parquet["date"].iloc[0])[:10] == "2024-03-28" and csv["date"].iloc[0] == "2024-03-28"
+
+
+def test_cohort_figure_shades_the_bands_the_report_uses() -> None:
+    rows = [{"status": "ok", "peak_ir_deg": ir, "age": age, "side": "right", "clip": f"c{k}", "reference": "vertical"}
+            for k, (ir, age) in enumerate(((44.0, 16), (38.0, 45), (30.0, 70), (35.0, None)))]
+    ax = cohort_figure(rows).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ages 13–19\n1 clip(s)", "ages 20–50\n1 clip(s)",
+                                                            "ages 51+\n1 clip(s)", "age unknown\n1 clip(s)"]
+    from matplotlib.collections import PolyCollection
+
+    ys = [p.get_paths()[0].vertices[:, 1] for p in ax.collections if isinstance(p, PolyCollection)]
+    assert sorted((round(y.min(), 1), round(y.max(), 1)) for y in ys) == [(25.0, 35.0), (35.0, 45.0), (45.0, 50.0)]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "norm band (popular article, not peer-reviewed)"
 
 
 def test_run_clip_records_a_model_problem_for_a_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
