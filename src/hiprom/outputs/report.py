@@ -2,7 +2,7 @@
 
 ``write_report(result_or_folder, "report.html")`` writes it atomically (temporary file, then
 ``os.replace``). The page holds: subject and date, how the clip was filmed and the quality
-verdict, per-side results, the norm comparison (:mod:`hiprom.norms`), screening flags, the
+verdict, per-side results, the norm comparison (:mod:`hiprom.interpret.norms`), screening flags, the
 figures (:mod:`hiprom.report_plots`), a key frame at each side's peak IR
 (:mod:`hiprom.keyframes`) and suggested drills. All user text is HTML-escaped; CSS is inline
 and images are ``data:`` URIs, so the file makes no network requests.
@@ -250,7 +250,7 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
     result_dir_or_result
         An :class:`~hiprom.result.AnalysisResult`, or an output folder (or its ``result.json``).
     comparison
-        From :func:`hiprom.norms.compare`; default: compared without age, sex or sport.
+        From :func:`hiprom.interpret.norms.compare`; default: compared without age, sex or sport.
     video_path
         The analysed clip, for the key frames (default: found from ``result.json``).
     blur_faces

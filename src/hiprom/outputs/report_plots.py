@@ -1,7 +1,7 @@
 """Report figures: a result against its norm band, side by side, and against functional demands.
 
 Each function takes an :class:`~hiprom.result.AnalysisResult` (the last two also accept its
-``result.json`` dict) and the :class:`~hiprom.norms.NormComparison` made from it, returns a
+``result.json`` dict) and the :class:`~hiprom.interpret.norms.NormComparison` made from it, returns a
 :class:`matplotlib.figure.Figure` and touches no pyplot global state.
 """
 
