@@ -178,7 +178,8 @@ def test_place_against_a_mean_without_sd() -> None:
     (22.0, "le", 20, "possible"), (22.1, "le", 20, "not raised"),
     (12.9, "lt", 15, "raised"), (13.0, "lt", 15, "possible"), (16.9, "lt", 15, "possible"),
     (17.0, "lt", 15, "not raised"),
-    (12.1, "gt", 10, "raised"), (12.0, "gt", 10, "possible"), (8.1, "gt", 10, "possible"), (8.0, "gt", 10, "not raised")])
+    (12.1, "gt", 10, "raised"), (12.0, "gt", 10, "possible"), (8.1, "gt", 10, "possible"),
+    (8.0, "gt", 10, "not raised")])
 def test_flag_status_is_raised_possible_or_not_raised_at_the_thresholds(value, op, threshold, expected) -> None:
     assert flag_status(value, op, threshold, 2.0) == expected
 
@@ -215,7 +216,8 @@ def test_a_16_year_old_gets_only_the_popular_teen_band_and_is_told_so() -> None:
                                         "(popular article, not peer-reviewed).")
     assert any(n.startswith("No peer-reviewed IR norm at 90° hip flexion covers a person aged 16 (Kouyoumdjian "
                             "et al. 2012: Healthy adults 20–60, seated;") for n in c.notes)
-    assert rows_of(c, "er") == [] and c.er.sides["right"]["text"] == "Right hip ER 45.0° (±2°): no ER norm to compare with."
+    assert rows_of(c, "er") == []
+    assert c.er.sides["right"]["text"] == "Right hip ER 45.0° (±2°): no ER norm to compare with."
     assert any("give the sex to see them" in n for n in c.notes)
     assert c.summary_columns("right")["norm_evidence"] == "popular_article"
 

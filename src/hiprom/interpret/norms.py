@@ -226,8 +226,9 @@ class NormComparison:
         """Every source this comparison cites, in order of first use: the rows, the flags, the
         demands and the MDC (``brief``: only the rows, the raised or possible flags and the chosen
         sport's demand, as the terminal prints them)."""
+        rules = {r.code: r for r in load_flags()}
         srcs = [r.source for m in (self.ir, self.er) for r in m.rows]
-        srcs += [s for f in (self.shown_flags if brief else self.flags) for s in f["_rule"].sources]
+        srcs += [s for f in (self.shown_flags if brief else self.flags) for s in rules[f["code"]].sources]
         demands = [] if (brief and self.sport_demand is None) else [self.sport_demand] if brief else load_demands()
         srcs += [x.source for x in demands] + ([] if brief else [self.mdc.source])
         return list({s.id: s for s in srcs}.values())
@@ -260,7 +261,7 @@ class NormComparison:
         """JSON-able form: rows with their sources, per-side placements, flags, demands, MDC, notes."""
         return {"uncertainty_deg": self.uncertainty_deg, "inputs": dict(self.inputs), "age_given": self.age_given,
                 "ir": self.ir.to_dict(), "er": self.er.to_dict(),
-                "flags": [{k: v for k, v in f.items() if k != "_rule"} for f in self.flags],
+                "flags": [dict(f) for f in self.flags],
                 "demands": [d.to_dict() for d in load_demands()],
                 "sport_demand": None if self.sport_demand is None else self.sport_demand.to_dict(),
                 "mdc": self.mdc.to_dict(), "notes": list(self.notes),
@@ -298,7 +299,7 @@ def _flag(rule: FlagRule, side: str, value: float, u: float) -> dict[str, Any]:
             "threshold_deg": rule.threshold_deg, "op": _OPS[rule.op], "uncertainty_deg": round(u, 2),
             "label": rule.label, "text": flag_text(rule, side, value, u, status),
             "described_in": rule.described_in, "position": rule.position,
-            "source": rule.source_text, "sources": [s.to_dict() for s in rule.sources], "_rule": rule}
+            "source": rule.source_text, "sources": [s.to_dict() for s in rule.sources]}
 
 
 def compare(result: Any, *, age: float | None = None, sex: str | None = None, sport: str | None = None,
