@@ -62,11 +62,12 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
     fig, ax = _figure(9.0, 4.4)
     plot_angles(result, ax=ax)
     row, er_row = comparison.row, comparison.er.band_row
-    top = 0.0
+    top, bottom = 0.0, 0.0
     if row is not None:
         ax.axhspan(*row.band, color=BAND_COLOUR, alpha=0.15, lw=0, label=f"norm IR — {_row_label(row, comparison)}")
         top = row.band[1]
     if er_row is not None:
+        bottom = -er_row.band[1]
         ax.axhspan(-er_row.band[1], -er_row.band[0], color=ER_BAND_COLOUR, alpha=0.12, lw=0,
                    label=f"norm ER (drawn negative) — {_row_label(er_row, comparison)}"
                          + (" — orientation only" if comparison.er.orientation_only else ""))
@@ -79,8 +80,8 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
         if s is not None and t_peak is not None:
             ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.8, ls="--", alpha=0.6)
     lo, hi = ax.get_ylim()
-    ax.set_ylim(min(lo, -10), max(hi, top) + 22)  # headroom for the legend above the band
-    ax.legend(loc="upper right", fontsize=7, ncols=2)
+    ax.set_ylim(min(lo, bottom, -10) - 3, max(hi, top) + 6)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), fontsize=7, ncols=1, frameon=False)
     return fig
 
 
