@@ -169,8 +169,8 @@ class ShankLines:
     lateral_px: np.ndarray
     clean: np.ndarray
     points_px: np.ndarray
-    width_px: np.ndarray | None = None
-    crossed: np.ndarray | None = None
+    width_px: np.ndarray
+    crossed: np.ndarray
 
     def __post_init__(self) -> None:
         mid = _lines("mid_px", self.mid_px, (None, 2, 2, 2))
@@ -181,10 +181,8 @@ class ShankLines:
         points = _lines("points_px", self.points_px, (n, 2, None, 2))
         object.__setattr__(self, "points_px", points)
         k = points.shape[2]
-        width = np.full((n, 2, k), np.nan) if self.width_px is None else self.width_px
-        crossed = np.zeros((n, 2, k)) if self.crossed is None else self.crossed
-        object.__setattr__(self, "width_px", _lines("width_px", width, (n, 2, k)))
-        object.__setattr__(self, "crossed", _lines("crossed", crossed, (n, 2, k)))
+        object.__setattr__(self, "width_px", _lines("width_px", self.width_px, (n, 2, k)))
+        object.__setattr__(self, "crossed", _lines("crossed", self.crossed, (n, 2, k)))
 
     def __len__(self) -> int:
         return int(self.mid_px.shape[0])
@@ -212,6 +210,5 @@ class ShankLines:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays by name (for saving; the constructor's keyword arguments)."""
-        assert self.width_px is not None and self.crossed is not None   # filled in __post_init__
         return {"mid_px": self.mid_px, "lateral_px": self.lateral_px, "clean": self.clean,
                 "points_px": self.points_px, "width_px": self.width_px, "crossed": self.crossed}

@@ -13,9 +13,8 @@ turned into the rotation about the femur by undoing the camera's view of the leg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
