@@ -212,7 +212,7 @@ def test_pose_model_is_set_up_from_the_config_and_closed(fake_pose, monkeypatch)
                                 "segmentation": False}
         assert not pose.closed
         rec.add(FRAME, 0.25)
-        assert pose.times == [0.25]
+        assert pose.times == [0.25, 0.25]             # a photo is read as taken and mirrored
     assert pose.closed
     LandmarkRecorder(MODEL)                          # defaults: video, 2 people, masks for the silhouette
     assert fake_pose.made[-1].options["mode"] == "video"
@@ -328,14 +328,36 @@ def test_series_has_nan_rows_where_nobody_was_found(fake_pose, monkeypatch):
 
 def test_series_of_photos_is_numbered_not_timed(fake_pose, monkeypatch):
     install_lines(monkeypatch, lambda i: None)
-    rec = LandmarkRecorder(MODEL, mode="image")
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"model.mirror_photos": False}), mode="image")
     fake_pose.made[-1].plan.extend([[seated()], [seated()], [seated()]])
     for t in (0.0, 0.0, 0.0):                        # photos have no time: all at 0
         rec.add(FRAME, t)
     series, _ = rec.series((1000, 720))
     np.testing.assert_array_equal(series.time_s, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(series.frame_index, [0, 1, 2])
-    assert series.detected.all()
+    assert series.detected.all() and not series.capture.mirror_pairs
+
+
+def test_each_photo_is_read_again_mirrored_and_mapped_back(fake_pose, monkeypatch):
+    """The second reading of a photo comes from the mirrored image: its person is put back in
+    the photo's pixels (x -> width - x) and sides (the mirrored person's left leg is the
+    subject's right), and both readings share the photo's frame index."""
+    install_lines(monkeypatch, lambda i: None)
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"geometry.silhouette": False}), mode="image")
+    photo = seated(hip_x=400.0)
+    seen_mirrored = seated(hip_x=1000.0 - 400.0)
+    img = seen_mirrored.image_px.copy()
+    img[LM.LEFT_KNEE, 0] += 7.0            # a detail that must come back as the right knee
+    seen_mirrored = PoseCandidate(img, seen_mirrored.visibility, seen_mirrored.presence, seen_mirrored.world_m)
+    fake_pose.made[-1].plan.extend([[photo], [seen_mirrored]])
+    rec.add(np.zeros((720, 1000, 3), np.uint8), 0.0)       # 1000 px wide: x -> 1000 - x
+    series, _ = rec.series((1000, 720))
+    np.testing.assert_array_equal(series.frame_index, [0, 0])
+    assert series.capture.mirror_pairs
+    back = series.image_px[1]
+    assert back[LM.RIGHT_KNEE, 0] == pytest.approx(1000.0 - img[LM.LEFT_KNEE, 0])
+    np.testing.assert_allclose(back[LM.LEFT_HIP, :2], photo.image_px[LM.LEFT_HIP, :2])
+    np.testing.assert_allclose(back[LM.RIGHT_ANKLE, :2], photo.image_px[LM.RIGHT_ANKLE, :2])
 
 
 def test_nobody_in_any_frame_gives_an_all_nan_series(fake_pose, monkeypatch):

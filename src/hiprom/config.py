@@ -34,6 +34,7 @@ class ModelSettings:
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    mirror_photos: bool = True
 
     def __post_init__(self) -> None:
         if self.variant not in ("lite", "full", "heavy"):
@@ -139,11 +140,12 @@ class MovementSettings:
     min_excursion_s: float = 0.3
     hold_tolerance_deg: float = 2.0
     min_hold_s: float = 0.3
+    photo_tested_min_deg: float = 12.0
 
     def __post_init__(self) -> None:
         if self.excursion_exit_deg >= self.excursion_enter_deg:
             raise ValueError("excursion_exit_deg must be smaller than excursion_enter_deg")
-        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg",
+        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg", "photo_tested_min_deg",
                      "excursion_exit_deg", "min_excursion_s", "hold_tolerance_deg"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -156,6 +158,9 @@ class QualitySettings:
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
     max_yaw_deg: float = 30.0
+    good_max_uncertainty_deg: float = 3.0
+    fair_max_uncertainty_deg: float = 6.0
+    max_uncertainty_deg: float = 10.0
 
 
 #: What a value written as each annotation may be (bool is never a number here).

@@ -52,7 +52,9 @@ class Capture:
     metadata; ``mirrored`` the frames were un-mirrored (a selfie camera); ``codec`` the video
     codec; ``files`` the photos of a folder, in order; ``max_people`` how many people the
     model looked for per frame; ``hand_held`` the camera's roll changed within the first
-    second (it is followed frame by frame); ``live`` live mode's counts.
+    second (it is followed frame by frame); ``mirror_pairs`` photos were read twice, as
+    taken and mirrored: frames come in pairs with one frame index (see
+    :mod:`hiprom.vision.mirror`); ``live`` live mode's counts.
     """
 
     kind: str = "video"
@@ -62,6 +64,7 @@ class Capture:
     files: tuple[str, ...] = ()
     max_people: int | None = None
     hand_held: bool = False
+    mirror_pairs: bool = False
     live: LiveInfo | None = None
 
     def __post_init__(self) -> None:

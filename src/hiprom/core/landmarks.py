@@ -41,6 +41,10 @@ class LM:
     LEFT_TOE, RIGHT_TOE = 31, 32
     #: Head landmarks (nose, eyes, ears, mouth), for face blurring.
     FACE = tuple(range(0, 11))
+    #: Each landmark's counterpart on the other side (the nose is its own): the order that
+    #: turns the landmarks of a mirrored image back into the subject's own sides.
+    MIRRORED = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21,
+                24, 23, 26, 25, 28, 27, 30, 29, 32, 31)
 
     @staticmethod
     def leg(side: str) -> dict[str, int]:

@@ -174,6 +174,8 @@ class SideResult:
     peak_er_t_s: float | None
     peak_ir_frame: int | None
     peak_er_frame: int | None
+    peak_ir_uncertainty_deg: float | None
+    peak_er_uncertainty_deg: float | None
     n_reps: int
     reps: list[dict]
     quality: Quality
@@ -196,6 +198,8 @@ class SideResult:
             "ir_spread_deg": r(self.ir_spread_deg), "er_spread_deg": r(self.er_spread_deg),
             "peak_ir_t_s": r(self.peak_ir_t_s, 3), "peak_er_t_s": r(self.peak_er_t_s, 3),
             "peak_ir_frame": self.peak_ir_frame, "peak_er_frame": self.peak_er_frame,
+            "peak_ir_uncertainty_deg": r(self.peak_ir_uncertainty_deg, 1),
+            "peak_er_uncertainty_deg": r(self.peak_er_uncertainty_deg, 1),
             "rest_found": self.rest_found, "rest_deg": r(self.rest_deg), "n_reps": self.n_reps, "reps": self.reps,
             "quality": self.quality.to_dict(), "diagnostics": self.diagnostics,
         }

@@ -38,9 +38,14 @@ BAND_TAPER = 0.1
 #: joined to the mask): it is left out of the fit. Loose trousers make the whole leg wider,
 #: not one slice, so they stay in; two legs merged are about twice as wide.
 WIDTH_JUMP = 1.5
+#: The silhouette's axis is trusted only within this of the knee→ankle landmarks' (shifted by
+#: the leg's median difference between the two): the landmarks drift a few degrees towards
+#: vertical at end range (2-5° on the renders), but an outline that reads 10° away from them
+#: is not the shank's (the other leg, wide clothing or a shadow merged with it).
+MAX_AXES_DISAGREEMENT_DEG = 10.0
 
 
-def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, side_sign: float,
+def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float | np.ndarray, side_sign: float,
                  roll_deg: float | np.ndarray) -> np.ndarray:
     """Shank angle per frame from silhouette midpoints in a band fixed relative to the knee.
 
@@ -49,7 +54,8 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
     points_px
         ``(T, N, 2)`` run middles of the slices across the shank (NaN where not clear).
     pivot_px, shank_px
-        The knee at rest and the resting shank length.
+        The knee at rest and the resting shank length (or, per frame, ``(T, 2)`` knees and
+        ``(T,)`` lengths).
     side_sign, roll_deg
         As in :func:`hiprom.geometry.shank_angle_2d_deg` (roll scalar or per frame).
 
@@ -61,7 +67,11 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
     knee.
     """
     pts = np.asarray(points_px, float)
-    d = np.linalg.norm(pts - np.asarray(pivot_px, float), axis=-1) / float(shank_px)
+    pivot = np.asarray(pivot_px, float)
+    pivots = np.broadcast_to(pivot if pivot.ndim == 2 else pivot[None], (len(pts), 2))
+    lengths = np.broadcast_to(np.asarray(shank_px, float), (len(pts),))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.linalg.norm(pts - pivots[:, None], axis=-1) / lengths[:, None]
     w = np.clip(np.minimum(d - BAND[0], BAND[1] - d) / BAND_TAPER, 0.0, 1.0)
     w = np.where(np.isfinite(w), w, 0.0)
     n = len(pts)
@@ -73,7 +83,7 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
         c = (q * ww[:, None]).sum(0) / ww.sum()
         x = (q - c) * np.sqrt(ww)[:, None]
         v = np.linalg.svd(x, full_matrices=False)[2][0]
-        centre[t], direction[t] = c, v if v @ (c - pivot_px) >= 0 else -v
+        centre[t], direction[t] = c, v if v @ (c - pivots[t]) >= 0 else -v
     return geo.shank_angle_2d_deg(centre, centre + direction, side_sign, roll_deg)
 
 
@@ -83,21 +93,22 @@ def usable_points(lines: ShankLines, side: str) -> np.ndarray:
     Notes
     -----
     Left out: slices the other leg's axis crosses, and slices wider than :data:`WIDTH_JUMP`
-    times the leg's usual width there — the median over the frames where that slice was
-    measured and not crossed (with fewer than 5 such frames, e.g. a photo, the median over
-    all the leg's slices). Slices of unknown width (files from before widths were recorded)
-    are kept.
+    times either the leg's usual width at that slice (the median over the frames where it
+    was measured and not crossed; at least 5 of them) or the leg's usual width overall (the
+    median over all its slices and frames). The first catches the other leg merging with a
+    narrow part of this one (the ankles); the second the thigh or the other knee joined to
+    the slices near the knee in every frame. Slices of unknown width (files from before
+    widths were recorded) are kept.
     """
     row = SHANK_ROW[side]
     pts = np.array(lines.points_px[:, row], float)
     width = np.where(lines.crossed[:, row] > 0, np.nan, lines.width_px[:, row])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN slices: no reference there
-        ref = np.nanmedian(width, axis=0)
-        counts = np.isfinite(width).sum(axis=0)
-        overall = np.nanmedian(width) if np.isfinite(width).any() else np.nan
-        ref = np.where(counts >= 5, ref, overall)
-        too_wide = width > WIDTH_JUMP * ref
+        per_slice = np.nanmedian(width, axis=0)
+        per_slice = np.where(np.isfinite(width).sum(axis=0) >= 5, per_slice, np.inf)
+        overall = np.nanmedian(width) if np.isfinite(width).any() else np.inf
+        too_wide = (width > WIDTH_JUMP * per_slice) | (width > WIDTH_JUMP * overall)
     pts[(lines.crossed[:, row] > 0) | too_wide] = np.nan
     return pts
 
@@ -146,7 +157,8 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
         camera straight in front).
     rest
         The leg at rest; with it the silhouette midline is fitted over a band fixed
-        relative to the resting knee (:func:`band_fit_deg`), else over each frame's slices.
+        relative to the resting knee (:func:`band_fit_deg`), else relative to each frame's
+        knee and knee→ankle length.
     """
     leg = LM.leg(side)
     landmark = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), side_sign, roll_deg)
@@ -154,15 +166,18 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     if not silhouette or lines is None:
         seen, have, offset = landmark, np.zeros(len(landmark), bool), 0.0
     else:
-        row = SHANK_ROW[side]
         if rest is not None:
-            from_mid = band_fit_deg(usable_points(lines, side), rest.knee_px, rest.shank_px, side_sign, roll_deg)
-        else:
-            line = lines.mid_px[:, row]
-            from_mid = geo.shank_angle_2d_deg(line[:, 0], line[:, 1], side_sign, roll_deg)
-        have = np.isfinite(from_mid)
-        both = have & np.isfinite(landmark)
+            pivot, length = rest.knee_px, rest.shank_px
+        else:   # never near rest (a photo at end range): each frame's own knee and shank length
+            pivot = series.xy(leg["knee"])
+            length = np.linalg.norm(series.xy(leg["ankle"]) - pivot, axis=-1)
+        from_mid = band_fit_deg(usable_points(lines, side), pivot, length, side_sign, roll_deg)
+        both = np.isfinite(from_mid) & np.isfinite(landmark)
         offset = float(np.median(from_mid[both] - landmark[both])) if both.sum() >= 3 else 0.0
+        with np.errstate(invalid="ignore"):
+            astray = np.abs(from_mid - landmark - offset) > MAX_AXES_DISAGREEMENT_DEG
+        from_mid = np.where(astray, np.nan, from_mid)
+        have = np.isfinite(from_mid)
         seen = np.where(have, from_mid, landmark + offset)
         offset = offset if (~have & np.isfinite(landmark)).any() else 0.0
     if view is None:

@@ -18,7 +18,9 @@ from hiprom.geometry import angles as geo
 from hiprom.geometry.projection import LegView, RestPose, camera_yaw_deg, leg_views, rest_pose
 from hiprom.geometry.roll import estimate_roll
 from hiprom.geometry.shank import shank_angle, side_signs
+from hiprom.interpret.photo import measure_photo_side, photo_readings
 from hiprom.interpret.quality import assess_side
+from hiprom.interpret.uncertainty import ReadingFacts, explain, hold_facts, reading_uncertainty, roll_kind
 from hiprom.signal.filtering import clean_angle, lowpass_zero_phase
 from hiprom.signal.movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
 
@@ -55,7 +57,8 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
 
 def _side_quality(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate, yaw_deg: float | None,
                   view: LegView | None, config: Config, *, tested: bool, rest_found: bool,
-                  excursions: list[Excursion], still: bool = False):
+                  excursions: list[Excursion], still: bool = False,
+                  uncertainty: tuple[float, str] | None = None):
     """The side's :class:`~hiprom.core.measurement.Quality` from the facts measured."""
     vis = angles.visibility[series.detected]
     return assess_side(
@@ -63,7 +66,7 @@ def _side_quality(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate
         leg_visibility=float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0,
         roll_deg=float(roll.roll_deg), yaw_deg=yaw_deg, view_solved=None if view is None else view.solved,
         tested=tested, rest_found=rest_found, jitter_deg=angles.jitter_deg, excursions=excursions,
-        n_frames=series.n_frames, settings=config.quality, still=still)
+        n_frames=series.n_frames, settings=config.quality, still=still, uncertainty=uncertainty)
 
 
 _WITHHELD = ("peak_ir_deg", "peak_er_deg", "mean_ir_deg", "mean_er_deg", "ir_spread_deg", "er_spread_deg")
@@ -113,15 +116,28 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     er_vals = np.array([-(e.value_deg - offset) for e in ers])
     best_ir = irs[int(np.argmax(ir_vals))] if irs else None
     best_er = ers[int(np.argmax(er_vals))] if ers else None
+    diag: dict = {}
+    rest_frames = slice(rest.start, rest.stop) if rest is not None else None
+    unc: dict[str, float | None] = {"ir": None, "er": None}
+    worst: tuple[float, str] | None = None
+    for name, exc in (("ir", best_ir), ("er", best_er)):
+        if exc is not None:
+            facts = hold_facts(angles, slice(exc.hold_start, exc.hold_stop), exc.hold_s, rest=rest_frames,
+                               yaw_deg=yaw_deg, roll=roll)
+            u, parts = reading_uncertainty(facts)
+            unc[name] = u
+            diag[f"peak_{name}_uncertainty_parts_deg"] = {k: _r(v) for k, v in parts.items()}
+            if worst is None or u > worst[0]:
+                worst = (u, explain(parts))
     quality = _side_quality(series, angles, roll, yaw_deg, view, config, tested=tested,
-                            rest_found=rest is not None, excursions=irs + ers)
-    diag = {
+                            rest_found=rest is not None, excursions=irs + ers, uncertainty=worst)
+    diag.update({
         "jitter_deg": _r(angles.jitter_deg),
         "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
         "frames_used": int(angles.valid.sum()), "frames_filled": int(angles.filled.sum()),
         "outliers_removed": angles.n_outliers, "cutoff_hz": _r(angles.cutoff_hz),
         "silhouette_share": _r(angles.silhouette_share),
-    }
+    })
     a3d = lowpass_zero_phase(t, angles.angle_3d_deg, angles.cutoff_hz)
     landmark_only = lowpass_zero_phase(t, angles.landmark_deg, angles.cutoff_hz)
     for name, exc, sign in (("ir", best_ir, 1.0), ("er", best_er, -1.0)):
@@ -145,6 +161,7 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
         peak_er_t_s=float(t[_hold_middle(best_er)]) if best_er else None,
         peak_ir_frame=int(series.frame_index[_hold_middle(best_ir)]) if best_ir else None,
         peak_er_frame=int(series.frame_index[_hold_middle(best_er)]) if best_er else None,
+        peak_ir_uncertainty_deg=unc["ir"], peak_er_uncertainty_deg=unc["er"],
         n_reps=len(reps), reps=[_rep_dict(r, offset, t) for r in reps],
         quality=quality, diagnostics=diag,
     )
@@ -152,28 +169,21 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
 
 def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
                         yaw_deg: float | None, config: Config, view: LegView | None = None) -> SideResult:
-    """Photos at end range: each image is one reading; no filtering, no rest phase."""
-    raw = np.where(angles.visibility >= config.signal.min_visibility, angles.raw_deg, np.nan)
-    enter = config.movement.excursion_enter_deg
-    ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
-    er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
-    quality = _side_quality(series, angles, roll, yaw_deg, view, config, tested=bool(ir.size or er.size),
-                            rest_found=True, excursions=[], still=True)
-    reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
-             "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
-    return SideResult(
-        side=angles.side, tested=bool(ir.size or er.size), reference="vertical",
-        rest_found=False, rest_deg=None,
-        peak_ir_deg=float(ir.max()) if ir.size else None, peak_er_deg=float(er.max()) if er.size else None,
-        mean_ir_deg=float(ir.mean()) if ir.size else None, mean_er_deg=float(er.mean()) if er.size else None,
-        ir_spread_deg=float(np.ptp(ir)) if ir.size > 1 else None,
-        er_spread_deg=float(np.ptp(er)) if er.size > 1 else None,
-        peak_ir_t_s=None, peak_er_t_s=None,
-        peak_ir_frame=int(series.frame_index[int(np.nanargmax(raw))]) if ir.size else None,
-        peak_er_frame=int(series.frame_index[int(np.nanargmin(raw))]) if er.size else None,
-        n_reps=len(reps), reps=reps, quality=quality,
-        diagnostics={"angles_deg": [_r(v) for v in raw], "leg_visibility": _r(float(np.nanmean(angles.visibility)))},
-    )
+    """Photos: each photo is one reading (see :mod:`hiprom.interpret.photo`)."""
+    readings = photo_readings(series, angles, config.signal.min_visibility)
+    finite = np.where(np.isfinite(readings.angle_deg), readings.angle_deg, 0.0)
+    tested_photo = np.abs(finite) >= config.movement.photo_tested_min_deg
+    roll_source = roll_kind(roll.source)
+    results = [reading_uncertainty(ReadingFacts(
+        landmark_share=float(1.0 - angles.from_silhouette[series.frame_index == idx].mean()),
+        yaw_deg=yaw_deg or 0.0, roll_source=roll_source, photo_spread_deg=spread))
+        for spread, idx in zip(readings.spread_deg, readings.frame_index)]
+    unc = np.array([u for u, _ in results])
+    worst = max(((u, explain(parts)) for (u, parts), t in zip(results, tested_photo) if t), default=None)
+    quality = _side_quality(series, angles, roll, yaw_deg, view, config, tested=bool(tested_photo.any()),
+                            rest_found=True, excursions=[], still=True, uncertainty=worst)
+    diag = {"leg_visibility": _r(float(np.nanmean(angles.visibility)))}
+    return measure_photo_side(readings, angles.side, quality, config, unc, diag)
 
 
 def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement:

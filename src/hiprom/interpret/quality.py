@@ -25,7 +25,8 @@ __all__ = ["Quality", "assess_side", "MINOR", "MAJOR", "BLOCKING"]
 def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, roll_deg: float,
                 yaw_deg: float | None, view_solved: bool | None, tested: bool, rest_found: bool,
                 jitter_deg: float, excursions: Sequence["Excursion"], n_frames: int,
-                settings: "QualitySettings", still: bool = False) -> Quality:
+                settings: "QualitySettings", still: bool = False,
+                uncertainty: tuple[float, str] | None = None) -> Quality:
     """Check one leg's measurement and explain what lowers trust in it.
 
     Parameters
@@ -51,7 +52,12 @@ def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, r
     settings
         Thresholds (the ``[quality]`` section).
     still
-        A photo: only the view checks apply.
+        A photo: only the view checks and the uncertainty apply.
+    uncertainty
+        The largest uncertainty of the side's readings (degrees, ~95 %) and what its main
+        source means (see :mod:`hiprom.interpret.uncertainty`): beyond
+        ``good_max_uncertainty_deg`` a reading is at best fair, beyond
+        ``fair_max_uncertainty_deg`` poor, and beyond ``max_uncertainty_deg`` withheld.
     """
     failed: list[tuple[float, str]] = []
     detected = detected_fraction
@@ -80,6 +86,8 @@ def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, r
         else:
             failed.append((BLOCKING, f"{where}: too far round to measure rotation — place the phone "
                                      f"straight in front, at knee height"))
+    if uncertainty is not None and tested:
+        failed += _uncertainty_checks(side, uncertainty[0], uncertainty[1], settings)
     if still or not tested:
         return Quality.from_checks(failed)
     jitter = jitter_deg
@@ -99,3 +107,17 @@ def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, r
     if edge:
         failed.append((MINOR, f"{side} leg: a movement is cut off by the start or end of the clip"))
     return Quality.from_checks(failed)
+
+
+def _uncertainty_checks(side: str, u_deg: float, why: str,
+                        settings: "QualitySettings") -> list[tuple[float, str]]:
+    if not np.isfinite(u_deg) or u_deg <= settings.good_max_uncertainty_deg:
+        return []
+    if u_deg > settings.max_uncertainty_deg:
+        factor = BLOCKING
+        text = f"the {side} reading is too uncertain to report (±{u_deg:.0f}°)"
+    else:
+        factor = MINOR if u_deg <= settings.fair_max_uncertainty_deg else MAJOR
+        text = f"the {side} reading is uncertain by ±{u_deg:.0f}°"
+    return [(factor, f"{text}: {why}" if why else text)]
+

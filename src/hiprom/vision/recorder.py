@@ -17,6 +17,7 @@ import numpy as np
 from hiprom.config import Config
 from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.vision.mirror import mirror_image, unmirror
 from hiprom.vision.model_store import ModelInfo
 from hiprom.vision.person import choose_subject
 from hiprom.vision.pose import PoseCandidate, PoseModel
@@ -78,6 +79,7 @@ class LandmarkRecorder:
         self.model = model
         self.config = config
         self.mode = mode
+        self._mirror_photos = mode != "video" and m.mirror_photos
         self._pose = PoseModel(model, mode=mode, max_people=m.max_people,
                                min_detection_confidence=m.min_detection_confidence,
                                min_presence_confidence=m.min_presence_confidence,
@@ -105,7 +107,7 @@ class LandmarkRecorder:
 
     def add(self, rgb: np.ndarray, time_s: float, index: int | None = None) -> list[PoseCandidate]:
         """Run the model on one upright RGB frame; return the people found in it."""
-        index = len(self.times) if index is None else int(index)
+        index = (self.indices[-1] + 1 if self.indices else 0) if index is None else int(index)
         people = [_with_shank_lines(c) for c in self._pose.detect(rgb, time_s)]
         if self._wants_scene_sample(index, float(time_s)):
             found = level_line_roll_deg(rgb)
@@ -114,6 +116,12 @@ class LandmarkRecorder:
         self.people.append(people)
         self.times.append(float(time_s))
         self.indices.append(index)
+        if self._mirror_photos:   # the photo read again, mirrored: a second, largely independent reading
+            width = rgb.shape[1]
+            self.people.append([_with_shank_lines(unmirror(c, width))
+                                for c in self._pose.detect(mirror_image(rgb), time_s)])
+            self.times.append(float(time_s))
+            self.indices.append(index)
         return people
 
     def _wants_scene_sample(self, index: int, time_s: float) -> bool:
@@ -150,7 +158,7 @@ class LandmarkRecorder:
         if self.mode != "video":
             time_s = np.arange(len(self.times), dtype=float)
         capture = dataclasses.replace(capture or Capture(), max_people=self.config.model.max_people,
-                                      hand_held=bool(self.hand_held))
+                                      hand_held=bool(self.hand_held), mirror_pairs=self._mirror_photos)
         return choose_subject(self.people, time_s, np.asarray(self.indices, dtype=np.int64), frame_size_px,
                               source=source, model=model_text(self.model), fps=fps, capture=capture,
                               scene_lines=tuple(self.scene_lines))
