@@ -35,6 +35,8 @@ import pandas as pd
 from hiprom.apps.pipeline import analyze_landmarks, detect_landmarks, load_model
 from hiprom.config import Config
 from hiprom.core.landmarks import LandmarkSeries
+from hiprom.errors import NoTestError
+from hiprom.interpret.measure import measure
 from hiprom.io.landmarks_npz import load_series, save_series
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,21 +80,30 @@ def cached_landmarks(path: Path, config: Config, model, cache: Path | None) -> L
 
 
 def score_clip(name: str, rec: dict, root: Path, config: Config, model, cache: Path | None) -> list[dict]:
+    """Rows per side of one clip. A clip tagged ``no_test`` (sitting still, fidgeting) holds no
+    test whatever its legs' ``summary.tested`` says: the right answer is a refusal."""
     series = cached_landmarks(root / rec["file"], config, model, cache)
-    result = analyze_landmarks(series, config)
+    refused = None
+    try:
+        measurement = analyze_landmarks(series, config).measurement
+    except NoTestError as exc:          # no seated test found: still legs' false motion from measure()
+        refused, measurement = exc.what, measure(series, config)
+    no_test = "no_test" in rec.get("tags", [])
     rows = []
     for side in ("left", "right"):
         truth = rec["summary"][side]
-        got = result.sides[side]
+        got = measurement.sides[side]
+        tested_true = bool(truth["tested"]) and not no_test
         row = {"item": name, "kind": "clip", "group": condition_group(rec), "body": rec["body_name"],
-               "side": side, "tested_true": truth["tested"], "tested_found": got.tested}
-        if truth["tested"]:
+               "side": side, "tested_true": tested_true, "tested_found": got.tested, "no_test": no_test,
+               "refused": refused, "test": got.test.test, "test_reason": got.test.reason}
+        if tested_true:
             row["ir_true"] = truth["peak_ir_deg"]
             row["ir_meas"] = got.peak_ir_deg
             row["er_true"] = None if truth["peak_er_deg"] is None else -truth["peak_er_deg"]
             row["er_meas"] = got.peak_er_deg if truth["peak_er_deg"] is not None else None
         else:
-            a = result.measurement.angles[side].filtered_deg
+            a = measurement.angles[side].filtered_deg
             a = a[np.isfinite(a)]
             # false motion of a leg that does not move: how far its angle strays from its median
             row["false_motion_deg"] = float(np.max(np.abs(a - np.median(a)))) if a.size else None
@@ -178,7 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         wrong = clips[clips["tested_true"] != clips["tested_found"]]
         print(f"\n## Detection: tested side found correctly in {len(clips) - len(wrong)} of {len(clips)} sides")
         for _, r in wrong.iterrows():
-            print(f"   MISSED {r['item']} {r['side']}: true tested={r['tested_true']} found={r['tested_found']}")
+            print(f"   MISSED {r['item']} {r['side']}: true tested={r['tested_true']} found={r['tested_found']} "
+                  f"({r['test']}: {r['test_reason']})")
+        per_clip = clips.groupby("item").first()
+        print(f"## Clips refused as holding no seated test: {int(per_clip['refused'].notna().sum())} of "
+              f"{len(per_clip)} (tagged no_test: {int(per_clip['no_test'].sum())})")
+        for item, r in per_clip.iterrows():
+            if r["no_test"] or pd.notna(r["refused"]):
+                verdict = "refused" if pd.notna(r["refused"]) else "MEASURED (should be refused)"
+                if not r["no_test"]:
+                    verdict = "REFUSED (holds a test)"
+                print(f"   {item}: {verdict}: {r['refused'] if pd.notna(r['refused']) else ''}")
         still = clips[~clips["tested_true"].astype(bool)]
         if len(still):
             fm, fr = still["false_motion_deg"].astype(float), still["false_range_deg"].astype(float)

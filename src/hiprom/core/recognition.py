@@ -81,6 +81,8 @@ class TestVerdict:
     ``excursion_deg`` how far the leg turned from rest (99th percentile), when measured.
     """
 
+    __test__ = False          # not a pytest test class, despite its name
+
     test: str
     reason: str
     span_s: tuple[float, float] | None = None

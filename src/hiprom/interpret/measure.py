@@ -22,7 +22,7 @@ from hiprom.geometry.shank import shank_angle, side_signs
 from hiprom.interpret.quality import assess_side
 from hiprom.signal.filtering import clean_angle, lowpass_zero_phase
 from hiprom.signal.movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
-from hiprom.signal.seated import find_seated_span, judge_side, settle
+from hiprom.signal.seated import find_seated_span, judge_side, photo_reason, settle
 
 __all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles", "SIDES"]
 
@@ -191,6 +191,16 @@ def _verdict(series: LandmarkSeries, angles: SideAngles, span: SeatedSpan, confi
                       series.xy(leg["ankle"]), (span.start_s, span.end_s), config.recognition, config.movement)
 
 
+def _photos_refused(m: Measurement, why: str) -> Measurement:
+    """Photos in which nobody sits: no side is measured (each one ``not_a_seated_test``)."""
+    verdict = TestVerdict("not_a_seated_test", why)
+    gone = dict.fromkeys(_WITHHELD + ("peak_ir_t_s", "peak_er_t_s", "peak_ir_frame", "peak_er_frame"))
+    sides = {side: dataclasses.replace(res, tested=False, n_reps=0, reps=[], verdict=verdict, **gone)
+             for side, res in m.sides.items()}
+    n = len(m.angles["right"].raw_deg)
+    return dataclasses.replace(m, sides=sides, warnings=(), seated=SeatedSpan(0, 0, n, reason=why))
+
+
 def _padded(m: Measurement, span: SeatedSpan) -> Measurement:
     """A measurement of the span's frames laid out over the whole clip (NaN / False outside)."""
     mask = span.mask()
@@ -205,7 +215,9 @@ def _padded(m: Measurement, span: SeatedSpan) -> Measurement:
               "landmark_deg", "from_silhouette")
     angles = {side: dataclasses.replace(a, **{k: pad(getattr(a, k)) for k in arrays})
               for side, a in m.angles.items()}
-    roll = m.roll if m.roll.per_frame_deg is None else dataclasses.replace(m.roll, per_frame_deg=pad(m.roll.per_frame_deg))
+    roll = m.roll
+    if roll.per_frame_deg is not None:
+        roll = dataclasses.replace(roll, per_frame_deg=pad(roll.per_frame_deg))
     note = (f"only {span.start_s:.1f}–{span.end_s:.1f} s measured, where the person sits still"
             + "".join(f"; {n}" for n in span.notes))
     return dataclasses.replace(m, angles=angles, roll=roll, warnings=(note, *m.warnings))
@@ -217,7 +229,8 @@ def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement
     A video is first searched for the seated test (:func:`hiprom.signal.seated.find_seated_span`):
     only the span in which the person sits still is measured (angles are NaN outside it), and
     each side gets a verdict (:class:`~hiprom.core.recognition.TestVerdict`); a side whose
-    verdict is not ``tested`` gets no numbers. Photos are measured as they are.
+    verdict is not ``tested`` gets no numbers. Photos are measured as they are, unless none shows
+    a seated person (:func:`hiprom.signal.seated.photo_reason`).
 
     Parameters
     ----------
@@ -233,7 +246,8 @@ def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement
     """
     config = config or Config()
     if series.capture.still:
-        return _measure(series, config)
+        why = photo_reason(series, config.recognition, min_visibility=config.signal.min_visibility)
+        return _measure(series, config) if why is None else _photos_refused(_measure(series, config), why)
     span = find_seated_span(series, config.recognition, min_visibility=config.signal.min_visibility)
     if span.whole or not span.found:
         return _measure(series, config, span)

@@ -31,7 +31,8 @@ from hiprom.core.recognition import SeatedSpan, TestVerdict
 from hiprom.signal.filtering import _rolling_nanmedian, runs
 from hiprom.signal.movement import find_rest
 
-__all__ = ["Posture", "posture", "find_seated_span", "judge_side", "settle", "no_test_message", "SHANK_M"]
+__all__ = ["Posture", "posture", "find_seated_span", "judge_side", "settle", "no_test_message", "photo_reason",
+           "SHANK_M"]
 
 #: An adult's shank (knee to ankle centre), metres: only to state distances in messages.
 SHANK_M = 0.42
@@ -248,12 +249,24 @@ def find_seated_span(series: LandmarkSeries, settings: RecognitionSettings | Non
     notes = []
     before, after = np.flatnonzero(standing[:a]), np.flatnonzero(standing[b:])
     if before.size:
-        notes.append(f"the person sits down at {t[before[-1]]:.1f} s")
+        notes.append(f"the person sits down at {t[before[-1] + 1]:.1f} s")
     if after.size:
         notes.append(f"the person stands up at {t[b + after[0]]:.1f} s")
     notes += [f"also seated {t[c]:.1f}–{t[d - 1]:.1f} s, not measured (the stretch in which the legs "
               f"move most is measured)" for c, d in spells if (c, d) != (a, b)]
     return SeatedSpan(a, b, n, float(t[a]), float(t[b - 1]), notes=tuple(notes))
+
+
+def photo_reason(series: LandmarkSeries, settings: RecognitionSettings | None = None, *,
+                 min_visibility: float = 0.5) -> str | None:
+    """Why no photo of ``series`` shows the seated test, or None when one shows a seated person
+    (or the posture cannot be seen). Each photo is judged alone, by ``max_thigh_drop``."""
+    settings = settings or RecognitionSettings()
+    p = posture(series, min_visibility)
+    known = np.isfinite(p.thigh_drop)
+    if not known.any() or (p.thigh_drop[known] < settings.max_thigh_drop).any():
+        return None
+    return f"nobody sits in the photo{'s' if series.n_frames > 1 else ''}: the thighs are upright, as when standing"
 
 
 def judge_side(side: str, time_s: np.ndarray, angle_deg: np.ndarray, knee_px: np.ndarray,
