@@ -151,6 +151,24 @@ def test_repeated_sit_to_stands_are_not_a_seated_test() -> None:
     assert times == pytest.approx([0.8 + 0.44, 4.0 + 0.44], abs=0.1)
 
 
+def test_sitting_then_standing_up_and_walking_away_is_refused_with_when() -> None:
+    # an oblique view (45° round, 4 m), a variable frame rate (20-40 fps), no rotation test:
+    # seated 0-3 s, stands up 3-4 s, walks away from 4.5 s
+    t = np.cumsum(np.random.default_rng(1).uniform(1 / 40, 1 / 20, 300))
+    t = t[t < 9.0] - t[0]
+    down = eased(t, [(0, 0), (3, 0), (4, 90), (9, 90)])
+    swing = np.where(t > 4.5, 20.0 * np.sin(2 * np.pi * (t - 4.5)), 0.0)
+    series = motion_series(t, thigh_down_deg=down, right_thigh_down_deg=down + swing, left_thigh_down_deg=down - swing,
+                           pelvis_x_m=np.clip(t - 4.5, 0.0, None) * 0.8, camera=Camera(yaw_deg=45.0, distance_m=4.0))
+    with pytest.raises(NoTestError) as err:
+        analyze_landmarks(series, Config())
+    what = re.sub(r"\d\.\d s", "#.# s", err.value.what)
+    assert what == ("no seated test found: seated 0.0–#.# s, but both legs stay within 1° of rest (the test turns "
+                    "a leg 15–50°); the person stands up at #.# s")
+    end, up = (float(x) for x in re.findall(r"(\d\.\d) s", err.value.what))
+    assert 2.5 <= end < 3.0 and up == pytest.approx(3.44, abs=0.1)      # the hips rise from 3.0 s
+
+
 def test_walking_across_the_picture_is_not_a_seated_test() -> None:
     t = clip_time(FPS, 6.0)
     swing = 20.0 * np.sin(2 * np.pi * t)
