@@ -252,6 +252,34 @@ def test_run_clip_records_a_model_problem_for_a_retry(tmp_path: Path, monkeypatc
     assert read_record(folder)["retry"] is True and not is_done(folder, task_for(item, tmp_path).key)
 
 
+def test_a_clip_with_no_seated_test_is_recorded_with_its_verdicts(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import hiprom.apps.batch.worker as worker
+    import hiprom.apps.pipeline as pipeline
+    from hiprom.errors import NoTestError
+
+    def no_test(path, config, model=None):
+        raise NoTestError("no seated test found: nobody sits still: the hips move about 2.1 m across the "
+                          "picture (walking?)", path=path, fix="film the seated test.",
+                          verdicts={"right": "not_a_seated_test", "left": "not_a_seated_test"})
+
+    monkeypatch.setattr(worker, "_worker_model", lambda *a: None)
+    monkeypatch.setattr(pipeline, "analyze", no_test)
+    item = ClipItem(path=tmp_path / "walk.mp4", rel="walk.mp4")
+    task = task_for(item, tmp_path)
+    outcome = run_clip(task)
+    assert (outcome.status, outcome.exit_code) == ("failed", 1)
+    folder = tmp_path / CLIPS_DIR / item.folder
+    record = read_record(folder)
+    assert record["test"] == {"right": "not_a_seated_test", "left": "not_a_seated_test"}
+    assert record["retry"] is False and is_done(folder, task.key)       # a re-run would refuse it again
+    rows = summary_rows(tmp_path, [item])
+    assert [(r["side"], r["status"], r["tested"], r["test"]) for r in rows] == [
+        ("right", "failed", False, "not_a_seated_test"), ("left", "failed", False, "not_a_seated_test")]
+    assert rows[0]["error"] == (f"{item.path}: no seated test found: nobody sits still: the hips move about 2.1 m "
+                                "across the picture (walking?) How to fix: film the seated test.")
+
+
 @pytest.mark.model
 def test_a_worker_with_another_model_refuses(tmp_path: Path, shared_model_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:

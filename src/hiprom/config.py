@@ -21,7 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "SignalSettings", "MovementSettings",
-           "QualitySettings",
+           "QualitySettings", "RecognitionSettings",
            "default_config_text"]
 
 
@@ -163,6 +163,25 @@ class QualitySettings:
     max_uncertainty_deg: float = 10.0
 
 
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """Recognising the seated test (the ``[recognition]`` section; see :mod:`hiprom.signal.seated`)."""
+
+    min_excursion_deg: float = 10.0
+    min_seated_s: float = 2.0
+    max_thigh_drop: float = 0.6
+    max_hip_shift: float = 0.35
+    max_knee_shift: float = 0.5
+    min_shank_ratio: float = 0.7
+
+    def __post_init__(self) -> None:
+        for name in ("min_excursion_deg", "min_seated_s", "max_thigh_drop", "max_hip_shift", "max_knee_shift"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.min_shank_ratio < 1.0:
+            raise ValueError(f"min_shank_ratio must be between 0 and 1, got {self.min_shank_ratio}")
+
+
 #: What a value written as each annotation may be (bool is never a number here).
 _KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (numbers.Integral,),
                                        "float": (numbers.Real,), "str": (str,), "None": (type(None),)}
@@ -195,6 +214,7 @@ _SECTIONS = {
     "signal": SignalSettings,
     "movement": MovementSettings,
     "quality": QualitySettings,
+    "recognition": RecognitionSettings,
 }
 
 
@@ -208,6 +228,7 @@ class Config:
     signal: SignalSettings = field(default_factory=SignalSettings)
     movement: MovementSettings = field(default_factory=MovementSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (what ``result.json`` records); auto values as in the file."""

@@ -19,9 +19,11 @@ from hiprom.apps.analysis import Analysis
 from hiprom.config import Config
 from hiprom.core.capture import Capture
 from hiprom.core.landmarks import LM, LandmarkSeries
-from hiprom.errors import AnalysisError
+from hiprom.core.measurement import Measurement
+from hiprom.errors import AnalysisError, NoTestError
 from hiprom.interpret.measure import measure
 from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
+from hiprom.signal.seated import no_test_message
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.recorder import LandmarkRecorder
 
@@ -91,6 +93,29 @@ def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
                                 "in tight clothing and nothing in front of them.")
 
 
+#: What to do when a clip holds no seated test (recognition, :mod:`hiprom.signal.seated`).
+_FILM_THE_TEST = ("film the seated test: the person sits with hips and knees at 90°, the camera in front "
+                  "at knee height; each leg hangs still for a second, then is turned out and in to end "
+                  "range, holding each end for about a second.")
+
+
+def _check_seated(m: Measurement, series: LandmarkSeries) -> None:
+    """Refuse a clip in which nobody sits still long enough to hold the test."""
+    if m.seated is not None and not m.seated.found:
+        raise NoTestError(no_test_message(m.seated, {}), path=series.source or None, fix=_FILM_THE_TEST,
+                          verdicts={side: s.test.test for side, s in m.sides.items()})
+
+
+def _check_tested(m: Measurement, series: LandmarkSeries) -> None:
+    """Refuse a clip in which no leg holds the test: no number comes from anything else."""
+    if m.seated is not None and not any(s.tested for s in m.sides.values()):
+        verdicts = {side: s.test for side, s in m.sides.items()}
+        raise NoTestError(no_test_message(m.seated, verdicts), path=series.source or None,
+                          fix=_FILM_THE_TEST + " A hip too stiff to turn 10° either way cannot be measured "
+                                               "from video: use a goniometer.",
+                          verdicts={side: v.test for side, v in verdicts.items()})
+
+
 def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
                       source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> Analysis:
     """Measure both legs from a landmark series (no model needed).
@@ -98,11 +123,13 @@ def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
     Raises
     ------
     AnalysisError
-        Nobody in the clip, legs never visible, or a clip too short to find a rest phase.
+        Nobody in the clip, legs never visible, a clip too short to find a rest phase, or
+        no seated test in it (nobody sits still, or no leg is turned about a still knee).
     """
     config = config or Config()
     _check_usable(series, series.source or "landmarks")
     m = measure(series, config)
+    _check_seated(m, series)                     # recognition: nobody sits still long enough
     if series.kind == "video" and not any(s.rest_found for s in m.sides.values()):
         raise AnalysisError(
             f"no rest phase found: neither leg is still for {config.movement.min_rest_s:g} s "
@@ -110,6 +137,7 @@ def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
             path=series.source or None,
             fix="record the whole test: a second with the legs hanging still, then the leg "
                 "rotated out and in, holding each end position for about a second.")
+    _check_tested(m, series)                     # recognition: seated, but no leg turned
     source = None if source_info is None else {"path": str(source_info.path),
                                                 "frame_count_declared": source_info.frame_count}
     return Analysis.build(series, m, config, source=source, model=None if model is None else model.to_dict())

@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from hiprom.core.recognition import SeatedSpan, TestVerdict
+
 __all__ = ["SIDES", "round_or_none", "RollEstimate", "Quality", "SideAngles", "SideResult", "Measurement",
            "MINOR", "MAJOR", "BLOCKING"]
 
@@ -180,6 +182,19 @@ class SideResult:
     reps: list[dict]
     quality: Quality
     diagnostics: dict = field(default_factory=dict)
+    #: Recognition (hiprom.signal.seated): is this side's movement the seated test? None = not judged (photos).
+    verdict: TestVerdict | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict is not None and self.verdict.tested != self.tested:
+            raise ValueError(f"tested={self.tested} contradicts the verdict {self.verdict.test!r}")
+
+    @property
+    def test(self) -> TestVerdict:
+        """The side's verdict; for an unjudged side (a photo), from ``tested`` alone."""
+        if self.verdict is not None:
+            return self.verdict
+        return TestVerdict("tested" if self.tested else "not_tested", "")
 
     @property
     def total_arc_deg(self) -> float | None:
@@ -191,7 +206,7 @@ class SideResult:
     def to_dict(self) -> dict[str, Any]:
         r = round_or_none
         return {
-            "tested": self.tested, "reference": self.reference,
+            "tested": self.tested, **self.test.to_dict(), "reference": self.reference,
             "peak_ir_deg": r(self.peak_ir_deg), "peak_er_deg": r(self.peak_er_deg),
             "mean_ir_deg": r(self.mean_ir_deg), "mean_er_deg": r(self.mean_er_deg),
             "total_arc_deg": r(self.total_arc_deg),
@@ -215,6 +230,8 @@ class Measurement:
     roll: RollEstimate
     yaw_deg: float | None
     warnings: tuple[str, ...]
+    #: The frames measured: where the person sits still (None = not judged: photos).
+    seated: SeatedSpan | None = None
 
     @property
     def left_right_ir_diff_deg(self) -> float | None:

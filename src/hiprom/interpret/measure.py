@@ -14,6 +14,7 @@ from hiprom.config import Config
 from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.core.measurement import SIDES, Measurement, RollEstimate, SideAngles, SideResult
 from hiprom.core.measurement import round_or_none as _r
+from hiprom.core.recognition import SeatedSpan, TestVerdict
 from hiprom.geometry import angles as geo
 from hiprom.geometry.projection import LegView, RestPose, camera_yaw_deg, leg_views, rest_pose
 from hiprom.geometry.roll import estimate_roll
@@ -23,6 +24,7 @@ from hiprom.interpret.quality import assess_side
 from hiprom.interpret.uncertainty import ReadingFacts, explain, hold_facts, reading_uncertainty, roll_kind
 from hiprom.signal.filtering import clean_angle, lowpass_zero_phase
 from hiprom.signal.movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
+from hiprom.signal.seated import find_seated_span, judge_side, photo_reason, settle
 
 __all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles", "SIDES"]
 
@@ -98,11 +100,12 @@ def _rep_dict(rep: Rep, offset: float, time_s: np.ndarray) -> dict:
 
 
 def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate,
-                        yaw_deg: float | None, config: Config, view: LegView | None = None) -> SideResult:
+                        yaw_deg: float | None, config: Config, view: LegView | None = None,
+                        verdict: TestVerdict | None = None) -> SideResult:
     t = series.time_s
     a = angles.filtered_deg
     ms = config.movement
-    tested = is_tested(a, ms)
+    tested = is_tested(a, ms) and (verdict is None or verdict.tested)   # recognition: only a real test
     rest = find_rest(t, a, ms)
     rest_deg = rest.level_deg if rest is not None else (float(np.nanmedian(a)) if np.isfinite(a).any() else None)
     reps: list[Rep] = []
@@ -164,6 +167,7 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
         peak_ir_uncertainty_deg=unc["ir"], peak_er_uncertainty_deg=unc["er"],
         n_reps=len(reps), reps=[_rep_dict(r, offset, t) for r in reps],
         quality=quality, diagnostics=diag,
+        verdict=None if verdict is None else settle(verdict, tested, rest is not None, ms.min_rest_s),
     )
 
 
@@ -186,8 +190,57 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     return measure_photo_side(readings, angles.side, quality, config, unc, diag)
 
 
+# --- recognition (issue "trust at the edges"): measure only where the person sits still ---------
+
+def _verdict(series: LandmarkSeries, angles: SideAngles, span: SeatedSpan, config: Config) -> TestVerdict:
+    """The side's verdict (:mod:`hiprom.signal.seated`) on the (already trimmed) series."""
+    if not span.found:
+        return TestVerdict("not_a_seated_test", span.reason, (float(series.time_s[0]), float(series.time_s[-1])))
+    leg = LM.leg(angles.side)
+    return judge_side(angles.side, series.time_s, angles.filtered_deg, series.xy(leg["knee"]),
+                      series.xy(leg["ankle"]), (span.start_s, span.end_s), config.recognition, config.movement)
+
+
+def _photos_refused(m: Measurement, why: str) -> Measurement:
+    """Photos in which nobody sits: no side is measured (each one ``not_a_seated_test``)."""
+    verdict = TestVerdict("not_a_seated_test", why)
+    gone = dict.fromkeys(_WITHHELD + ("peak_ir_t_s", "peak_er_t_s", "peak_ir_frame", "peak_er_frame"))
+    sides = {side: dataclasses.replace(res, tested=False, n_reps=0, reps=[], verdict=verdict, **gone)
+             for side, res in m.sides.items()}
+    n = len(m.angles["right"].raw_deg)
+    return dataclasses.replace(m, sides=sides, warnings=(), seated=SeatedSpan(0, 0, n, reason=why))
+
+
+def _padded(m: Measurement, span: SeatedSpan) -> Measurement:
+    """A measurement of the span's frames laid out over the whole clip (NaN / False outside)."""
+    mask = span.mask()
+
+    def pad(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        out = np.zeros(span.n_frames, bool) if values.dtype == bool else np.full(span.n_frames, np.nan)
+        out[mask] = values
+        return out
+
+    arrays = ("raw_deg", "filtered_deg", "visibility", "valid", "filled", "angle_3d_deg", "seen_deg",
+              "landmark_deg", "from_silhouette")
+    angles = {side: dataclasses.replace(a, **{k: pad(getattr(a, k)) for k in arrays})
+              for side, a in m.angles.items()}
+    roll = m.roll
+    if roll.per_frame_deg is not None:
+        roll = dataclasses.replace(roll, per_frame_deg=pad(roll.per_frame_deg))
+    note = (f"only {span.start_s:.1f}–{span.end_s:.1f} s measured, where the person sits still"
+            + "".join(f"; {n}" for n in span.notes))
+    return dataclasses.replace(m, angles=angles, roll=roll, warnings=(note, *m.warnings))
+
+
 def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement:
     """Measure both legs in a landmark series.
+
+    A video is first searched for the seated test (:func:`hiprom.signal.seated.find_seated_span`):
+    only the span in which the person sits still is measured (angles are NaN outside it), and
+    each side gets a verdict (:class:`~hiprom.core.recognition.TestVerdict`); a side whose
+    verdict is not ``tested`` gets no numbers. Photos are measured as they are, unless none shows
+    a seated person (:func:`hiprom.signal.seated.photo_reason`).
 
     Parameters
     ----------
@@ -202,6 +255,17 @@ def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement
         Per-side results, the angle series, the camera roll and warnings.
     """
     config = config or Config()
+    if series.capture.still:
+        why = photo_reason(series, config.recognition, min_visibility=config.signal.min_visibility)
+        return _measure(series, config) if why is None else _photos_refused(_measure(series, config), why)
+    span = find_seated_span(series, config.recognition, min_visibility=config.signal.min_visibility)
+    if span.whole or not span.found:
+        return _measure(series, config, span)
+    return _padded(_measure(series.select(span.mask()), config, span), span)
+
+
+def _measure(series: LandmarkSeries, config: Config, span: SeatedSpan | None = None) -> Measurement:
+    """:func:`measure` on the frames given (``span`` None: a photo, no verdicts)."""
     still = series.capture.still
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     gs = config.geometry
@@ -219,7 +283,8 @@ def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement
         if still:
             sides[side] = _measure_still_side(series, angles[side], roll, yaw, config, views.get(side))
         else:
-            sides[side] = _measure_video_side(series, angles[side], roll, yaw, config, views.get(side))
+            verdict = None if span is None else _verdict(series, angles[side], span, config)
+            sides[side] = _measure_video_side(series, angles[side], roll, yaw, config, views.get(side), verdict)
     sides = {side: _withhold(res) if res.quality.withheld else res for side, res in sides.items()}
     warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]
-    return Measurement(sides, angles, roll, yaw, tuple(dict.fromkeys(warnings)))
+    return Measurement(sides, angles, roll, yaw, tuple(dict.fromkeys(warnings)), seated=span)

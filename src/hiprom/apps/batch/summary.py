@@ -3,7 +3,9 @@
 :func:`summary_rows` reads each input's ``clips/<folder>/batch.json`` and ``result.json`` and
 gives one row per clip and side (the sides the manifest lists, both by default). Columns
 (:data:`SUMMARY_COLUMNS`): the manifest values; ``status`` (``ok``, ``failed`` or ``missing``)
-and ``error`` (the message of a clip that failed); per side ``tested``, ``peak_ir_deg``,
+and ``error`` (the message of a clip that failed); per side ``tested``, ``test`` (the
+recognition's verdict: ``tested``, ``not_tested`` or ``not_a_seated_test``, also for a clip
+refused for holding no seated test), ``peak_ir_deg``,
 ``peak_er_deg``, ``total_arc_deg``, ``n_reps``; ``lr_ir_diff_deg`` (this side's peak IR minus
 the other side's, when both were measured); ``quality_score``/``quality_level``/
 ``quality_reasons``; ``warnings``; ``flags`` (``not_tested``, ``quality_fair``/``quality_poor``
@@ -37,8 +39,8 @@ __all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", 
 
 SUMMARY_COLUMNS = (
     "clip", "row", "subject_id", "age", "sex", "date", "notes", "side", "status", "error", "tested",
-    "peak_ir_deg", "peak_er_deg", "total_arc_deg", "n_reps", "lr_ir_diff_deg", "quality_score", "quality_level",
-    "quality_reasons", "warnings", "flags", "norm_row", "norm_evidence", "norm_lo_deg", "norm_hi_deg",
+    "test", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "n_reps", "lr_ir_diff_deg", "quality_score",
+    "quality_level", "quality_reasons", "warnings", "flags", "norm_row", "norm_evidence", "norm_lo_deg", "norm_hi_deg",
     "norm_position", "er_norm_row", "er_norm_lo_deg", "er_norm_hi_deg", "er_norm_position", "er_norm_applies",
     "reference", "input_sha256", "output_folder", "finished_utc",
 )
@@ -82,6 +84,9 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
                        error=error, input_sha256=(rec.get("input") or {}).get("sha256"),
                        output_folder=f"{clips_dir}/{item.folder}" if rec else None,
                        finished_utc=rec.get("finished_utc"))
+            verdict = (rec.get("test") or {}).get(side)       # a clip refused for holding no seated test
+            if verdict is not None:
+                row.update(test=verdict, tested=False)
             if result is not None:
                 row.update(_side_columns(result, side))
                 if comparison is not None:
@@ -103,7 +108,8 @@ def _side_columns(result: dict, side: str) -> dict[str, Any]:
     if quality.get("level") in ("fair", "poor"):
         flags.append(f"quality_{quality['level']}")
     ir, ir_other = s.get("peak_ir_deg"), other.get("peak_ir_deg")
-    return {"tested": bool(s.get("tested")), "peak_ir_deg": ir, "peak_er_deg": s.get("peak_er_deg"),
+    return {"tested": bool(s.get("tested")), "test": s.get("test"), "peak_ir_deg": ir,
+            "peak_er_deg": s.get("peak_er_deg"),
             "total_arc_deg": s.get("total_arc_deg"), "n_reps": s.get("n_reps"),
             "lr_ir_diff_deg": None if ir is None or ir_other is None else round(ir - ir_other, 2),
             "quality_score": quality.get("score"), "quality_level": quality.get("level"),

@@ -82,8 +82,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         table.add_column(col, justify="left" if col in ("side", "quality") else "right")
     for side in ("right", "left"):
         s = result.sides[side]
-        if not s.tested:
-            table.add_row(side, "not tested", "", "", "", f"rest {_fmt(s.rest_deg)}")
+        if not s.tested:          # recognition: a movement that is not the test is named as such
+            label = "not a seated test" if s.test.test == "not_a_seated_test" else "not tested"
+            table.add_row(side, label, "", "", "", f"rest {_fmt(s.rest_deg)}")
             continue
         if s.quality.withheld:
             table.add_row(side, "withheld", "", "", "", f"{s.quality.level} ({s.quality.score:.2f})")
@@ -101,6 +102,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
     person = d.get("person") or {}
     if person.get("n_tracks", 0) > 1:
         console.print(f"Person: {escape(person.get('reason', ''))}")
+    for side in ("right", "left"):
+        if result.sides[side].test.test == "not_a_seated_test":
+            console.print(f"[yellow]{side} not measured:[/] {escape(result.sides[side].test.reason)}")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if comparison is not None:
