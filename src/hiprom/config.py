@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from hiprom.core.ranges import check_range
 from hiprom.errors import ConfigError
 from hiprom.signal.filtering import SignalSettings
 from hiprom.signal.movement import MovementSettings
@@ -39,11 +40,9 @@ class ModelSettings:
     def __post_init__(self) -> None:
         if self.variant not in ("lite", "full", "heavy"):
             raise ValueError(f"variant must be lite, full or heavy, got {self.variant!r}")
-        if not 1 <= self.max_people <= 5:
-            raise ValueError(f"max_people must be between 1 and 5, got {self.max_people}")
+        check_range("max_people", self.max_people, 1, 5, integer=True)
         for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+            check_range(name, getattr(self, name), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,12 @@ class VideoSettings:
     decoder_threads: int | str = "auto"
 
     def __post_init__(self) -> None:
-        if self.queue_size < 1:
-            raise ValueError(f"queue_size must be at least 1, got {self.queue_size}")
+        check_range("queue_size", self.queue_size, 1, 1024, integer=True)
         if isinstance(self.decoder_threads, str):
             if self.decoder_threads != "auto":
                 raise ValueError(f"decoder_threads must be 'auto' or a number, got {self.decoder_threads!r}")
-        elif isinstance(self.decoder_threads, bool) or not 0 <= self.decoder_threads <= 64:
-            raise ValueError(f"decoder_threads must be 'auto' or 0-64, got {self.decoder_threads!r}")
+        else:
+            check_range("decoder_threads", self.decoder_threads, 0, 64, integer=True)
 
     @property
     def decoder_threads_or_auto(self) -> int | None:
@@ -82,12 +80,10 @@ class GeometrySettings:
         if isinstance(self.roll_deg, str):
             if self.roll_deg != "auto":
                 raise ValueError(f"roll_deg must be 'auto' or a number, got {self.roll_deg!r}")
-        elif not -45.0 <= float(self.roll_deg) <= 45.0:
-            raise ValueError(f"roll_deg must be within ±45, got {self.roll_deg}")
-        if not 20.0 <= self.camera_fov_deg <= 150.0:
-            raise ValueError(f"camera_fov_deg must be between 20 and 150, got {self.camera_fov_deg}")
-        if not 0.6 <= self.femur_shank_ratio <= 1.6:
-            raise ValueError(f"femur_shank_ratio must be between 0.6 and 1.6, got {self.femur_shank_ratio}")
+        else:
+            check_range("roll_deg", self.roll_deg, -45.0, 45.0, unit="°")
+        check_range("camera_fov_deg", self.camera_fov_deg, 20.0, 150.0, unit="°")
+        check_range("femur_shank_ratio", self.femur_shank_ratio, 0.6, 1.6)
 
     @property
     def fixed_roll_deg(self) -> float | None:
@@ -101,6 +97,13 @@ class QualitySettings:
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
     max_yaw_deg: float = 30.0
+
+    def __post_init__(self) -> None:
+        check_range("min_detected_fraction", self.min_detected_fraction, 0.0, 1.0)
+        check_range("min_leg_visibility", self.min_leg_visibility, 0.0, 1.0)
+        check_range("max_jitter_deg", self.max_jitter_deg, 0.0, 30.0, unit="°", lo_open=True)
+        check_range("max_roll_deg", self.max_roll_deg, 0.0, 45.0, unit="°")
+        check_range("max_yaw_deg", self.max_yaw_deg, 0.0, 90.0, unit="°", lo_open=True)
 
 
 #: What a value written as each annotation may be (bool is never a number here).

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
+from hiprom.core.ranges import check_range
+
 __all__ = ["SignalSettings", "CleanAngle", "clean_angle", "hampel_mask", "fill_short_gaps",
            "lowpass_zero_phase", "runs"]
 
@@ -31,16 +33,20 @@ class SignalSettings:
     filter_order: int = 4
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.min_visibility <= 1.0:
-            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
-        if self.max_gap_s < 0 or self.outlier_window_s <= 0 or self.outlier_threshold <= 0:
-            raise ValueError("max_gap_s, outlier_window_s and outlier_threshold must be positive")
-        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
-            raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
-        if self.default_cutoff_hz <= 0:
-            raise ValueError(f"default_cutoff_hz must be positive, got {self.default_cutoff_hz}")
-        if self.filter_order < 1 or self.filter_order % 2:
-            raise ValueError(f"filter_order must be even and >= 2, got {self.filter_order}")
+        check_range("min_visibility", self.min_visibility, 0.0, 1.0)
+        check_range("max_gap_s", self.max_gap_s, 0.0, 5.0, unit=" s")
+        check_range("outlier_window_s", self.outlier_window_s, 0.0, 5.0, unit=" s", lo_open=True)
+        check_range("outlier_threshold", self.outlier_threshold, 0.0, 100.0, lo_open=True)
+        check_range("outlier_min_deg", self.outlier_min_deg, 0.0, 90.0, unit="°")
+        if self.cutoff_hz is not None:
+            try:
+                check_range("cutoff_hz", self.cutoff_hz, 0.0, 100.0, unit=" Hz", lo_open=True)
+            except ValueError as exc:                    # say that 0 is allowed (it means automatic)
+                raise ValueError(str(exc).replace("must be ", "must be 0 (automatic) or ", 1)) from None
+        check_range("default_cutoff_hz", self.default_cutoff_hz, 0.0, 100.0, unit=" Hz", lo_open=True)
+        check_range("filter_order", self.filter_order, 2, 12, integer=True)
+        if self.filter_order % 2:
+            raise ValueError(f"filter_order must be even (2, 4, ... 12), got {self.filter_order}")
 
     def cutoff_for(self, fps: float) -> float:
         """The cutoff frequency used at a frame rate (always below Nyquist)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hiprom.core.ranges import check_range
 from hiprom.signal.filtering import runs
 
 __all__ = ["MovementSettings", "RestPhase", "Excursion", "Rep", "find_rest", "find_excursions",
@@ -32,12 +33,27 @@ class MovementSettings:
     min_hold_s: float = 0.3
 
     def __post_init__(self) -> None:
+        for name, hi, unit in (("still_velocity_deg_s", 360.0, "°/s"), ("min_rest_s", 10.0, " s"),
+                               ("tested_min_range_deg", 90.0, "°"), ("excursion_enter_deg", 90.0, "°"),
+                               ("excursion_exit_deg", 90.0, "°"), ("min_excursion_s", 10.0, " s"),
+                               ("hold_tolerance_deg", 30.0, "°")):
+            check_range(name, getattr(self, name), 0.0, hi, unit=unit, lo_open=True)
+        check_range("min_hold_s", self.min_hold_s, 0.0, 10.0, unit=" s")
         if self.excursion_exit_deg >= self.excursion_enter_deg:
-            raise ValueError("excursion_exit_deg must be smaller than excursion_enter_deg")
-        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg",
-                     "excursion_exit_deg", "min_excursion_s", "hold_tolerance_deg"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            raise ValueError(f"excursion_exit_deg must be smaller than excursion_enter_deg "
+                             f"({self.excursion_enter_deg:g}), got {self.excursion_exit_deg:g}")
+
+    @property
+    def min_clip_s(self) -> float:
+        """The shortest clip the protocol fits in: a rest (``min_rest_s``), then an
+        excursion (``min_excursion_s``) holding at end range (``min_hold_s``).
+
+        .. math:: T_{min} = t_{rest} + t_{excursion} + t_{hold}
+
+        With the defaults 0.4 + 0.3 + 0.3 = 1.0 s. A clip shorter than this cannot hold a
+        test, however it was filmed.
+        """
+        return self.min_rest_s + self.min_excursion_s + self.min_hold_s
 
 
 @dataclass(frozen=True)
