@@ -16,6 +16,7 @@ __all__ = [
     "AnalysisError",
     "OutputExistsError",
     "ConfigError",
+    "UsageError",
 ]
 
 
@@ -69,5 +70,12 @@ class OutputExistsError(HipromError):
 
 class ConfigError(HipromError):
     """A setting is unknown or out of range."""
+
+    exit_code = 2
+
+
+class UsageError(HipromError):
+    """A command-line argument or option is unusable (out of range, an output place that
+    cannot be written...); found before any work is done."""
 
     exit_code = 2

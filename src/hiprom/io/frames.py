@@ -47,6 +47,7 @@ from hiprom.io.video_probe import (
     unopenable_error,
 )
 from hiprom.errors import InputError
+from hiprom.io.paths import check_input_path
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]
@@ -215,11 +216,7 @@ def open_source(path: str | Path, *, mirrored: bool = False, decoder_threads: in
     ``decoder_threads``: how many threads FFmpeg decodes a video with; 0 = FFmpeg's choice,
     None = one up to 1080p and FFmpeg's choice above (decoding beside the pose model, which
     wants a core of its own; see ``AUTO_ONE_THREAD_MAX_PX``)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("does not exist: expected a video file, an image or a folder of images",
-                         path=path, fix="Check the spelling and the current folder, or give "
-                         "the full path.")
+    path = check_input_path(path)  # exists; a regular file or a folder (no FIFO, device, link loop)
     if path.is_dir():
         return _open_folder(path, mirrored)
     if path.stat().st_size == 0:

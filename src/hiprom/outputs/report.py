@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.result_json import check_landmarks_match, read_result, result_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.interpret.norms import NormComparison
@@ -76,25 +77,8 @@ def load_drills() -> dict[str, Any]:
     return data
 
 
-def read_result_json(path: str | Path) -> dict[str, Any]:
-    """A validated ``result.json`` (``hiprom.result`` v1) from a file or an output folder."""
-    from hiprom.core.result import RESULT_SCHEMA
-
-    path = Path(path)
-    path = path / "result.json" if path.is_dir() else path
-    if not path.is_file():
-        raise InputError("no result.json here: expected an output folder of hiprom analyze", path=path,
-                         fix="give the folder hiprom analyze wrote (…_hiprom/) or its result.json.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not valid JSON: {exc}", path=path, fix="re-run hiprom analyze.") from None
-    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA or data.get("schema_version") != 1 \
-            or not isinstance(data.get("sides"), dict) or set(data["sides"]) != {"left", "right"}:
-        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"expected a {RESULT_SCHEMA} v1 result with left and right sides, got {got!r}",
-                         path=path, fix="give a result.json written by hiprom analyze.")
-    return data
+#: The one validated reader of result.json (kept under this name for the report's callers).
+read_result_json = read_result
 
 
 def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisResult | None"]:
@@ -108,14 +92,15 @@ def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisRes
     from hiprom.core.landmarks import LandmarkSeries
     from hiprom.apps.pipeline import analyze_landmarks
 
-    folder = Path(folder)
-    path = folder / "result.json" if folder.is_dir() else folder
-    data = read_result_json(path)
+    path = result_file(folder)
+    data = read_result(path)
     npz = path.parent / "landmarks.npz"
     if not npz.is_file():
         return data, None
     config = Config().with_overrides(data.get("config") or {}, origin=str(path))
-    result = analyze_landmarks(LandmarkSeries.load(npz), config)
+    series = LandmarkSeries.load(npz)
+    check_landmarks_match(data, series, npz)          # a landmarks.npz of another clip is refused
+    result = analyze_landmarks(series, config)
     result = dataclasses.replace(result, source=data.get("input", result.source),
                                  model=data.get("model", result.model),
                                  created_utc=data.get("created_utc", result.created_utc))
@@ -213,13 +198,14 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
         [_td("camera yaw (estimate)"), _td(_deg(cam.get("yaw_deg_estimate")))],
         [_td("angles measured"), _td("from the vertical (as a goniometer)" if d.get("reference") == "vertical"
                                      else "from the leg's rest position")],
-        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score', 0):.2f})")]])]
+        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score') or 0:.2f})")]])]
     warns = d.get("warnings") or []
     out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
     rows = []
     for side in ("right", "left"):
         s = d["sides"][side]
-        verdict = f"{s['quality']['level']} ({s['quality']['score']:.2f})" if s.get("tested") else "not tested"
+        sq = s.get("quality") or {}
+        verdict = f"{sq.get('level', '?')} ({sq.get('score') or 0:.2f})" if s.get("tested") else "not tested"
         rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
                      _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")

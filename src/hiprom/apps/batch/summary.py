@@ -17,14 +17,15 @@ per side by age group, against the norm table's age bands), each atomically.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from hiprom.apps.batch.worker import read_record
 from hiprom.apps.batch.manifest import ClipItem
+from hiprom.apps.batch.worker import read_record
+from hiprom.errors import InputError
+from hiprom.io.result_json import read_result
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
@@ -43,11 +44,12 @@ _FLOATS = ("age", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "lr_ir_diff_deg
 _SIDE_COLOURS = {"right": "#1f77b4", "left": "#d95f02"}
 
 
-def _result_json(folder: Path) -> dict | None:
+def _result_json(folder: Path) -> tuple[dict | None, str | None]:
+    """The clip's validated result.json (:func:`hiprom.io.result_json.read_result`), or why not."""
     try:
-        return json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return read_result(folder / "result.json"), None
+    except InputError as exc:
+        return None, exc.message
 
 
 def _norms(result: dict, item: ClipItem) -> Any:
@@ -68,10 +70,11 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
     for item in items:
         folder = out / clips_dir / item.folder
         rec = read_record(folder) or {}
-        result = _result_json(folder) if rec.get("status") == "ok" else None
+        result, unreadable = _result_json(folder) if rec.get("status") == "ok" else (None, None)
         status = "ok" if result is not None else ("failed" if rec else "missing")
-        error = " ".join(ln.strip() for ln in (rec.get("error") or "").splitlines()) if status == "failed" else (
-            "not analysed yet: run the batch again to finish it" if status == "missing" else None)
+        error = " ".join(ln.strip() for ln in (unreadable or rec.get("error") or "").splitlines()) \
+            if status == "failed" else ("not analysed yet: run the batch again to finish it" if status == "missing"
+                                        else None)
         comparison = _norms(result, item) if result is not None else None
         for side in item.sides:
             row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from hiprom.apps.cli.common import app, run_guarded
+from hiprom.apps.cli.common import app, in_range, run_guarded
 
 _MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({mdc:g}°, careful "
              "clinical measurement), so it is within measurement error and not evidence of progress.")
@@ -19,16 +19,19 @@ _MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({m
 @app.command("history")
 def history(
     subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The subject's (pseudonymous) ID."),
-    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $HIPROM_HISTORY, "
-                                                         "else history.sqlite in the user data folder)."),
+    db: Optional[Path] = typer.Option(None, "--history-db",
+                                      help="History database, as for analyze (default: $HIPROM_HISTORY, "
+                                           "else history.sqlite in the user data folder)."),
+    db_alias: Optional[Path] = typer.Option(None, "--db", hidden=True),  # the option's former name
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also save the IR-over-time plot (.png, .svg, .pdf)."),
     json_out: bool = typer.Option(False, "--json", help="Print the series as JSON to stdout (for scripts)."),
-    mdc: float = typer.Option(5.0, "--mdc", min=0.1, help="Minimal detectable change in degrees."),
+    mdc: float = typer.Option(5.0, "--mdc", callback=in_range(0, 45, unit="°", lo_open=True),
+                              help="Minimal detectable change in degrees."),
     norm_band: str = typer.Option("28,45", "--norm-band",
                                   help="Typical seated IR range 'LOW,HIGH' to shade in the plot, or 'none'."),
 ) -> None:
     """Print a subject's stored measurements (hiprom analyze ... --subject ID) and their changes."""
-    run_guarded(_history, subject_id, db, plot, json_out, mdc, _parse_band(norm_band))
+    run_guarded(_history, subject_id, db or db_alias, plot, json_out, mdc, _parse_band(norm_band))
 
 
 def _parse_band(text: str) -> tuple[float, float] | None:
@@ -60,9 +63,13 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
     from hiprom.outputs.history import History, default_history_path, with_changes
 
     path = default_history_path(db)
+    if plot is not None:
+        from hiprom.io.paths import check_can_create
+
+        check_can_create(plot, option="--plot")
     if not path.is_file():
         raise InputError("no history database here (nothing stored yet)", path=path,
-                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --db "
+                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --history-db "
                              "(or HIPROM_HISTORY) at an existing history file.")
     with History(path) as hist:
         rows = hist.rows(subject_id)
@@ -70,7 +77,7 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
             known = hist.subjects()
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none"
             raise InputError(f"no measurements stored for subject {subject_id!r} (subjects: {shown})",
-                             path=path, fix="check the ID (IDs are case-sensitive) or the --db file.")
+                             path=path, fix="check the ID (IDs are case-sensitive) or the --history-db file.")
         table = with_changes(rows, mdc)
         if plot is not None:
             plot.parent.mkdir(parents=True, exist_ok=True)
