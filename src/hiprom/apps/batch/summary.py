@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
     import pandas as pd
 
-__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary"]
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary", "spreadsheet_safe",
+           "FORMULA_STARTS"]
 
 SUMMARY_COLUMNS = (
     "clip", "row", "subject_id", "age", "sex", "date", "notes", "side", "status", "error", "tested",
@@ -191,13 +192,42 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+#: (OWASP "CSV injection"): ``=HYPERLINK(...)`` in a manifest note would become a live link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula
+    (:data:`FORMULA_STARTS`); the quote makes it plain text and is not shown. Other values as
+    they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``df`` with :func:`spreadsheet_safe` applied to every text column."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = df.copy()
+    for col in out.columns:
+        if is_object_dtype(out[col]) or is_string_dtype(out[col]):
+            out[col] = out[col].map(spreadsheet_safe)
+    return out
+
+
 def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: bool = True) -> dict[str, Path]:
-    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths."""
+    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths.
+
+    In ``summary.csv`` (the file people open in a spreadsheet) text that would run as a
+    formula is prefixed with ``'`` (:func:`spreadsheet_safe`); ``summary.parquet`` keeps the
+    values as they are.
+    """
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
     files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
-    _atomic(files["csv"], lambda p: df.to_csv(p, index=False, float_format="%.2f"))
+    safe = spreadsheet_safe_frame(df)
+    _atomic(files["csv"], lambda p: safe.to_csv(p, index=False, float_format="%.2f"))
     _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
     if figure:
         files["figure"] = out / "cohort.png"
