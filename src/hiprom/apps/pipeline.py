@@ -74,8 +74,18 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
     return series, info
 
 
-def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
+def _check_usable(series: LandmarkSeries, path: str | Path, config: Config) -> None:
     """Refuse, with a clear reason, a series no measurement can come from."""
+    movement = config.movement
+    fps = series.median_fps
+    clip_s = series.duration_s + (1.0 / fps if fps else 0.0)      # the last frame lasts a period too
+    if series.meta.get("kind", "video") == "video" and clip_s < movement.min_clip_s - 1e-9:
+        raise AnalysisError(
+            f"is too short to hold a test: {clip_s:.2f} s, and the seated test needs at least "
+            f"{movement.min_clip_s:g} s (the legs still for {movement.min_rest_s:g} s, then a rotation lasting "
+            f"at least {movement.min_excursion_s:g} s that holds at end range for {movement.min_hold_s:g} s)",
+            path=path, fix="record the whole test: a second with the legs hanging still, then the leg rotated "
+                           "out and in, holding each end position for about a second.")
     if not series.detected.any():
         raise AnalysisError("no person was found in any frame", path=path,
                             fix="film the whole body from the front, in good light, with the "
@@ -97,9 +107,10 @@ def analyze_landmarks(series: LandmarkSeries, config: Config = Config(), *,
     Raises
     ------
     AnalysisError
-        Nobody in the clip, legs never visible, or a clip too short to find a rest phase.
+        A video shorter than the protocol (``config.movement.min_clip_s``), nobody in the
+        clip, legs never visible, or no rest phase.
     """
-    _check_usable(series, series.source or "landmarks")
+    _check_usable(series, series.source or "landmarks", config)
     m = measure(series, config)
     if series.meta.get("kind", "video") == "video" and not any(s.rest_found for s in m.sides.values()):
         raise AnalysisError(
