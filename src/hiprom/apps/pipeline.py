@@ -69,6 +69,8 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
                     "codec": info.codec}
             if info.kind == "images":
                 meta["files"] = [str(p) for p in info.files]
+            if source.damaged:                  # [frame index, first row of a grey band]: see measure
+                meta["damaged_frames"] = [[int(i), int(row)] for i, row in source.damaged]
             series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
                                               fps=info.fps, meta=meta)
     return series, info
@@ -86,18 +88,22 @@ def _check_usable(series: LandmarkSeries, path: str | Path, config: Config) -> N
             f"at least {movement.min_excursion_s:g} s that holds at end range for {movement.min_hold_s:g} s)",
             path=path, fix="record the whole test: a second with the legs hanging still, then the leg rotated "
                            "out and in, holding each end position for about a second.")
+    damaged = len(series.meta.get("damaged_frames") or [])
+    why = (f" ({damaged} of the {series.n_frames} frames are damaged: their lower part is a uniform grey band, "
+           "where the picture data is missing)") if damaged else ""
+    recopy = "copy the file again from the phone or camera: this copy is damaged."
     if not series.detected.any():
-        raise AnalysisError("no person was found in any frame", path=path,
-                            fix="film the whole body from the front, in good light, with the "
-                                "person filling at least a third of the frame.")
+        raise AnalysisError(f"no person was found in any frame{why}", path=path,
+                            fix=recopy if damaged else "film the whole body from the front, in good light, with "
+                                                       "the person filling at least a third of the frame.")
     legs = [LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
     vis = np.nan_to_num(series.visibility[:, legs], nan=0.0)
     seen = (vis >= 0.5).all(axis=1)
     if not seen.any():
-        raise AnalysisError("a person was found but the knees and ankles are never visible "
-                            "(out of frame or hidden)", path=path,
-                            fix="frame the person from head to feet, with the lower legs bare or "
-                                "in tight clothing and nothing in front of them.")
+        raise AnalysisError(f"a person was found but the knees and ankles are never visible "
+                            f"(out of frame or hidden){why}", path=path,
+                            fix=recopy if damaged else "frame the person from head to feet, with the lower legs "
+                                                       "bare or in tight clothing and nothing in front of them.")
 
 
 def analyze_landmarks(series: LandmarkSeries, config: Config = Config(), *,

@@ -150,6 +150,27 @@ def _withhold(res: SideResult) -> SideResult:
                                             "withheld_because": list(res.quality.blocking)})
 
 
+def damaged_leg_frames(series: LandmarkSeries, side: str) -> int:
+    """Frames in which this leg's knee or ankle lies in a damaged part of the picture.
+
+    ``series.meta["damaged_frames"]`` lists ``[frame index, first row of a uniform grey band]``
+    (:func:`hiprom.io.damage.grey_band_row`: the decoder had no data below that row). The leg
+    counts as in the band when its knee or ankle is at most 2 % of the height above it, or
+    was not found in that frame (the band may have hidden it).
+    """
+    rows = {int(i): int(r) for i, r in series.meta.get("damaged_frames") or []}
+    if not rows:
+        return 0
+    leg = LM.leg(side)
+    margin = 0.02 * series.frame_size_px[1]
+    hit = 0
+    for k, index in enumerate(series.frame_index):
+        if int(index) in rows:
+            y = series.image_px[k, [leg["knee"], leg["ankle"]], 1]
+            hit += bool(not np.isfinite(y).all() or (y >= rows[int(index)] - margin).any())
+    return hit
+
+
 def _hold_middle(exc: Excursion) -> int:
     """Index of the middle of an excursion's hold (where its reported value is measured)."""
     return (exc.hold_start + exc.hold_stop - 1) // 2
@@ -186,7 +207,7 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     best_ir = irs[int(np.argmax(ir_vals))] if irs else None
     best_er = ers[int(np.argmax(er_vals))] if ers else None
     quality = assess_side(series, angles, roll, yaw_deg, tested, rest is not None, irs + ers, config.quality,
-                          view=view)
+                          view=view, damaged_frames=damaged_leg_frames(series, angles.side))
     diag = {
         "jitter_deg": _r(angles.clean.jitter_deg),
         "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
@@ -230,7 +251,7 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
     er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
     quality = assess_side(series, angles, roll, yaw_deg, bool(ir.size or er.size), True, [], config.quality,
-                          still=True, view=view)
+                          still=True, view=view, damaged_frames=damaged_leg_frames(series, angles.side))
     reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
              "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
     return SideResult(

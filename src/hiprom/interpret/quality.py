@@ -56,10 +56,21 @@ class Quality:
 def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstimate",
                 yaw_deg: float | None, tested: bool, rest_found: bool,
                 excursions: Sequence["Excursion"], settings: "QualitySettings", *,
-                still: bool = False, view: "LegView | None" = None) -> Quality:
-    """Check one leg's measurement and explain what lowers trust in it."""
+                still: bool = False, view: "LegView | None" = None, damaged_frames: int = 0) -> Quality:
+    """Check one leg's measurement and explain what lowers trust in it.
+
+    ``damaged_frames``: frames (images) in which this leg lies in a damaged part of the
+    picture (:func:`hiprom.interpret.measure.damaged_leg_frames`). In a photo that withholds
+    the reading; in a video it is a major problem from 5 % of the frames, else a minor one.
+    """
     side = angles.side
     failed: list[tuple[float, str]] = []
+    if damaged_frames:
+        where = (f"{damaged_frames} image(s)" if still else
+                 f"{damaged_frames} of {series.n_frames} frames")
+        factor = BLOCKING if still else MAJOR if damaged_frames >= 0.05 * series.n_frames else MINOR
+        failed.append((factor, f"the {side} lower leg lies in a damaged part of {where} (a uniform grey band where "
+                               f"the picture data is missing); use an undamaged copy of the file"))
     detected = float(np.mean(series.detected)) if series.n_frames else 0.0
     if detected < settings.min_detected_fraction:
         failed.append((MAJOR if detected < 0.6 else MINOR,
