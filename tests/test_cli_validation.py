@@ -217,3 +217,42 @@ def test_drawable_text_keeps_what_the_font_has():
     assert drawable_text("Ærø 37.5° – ok") == "Ærø 37.5° – ok"
     assert drawable_text("\U0001F9B5a") == "?a"
     assert np.all([c == "?" for c in drawable_text("漢字")])
+
+
+# --- item 19: live mode follows analyze's rule, and FFmpeg stays quiet ------------------------------
+
+def _run(*args, env: dict[str, str]) -> "subprocess.CompletedProcess":
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
+    full.update(env, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=full, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_live_on_an_unreachable_url_prints_only_its_own_message(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/clip.mp4"
+    proc = _run("live", "--source", url, "--headless", "--out", tmp_path / "o",
+                env={"HIPROM_MODEL": str(tmp_path / "none.task")})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"error: stream {url}: cannot be opened or gave no frame within 5 s (tried OpenCV's FFmpeg backend)",
+        "  How to fix: check the URL in a media player; for a file give its path."]
+
+
+def test_live_refuses_a_truncated_file_as_analyze_does(tmp_path, shared_model_path):
+    half = tmp_path / "half.mp4"
+    data = SAMPLE.read_bytes()
+    half.write_bytes(data[: len(data) // 2])                      # index first: half the frames decode
+    env = {"HIPROM_MODEL": str(shared_model_path)}
+    analyzed = _run("analyze", half, "--out", tmp_path / "a", "-q", env=env)
+    live = _run("live", "--source", half, "--headless", "--out", tmp_path / "l", env=env)
+    assert analyzed.returncode == live.returncode == 1
+    refusal = analyzed.stderr.splitlines()[0]
+    assert refusal.startswith(f"error: {half}: is truncated: only ") and refusal in live.stderr.splitlines()
+    assert "Not saved: is truncated" in live.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "l").exists()

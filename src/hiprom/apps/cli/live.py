@@ -78,6 +78,8 @@ def _live(camera: int, source: Optional[str], realtime: bool, headless: bool, ou
     err_console.print(escape(report.stats.summary()), soft_wrap=True)
     for result, folder in zip(report.results, report.saved):
         print_summary(console, result, folder)
+    if report.source_error is not None:     # the same error (and exit code) as hiprom analyze gives
+        raise report.source_error
     if report.errors:
         raise AnalysisError(f"{len(report.errors)} measurement(s) could not be analysed: "
                             + "; ".join(report.errors), path=out,
