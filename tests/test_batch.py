@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import (
     CLIPS_DIR,
     EXIT_SOME_FAILED,
@@ -39,7 +40,6 @@ from hiprom.apps.batch.worker import (
 )
 from hiprom.config import Config
 from hiprom.errors import ConfigError
-from hiprom.apps.batch.manifest import ClipItem
 from hiprom.vision.model_store import ModelInfo, validate_model_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,9 +169,8 @@ def test_second_batch_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     model = ModelInfo(Path("/m.task"), "full", "argument", "f" * 64, 1)
     out = tmp_path / "out"
     out.mkdir()
-    with _locked(out):
-        with pytest.raises(BatchLockedError, match="another hiprom batch is writing to this folder") as err:
-            run_batch(tmp_path / "in", out, model=model)
+    with _locked(out), pytest.raises(BatchLockedError, match="another hiprom batch is writing to this folder") as err:
+        run_batch(tmp_path / "in", out, model=model)
     assert err.value.exit_code == 2 and not (out / CLIPS_DIR).exists()
     with pytest.raises(ConfigError, match="expected at least 1 worker, got 0"):
         run_batch(tmp_path / "in", out, model=model, workers=0)

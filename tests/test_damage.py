@@ -24,6 +24,7 @@ from videos import read_bgr_frames, write_mp4
 
 from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
+from hiprom.core.capture import Capture
 from hiprom.errors import InputError
 from hiprom.interpret.measure import damaged_leg_frames
 from hiprom.io.damage import grey_band_row, image_file_damage
@@ -140,9 +141,11 @@ def test_a_leg_in_a_damaged_part_lowers_quality_and_a_photo_is_withheld():
     ankle_y = clean.image_px[:, 28, 1]                            # right ankle, the lowest point of the leg
     above_legs = int(np.nanmin(clean.image_px[:, [25, 26], 1])) - 100
     n = clean.n_frames
-    few = clean.replace(meta={**clean.meta, "damaged_frames": [[i, above_legs] for i in range(60, 62)]})
-    many = clean.replace(meta={**clean.meta, "damaged_frames": [[i, above_legs] for i in range(60, 80)]})
-    below = clean.replace(meta={**clean.meta, "damaged_frames": [[i, int(ankle_y.max()) + 60] for i in range(60, 80)]})
+    def damaged(frames, row: int, kind: str = "video"):
+        return clean.replace(capture=Capture(kind=kind, damaged_frames=[(i, row) for i in frames]))
+
+    few, many = damaged(range(60, 62), above_legs), damaged(range(60, 80), above_legs)
+    below = damaged(range(60, 80), int(ankle_y.max()) + 60)
     assert damaged_leg_frames(few, "right") == 2 and damaged_leg_frames(below, "right") == 0
     reason = "the right lower leg lies in a damaged part of {} of {} frames (a uniform grey band where the picture " \
              "data is missing); use an undamaged copy of the file"
@@ -151,7 +154,7 @@ def test_a_leg_in_a_damaged_part_lowers_quality_and_a_photo_is_withheld():
     assert reason.format(2, n) in q_few.reasons and q_few.score <= 0.7 and not q_few.withheld       # minor
     assert reason.format(20, n) in q_many.reasons and q_many.score <= 0.4 and not q_many.withheld   # major
     assert not any("damaged" in r for r in analyze_landmarks(below, Config()).sides["right"].quality.reasons)
-    photo = few.replace(meta={"kind": "image", "damaged_frames": [[int(few.frame_index[90]), above_legs]]})
+    photo = damaged([int(few.frame_index[90])], above_legs, kind="image")
     still = analyze_landmarks(photo, Config()).sides["right"]
     assert still.quality.withheld and still.peak_ir_deg is None
     assert "the right lower leg lies in a damaged part of 1 image(s)" in still.quality.reasons[0]

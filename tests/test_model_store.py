@@ -24,8 +24,8 @@ import platformdirs
 import pytest
 from tflite_util import POSE_MEMBERS, pose_member, tiny_tflite
 
-from hiprom.vision import model_store as ms
 from hiprom.errors import ModelError
+from hiprom.vision import model_store as ms
 
 FULL = "pose_landmarker_full.task"
 

@@ -9,10 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from hiprom.interpret import norm_tables
-
-from hiprom.interpret import norms
 from hiprom.errors import ConfigError
+from hiprom.interpret import norm_tables, norms
 from hiprom.interpret.norms import DEFAULT_UNCERTAINTY_DEG, compare, flag_status, place
 
 
@@ -248,7 +246,7 @@ def test_neutral_reference_and_no_measured_side_are_noted() -> None:
 def synthetic_result():
     from test_measure import RIGHT, series_from_body
 
-    from hiprom.config import Config
     from hiprom.apps.pipeline import analyze_landmarks
+    from hiprom.config import Config
 
     return analyze_landmarks(series_from_body(RIGHT), Config())

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
-from hiprom.outputs import report as report_mod
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.apps.saved import build_report_from_folder
 from hiprom.config import Config
 from hiprom.errors import InputError
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
-from hiprom.outputs.report import build_report_from_folder, read_result_json, write_report
+from hiprom.outputs import report as report_mod
+from hiprom.outputs.report import read_result_json, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
@@ -228,8 +229,8 @@ def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> Non
     chromium()
     src = request.getfixturevalue("folder" if which == "synthetic" else "sample_folder")
     kwargs = {"video_path": SAMPLE} if which == "sample" else {}
-    report = write_report(src, tmp_path / "report.html",
-                          comparison=compare(read_result_json(src), age=35), **kwargs)
+    report = build_report_from_folder(src, tmp_path / "report.html",
+                                      comparison=compare(read_result_json(src), age=35), **kwargs)
     img = render(report, tmp_path / "report.png", tmp_path)
     assert img.shape == (3000, 1200, 3)
     assert img.std() > 20                                                     # not a blank page

@@ -9,9 +9,9 @@ import pytest
 from matplotlib.figure import Figure
 from test_measure import RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.outputs.report_plots import STATUS_COLOURS, plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
 
 

@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom.geometry import angles as geo
+from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.geometry.projection import leg_view
-from hiprom.geometry.shank import band_fit_deg, rest_pose, shank_angle
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import leg_view, rest_pose
+from hiprom.geometry.shank import band_fit_deg, shank_angle
 
 #: Points exactly on a line: only float rounding separates the fit from the drawn angle.
 EXACT_DEG = 1e-6
@@ -41,12 +42,12 @@ def make_series(n_frames: int, **points: np.ndarray) -> LandmarkSeries:
     """A series whose landmarks are 0 except those given as ``name=(T, 2)`` arrays, where
     ``name`` is e.g. ``right_knee`` (names of :class:`LM` attributes, lower case)."""
     img = np.zeros((n_frames, N_LANDMARKS, 3))
-    extras = points.pop("extras", {})
+    lines = points.pop("shank_lines", None)
     for name, xy in points.items():
         img[:, getattr(LM, name.upper()), :2] = xy
     vis = np.ones((n_frames, N_LANDMARKS))
     return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), np.arange(n_frames) / 30.0,
-                          np.arange(n_frames), (720, 1280), extras=extras)
+                          np.arange(n_frames), (720, 1280), shank_lines=lines)
 
 
 # -- band_fit_deg -------------------------------------------------------------------------
@@ -193,19 +194,17 @@ def right_leg_series(landmark_deg, mid_deg=None, points_deg=None) -> LandmarkSer
     (NaN angle = not found in that frame)."""
     n = len(landmark_deg)
     knee = np.tile(KNEE, (n, 1))
-    extras = {}
-    if mid_deg is not None:
-        mid = np.full((n, 2, 2, 2), np.nan)
-        for t, a in enumerate(mid_deg):
+    lines = None
+    if mid_deg is not None or points_deg is not None:
+        empty = ShankLines.empty(n)
+        mid, pts = np.array(empty.mid_px), np.array(empty.points_px)
+        for t, a in enumerate(mid_deg if mid_deg is not None else []):
             mid[t, 1] = line_points(KNEE, -a, LENGTH, [0.15, 0.85], offset_px=3.0)
-        extras["shank_mid_px"] = mid
-    if points_deg is not None:
-        pts = np.full((n, 2, 24, 2), np.nan)
-        for t, a in enumerate(points_deg):
+        for t, a in enumerate(points_deg if points_deg is not None else []):
             pts[t, 1] = line_points(KNEE, -a, LENGTH, np.linspace(0.0, 1.0, 24))
-        extras["shank_points_px"] = pts
+        lines = ShankLines(mid, empty.lateral_px, empty.clean, pts)
     return make_series(n, right_knee=knee, right_ankle=knee + LENGTH * direction(-np.asarray(landmark_deg)),
-                       right_hip=knee + [10.0, -40.0], extras=extras)
+                       right_hip=knee + [10.0, -40.0], shank_lines=lines)
 
 
 def test_landmark_angle_without_silhouette():

@@ -15,15 +15,14 @@ from typing import Any, Mapping
 
 from hiprom.core.ranges import check_range
 from hiprom.errors import ConfigError
-from hiprom.signal.filtering import SignalSettings
-from hiprom.signal.movement import MovementSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "QualitySettings",
+__all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "SignalSettings", "MovementSettings",
+           "QualitySettings",
            "default_config_text"]
 
 
@@ -88,6 +87,81 @@ class GeometrySettings:
     @property
     def fixed_roll_deg(self) -> float | None:
         return None if isinstance(self.roll_deg, str) else float(self.roll_deg)
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """Settings of :func:`clean_angle` (see the ``[signal]`` section of the config).
+
+    ``cutoff_hz`` None = automatic: ``default_cutoff_hz`` capped at 0.4 × the frame rate.
+    """
+
+    min_visibility: float = 0.5
+    max_gap_s: float = 0.35
+    outlier_window_s: float = 0.2
+    outlier_threshold: float = 4.0
+    outlier_min_deg: float = 4.0
+    cutoff_hz: float | None = None
+    default_cutoff_hz: float = 3.0
+    filter_order: int = 4
+
+    def __post_init__(self) -> None:
+        check_range("min_visibility", self.min_visibility, 0.0, 1.0)
+        check_range("max_gap_s", self.max_gap_s, 0.0, 5.0, unit=" s")
+        check_range("outlier_window_s", self.outlier_window_s, 0.0, 5.0, unit=" s", lo_open=True)
+        check_range("outlier_threshold", self.outlier_threshold, 0.0, 100.0, lo_open=True)
+        check_range("outlier_min_deg", self.outlier_min_deg, 0.0, 90.0, unit="°")
+        if self.cutoff_hz is not None:
+            try:
+                check_range("cutoff_hz", self.cutoff_hz, 0.0, 100.0, unit=" Hz", lo_open=True)
+            except ValueError as exc:                    # say that 0 is allowed (it means automatic)
+                raise ValueError(str(exc).replace("must be ", "must be 0 (automatic) or ", 1)) from None
+        check_range("default_cutoff_hz", self.default_cutoff_hz, 0.0, 100.0, unit=" Hz", lo_open=True)
+        check_range("filter_order", self.filter_order, 2, 12, integer=True)
+        if self.filter_order % 2:
+            raise ValueError(f"filter_order must be even (2, 4, ... 12), got {self.filter_order}")
+
+    def cutoff_for(self, fps: float) -> float:
+        """The cutoff frequency used at a frame rate (always below Nyquist)."""
+        wanted = self.cutoff_hz if self.cutoff_hz is not None else self.default_cutoff_hz
+        return float(min(wanted, 0.4 * fps))
+
+
+@dataclass(frozen=True)
+class MovementSettings:
+    """Thresholds of phase detection (the ``[movement]`` section of the config)."""
+
+    still_velocity_deg_s: float = 12.0
+    min_rest_s: float = 0.4
+    tested_min_range_deg: float = 8.0
+    excursion_enter_deg: float = 6.0
+    excursion_exit_deg: float = 3.0
+    min_excursion_s: float = 0.3
+    hold_tolerance_deg: float = 2.0
+    min_hold_s: float = 0.3
+
+    def __post_init__(self) -> None:
+        for name, hi, unit in (("still_velocity_deg_s", 360.0, "°/s"), ("min_rest_s", 10.0, " s"),
+                               ("tested_min_range_deg", 90.0, "°"), ("excursion_enter_deg", 90.0, "°"),
+                               ("excursion_exit_deg", 90.0, "°"), ("min_excursion_s", 10.0, " s"),
+                               ("hold_tolerance_deg", 30.0, "°")):
+            check_range(name, getattr(self, name), 0.0, hi, unit=unit, lo_open=True)
+        check_range("min_hold_s", self.min_hold_s, 0.0, 10.0, unit=" s")
+        if self.excursion_exit_deg >= self.excursion_enter_deg:
+            raise ValueError(f"excursion_exit_deg must be smaller than excursion_enter_deg "
+                             f"({self.excursion_enter_deg:g}), got {self.excursion_exit_deg:g}")
+
+    @property
+    def min_clip_s(self) -> float:
+        """The shortest clip the protocol fits in: a rest (``min_rest_s``), then an
+        excursion (``min_excursion_s``) holding at end range (``min_hold_s``).
+
+        .. math:: T_{min} = t_{rest} + t_{excursion} + t_{hold}
+
+        With the defaults 0.4 + 0.3 + 0.3 = 1.0 s. A clip shorter than this cannot hold a
+        test, however it was filmed.
+        """
+        return self.min_rest_s + self.min_excursion_s + self.min_hold_s
 
 
 @dataclass(frozen=True)

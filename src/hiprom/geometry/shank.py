@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hiprom.geometry import angles as geo
+from hiprom.core.capture import SHANK_ROW
 from hiprom.core.landmarks import LM, LandmarkSeries
-from hiprom.geometry.projection import LegView, true_rotation_deg
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import LegView, RestPose, true_rotation_deg
 
-__all__ = ["ShankAngle", "RestPose", "rest_pose", "band_fit_deg", "shank_angle"]
+__all__ = ["ShankAngle", "band_fit_deg", "shank_angle", "side_signs"]
 
-SIDE_INDEX = {"left": 0, "right": 1}
 #: The midline is fitted between these fractions of the resting shank length from the
 #: knee, with weights tapering to zero over ``BAND_TAPER`` at both ends (no slice flips in or
 #: out of the fit from one frame to the next). Nearer the knee the outline includes the
@@ -32,34 +32,6 @@ SIDE_INDEX = {"left": 0, "right": 1}
 #: see ``benchmarks/accuracy.py`` and the README's accuracy section.
 BAND = (0.25, 0.95)
 BAND_TAPER = 0.1
-
-
-@dataclass(frozen=True)
-class RestPose:
-    """A leg at rest in the image: median knee and hip positions and shank length (pixels)
-    over its near-rest frames (``frames`` of them)."""
-
-    knee_px: np.ndarray
-    hip_px: np.ndarray
-    shank_px: float
-    frames: int
-
-
-def rest_pose(series: LandmarkSeries, side: str, seen_deg: np.ndarray, within_deg: float = 8.0) -> RestPose | None:
-    """The leg's pose over the frames where it hangs within ``within_deg`` of vertical.
-
-    None when it never does (e.g. a photo taken at end range).
-    """
-    leg = LM.leg(side)
-    p = series.image_px[:, :, :2]
-    seen = np.asarray(seen_deg, float)
-    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) \
-        & np.isfinite(p[:, [leg["hip"], leg["knee"], leg["ankle"]], :]).all(axis=(1, 2))
-    if not near.any():
-        return None
-    length = np.linalg.norm(p[near, leg["ankle"]] - p[near, leg["knee"]], axis=1)
-    return RestPose(np.median(p[near, leg["knee"]], axis=0), np.median(p[near, leg["hip"]], axis=0),
-                    float(np.median(length)), int(near.sum()))
 
 
 def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, side_sign: float,
@@ -129,7 +101,7 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     Parameters
     ----------
     series
-        Landmarks, with ``extras["shank_mid_px"]`` when the silhouette was measured.
+        Landmarks, with ``shank_lines`` when the silhouette was measured.
     side
         ``"left"`` or ``"right"``.
     side_sign
@@ -147,15 +119,15 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     """
     leg = LM.leg(side)
     landmark = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), side_sign, roll_deg)
-    mid = series.extras.get("shank_mid_px")
-    if not silhouette or mid is None:
+    lines = series.shank_lines
+    if not silhouette or lines is None:
         seen, have, offset = landmark, np.zeros(len(landmark), bool), 0.0
     else:
-        points = series.extras.get("shank_points_px")
-        if rest is not None and points is not None:
-            from_mid = band_fit_deg(points[:, SIDE_INDEX[side]], rest.knee_px, rest.shank_px, side_sign, roll_deg)
+        row = SHANK_ROW[side]
+        if rest is not None:
+            from_mid = band_fit_deg(lines.points_px[:, row], rest.knee_px, rest.shank_px, side_sign, roll_deg)
         else:
-            line = mid[:, SIDE_INDEX[side]]
+            line = lines.mid_px[:, row]
             from_mid = geo.shank_angle_2d_deg(line[:, 0], line[:, 1], side_sign, roll_deg)
         have = np.isfinite(from_mid)
         both = have & np.isfinite(landmark)
@@ -167,3 +139,10 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     roll = float(np.nanmedian(roll_deg))   # the view's geometry; shake is far below its precision
     return ShankAngle(true_rotation_deg(seen, view, roll, side_sign), seen,
                       true_rotation_deg(landmark, view, roll, side_sign), have, offset)
+
+
+def side_signs(series: LandmarkSeries) -> dict[str, float]:
+    """+1 for a leg whose lateral side is image-right (from the hips; front view if unseen)."""
+    left = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
+        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
+    return {"left": left, "right": -left}

@@ -7,111 +7,22 @@ phase and repetitions, and returns :class:`SideResult` objects with a quality ve
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from hiprom.geometry import angles as geo
 from hiprom.config import Config
-from hiprom.signal.filtering import CleanAngle, clean_angle, lowpass_zero_phase
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.measurement import SIDES, Measurement, RollEstimate, SideAngles, SideResult
+from hiprom.core.measurement import round_or_none as _r
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import LegView, RestPose, camera_yaw_deg, leg_views, rest_pose
+from hiprom.geometry.roll import estimate_roll
+from hiprom.geometry.shank import shank_angle, side_signs
+from hiprom.interpret.quality import assess_side
+from hiprom.signal.filtering import clean_angle, lowpass_zero_phase
 from hiprom.signal.movement import Excursion, Rep, find_excursions, find_rest, group_reps, is_tested
-from hiprom.geometry.projection import LegView, camera_yaw_deg, leg_views
-from hiprom.interpret.quality import Quality, assess_side
-from hiprom.geometry.roll import RollEstimate, estimate_roll
-from hiprom.geometry.shank import RestPose, ShankAngle, rest_pose, shank_angle
 
-__all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles"]
-
-SIDES = ("left", "right")
-
-
-@dataclass(frozen=True, eq=False)
-class SideAngles:
-    """The angle series of one leg (degrees, in the vertical reference)."""
-
-    side: str
-    raw_deg: np.ndarray
-    visibility: np.ndarray
-    clean: CleanAngle
-    angle_3d_deg: np.ndarray
-    shank: ShankAngle
-
-    @property
-    def filtered_deg(self) -> np.ndarray:
-        return self.clean.filtered_deg
-
-
-@dataclass(frozen=True)
-class SideResult:
-    """The measurement of one leg. Angles in degrees in ``reference``; ER as positive degrees."""
-
-    side: str
-    tested: bool
-    reference: str
-    rest_found: bool
-    rest_deg: float | None
-    peak_ir_deg: float | None
-    peak_er_deg: float | None
-    mean_ir_deg: float | None
-    mean_er_deg: float | None
-    ir_spread_deg: float | None
-    er_spread_deg: float | None
-    peak_ir_t_s: float | None
-    peak_er_t_s: float | None
-    peak_ir_frame: int | None
-    peak_er_frame: int | None
-    n_reps: int
-    reps: list[dict]
-    quality: Quality
-    diagnostics: dict = field(default_factory=dict)
-
-    @property
-    def total_arc_deg(self) -> float | None:
-        if self.peak_ir_deg is None or self.peak_er_deg is None:
-            return None
-        return self.peak_ir_deg + self.peak_er_deg
-
-    def to_dict(self) -> dict:
-        return {
-            "tested": self.tested, "reference": self.reference,
-            "peak_ir_deg": _r(self.peak_ir_deg), "peak_er_deg": _r(self.peak_er_deg),
-            "mean_ir_deg": _r(self.mean_ir_deg), "mean_er_deg": _r(self.mean_er_deg),
-            "total_arc_deg": _r(self.total_arc_deg),
-            "ir_spread_deg": _r(self.ir_spread_deg), "er_spread_deg": _r(self.er_spread_deg),
-            "peak_ir_t_s": _r(self.peak_ir_t_s, 3), "peak_er_t_s": _r(self.peak_er_t_s, 3),
-            "peak_ir_frame": self.peak_ir_frame, "peak_er_frame": self.peak_er_frame,
-            "rest_found": self.rest_found, "rest_deg": _r(self.rest_deg), "n_reps": self.n_reps, "reps": self.reps,
-            "quality": self.quality.to_dict(), "diagnostics": self.diagnostics,
-        }
-
-
-@dataclass(frozen=True, eq=False)
-class Measurement:
-    """Everything :func:`measure` found in one series."""
-
-    sides: dict[str, SideResult]
-    angles: dict[str, SideAngles]
-    roll: RollEstimate
-    yaw_deg: float | None
-    warnings: list[str]
-
-    @property
-    def left_right_ir_diff_deg(self) -> float | None:
-        """Right minus left peak IR, when both legs were measured."""
-        left, right = self.sides["left"].peak_ir_deg, self.sides["right"].peak_ir_deg
-        return None if left is None or right is None else right - left
-
-
-def _r(value: float | None, ndigits: int = 2) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), ndigits)
-
-
-def side_signs(series: LandmarkSeries) -> dict[str, float]:
-    """+1 for a leg whose lateral side is image-right (from the hips; front view if unseen)."""
-    left = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
-        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
-    return {"left": left, "right": -left}
+__all__ = ["SideAngles", "SideResult", "Measurement", "measure", "leg_angles", "SIDES"]
 
 
 def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Config,
@@ -134,8 +45,26 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
         a3d = geo.shank_angle_3d_deg(w[:, leg["hip"]], w[:, leg["knee"]], w[:, leg["ankle"]],
                                      w[:, other_hip], roll_deg)
         clean = clean_angle(series.time_s, raw, vis, config.signal)
-        out[side] = SideAngles(side, raw, vis, clean, a3d, shank)
+        out[side] = SideAngles(side=side, raw_deg=raw, filtered_deg=clean.filtered_deg, visibility=vis,
+                               valid=clean.valid, filled=clean.filled, angle_3d_deg=a3d, seen_deg=shank.seen_deg,
+                               landmark_deg=shank.landmark_deg, from_silhouette=shank.from_silhouette,
+                               jitter_deg=clean.jitter_deg, cutoff_hz=clean.cutoff_hz,
+                               n_outliers=clean.n_outliers)
     return out
+
+
+def _side_quality(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate, yaw_deg: float | None,
+                  view: LegView | None, config: Config, *, tested: bool, rest_found: bool,
+                  excursions: list[Excursion], still: bool = False):
+    """The side's :class:`~hiprom.core.measurement.Quality` from the facts measured."""
+    vis = angles.visibility[series.detected]
+    return assess_side(
+        angles.side, detected_fraction=float(np.mean(series.detected)) if series.n_frames else 0.0,
+        leg_visibility=float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0,
+        roll_deg=float(roll.roll_deg), yaw_deg=yaw_deg, view_solved=None if view is None else view.solved,
+        tested=tested, rest_found=rest_found, jitter_deg=angles.jitter_deg, excursions=excursions,
+        n_frames=series.n_frames, settings=config.quality, still=still,
+        damaged_frames=damaged_leg_frames(series, angles.side))
 
 
 _WITHHELD = ("peak_ir_deg", "peak_er_deg", "mean_ir_deg", "mean_er_deg", "ir_spread_deg", "er_spread_deg")
@@ -153,12 +82,12 @@ def _withhold(res: SideResult) -> SideResult:
 def damaged_leg_frames(series: LandmarkSeries, side: str) -> int:
     """Frames in which this leg's knee or ankle lies in a damaged part of the picture.
 
-    ``series.meta["damaged_frames"]`` lists ``[frame index, first row of a uniform grey band]``
+    ``series.capture.damaged_frames`` lists ``(frame index, first row of a uniform grey band)``
     (:func:`hiprom.io.damage.grey_band_row`: the decoder had no data below that row). The leg
     counts as in the band when its knee or ankle is at most 2 % of the height above it, or
     was not found in that frame (the band may have hidden it).
     """
-    rows = {int(i): int(r) for i, r in series.meta.get("damaged_frames") or []}
+    rows = dict(series.capture.damaged_frames)
     if not rows:
         return 0
     leg = LM.leg(side)
@@ -206,17 +135,17 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     er_vals = np.array([-(e.value_deg - offset) for e in ers])
     best_ir = irs[int(np.argmax(ir_vals))] if irs else None
     best_er = ers[int(np.argmax(er_vals))] if ers else None
-    quality = assess_side(series, angles, roll, yaw_deg, tested, rest is not None, irs + ers, config.quality,
-                          view=view, damaged_frames=damaged_leg_frames(series, angles.side))
+    quality = _side_quality(series, angles, roll, yaw_deg, view, config, tested=tested,
+                            rest_found=rest is not None, excursions=irs + ers)
     diag = {
-        "jitter_deg": _r(angles.clean.jitter_deg),
+        "jitter_deg": _r(angles.jitter_deg),
         "leg_visibility": _r(float(np.nanmean(angles.visibility)) if np.isfinite(angles.visibility).any() else None),
-        "frames_used": int(angles.clean.valid.sum()), "frames_filled": int(angles.clean.filled.sum()),
-        "outliers_removed": angles.clean.n_outliers, "cutoff_hz": _r(angles.clean.cutoff_hz),
-        "silhouette_share": _r(angles.shank.silhouette_share),
+        "frames_used": int(angles.valid.sum()), "frames_filled": int(angles.filled.sum()),
+        "outliers_removed": angles.n_outliers, "cutoff_hz": _r(angles.cutoff_hz),
+        "silhouette_share": _r(angles.silhouette_share),
     }
-    a3d = lowpass_zero_phase(t, angles.angle_3d_deg, angles.clean.cutoff_hz)
-    landmark_only = lowpass_zero_phase(t, angles.shank.landmark_deg, angles.clean.cutoff_hz)
+    a3d = lowpass_zero_phase(t, angles.angle_3d_deg, angles.cutoff_hz)
+    landmark_only = lowpass_zero_phase(t, angles.landmark_deg, angles.cutoff_hz)
     for name, exc, sign in (("ir", best_ir, 1.0), ("er", best_er, -1.0)):
         if exc is None:
             continue
@@ -250,8 +179,8 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     enter = config.movement.excursion_enter_deg
     ir = raw[np.nan_to_num(raw, nan=0.0) >= enter]
     er = -raw[np.nan_to_num(raw, nan=0.0) <= -enter]
-    quality = assess_side(series, angles, roll, yaw_deg, bool(ir.size or er.size), True, [], config.quality,
-                          still=True, view=view, damaged_frames=damaged_leg_frames(series, angles.side))
+    quality = _side_quality(series, angles, roll, yaw_deg, view, config, tested=bool(ir.size or er.size),
+                            rest_found=True, excursions=[], still=True)
     reps = [{"rep": i + 1, "ir_deg": _r(v) if v >= enter else None, "er_deg": _r(-v) if v <= -enter else None,
              "image": int(series.frame_index[i])} for i, v in enumerate(raw) if np.isfinite(v)]
     return SideResult(
@@ -269,7 +198,7 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     )
 
 
-def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
+def measure(series: LandmarkSeries, config: Config | None = None) -> Measurement:
     """Measure both legs in a landmark series.
 
     Parameters
@@ -284,7 +213,8 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
     Measurement
         Per-side results, the angle series, the camera roll and warnings.
     """
-    still = series.meta.get("kind") in ("image", "images")
+    config = config or Config()
+    still = series.capture.still
     roll = estimate_roll(series, config.geometry.fixed_roll_deg, min_visibility=config.signal.min_visibility)
     gs = config.geometry
     signs = side_signs(series)
@@ -304,4 +234,4 @@ def measure(series: LandmarkSeries, config: Config = Config()) -> Measurement:
             sides[side] = _measure_video_side(series, angles[side], roll, yaw, config, views.get(side))
     sides = {side: _withhold(res) if res.quality.withheld else res for side, res in sides.items()}
     warnings = [r for s in sides.values() for r in s.quality.reasons if s.tested]
-    return Measurement(sides, angles, roll, yaw, list(dict.fromkeys(warnings)))
+    return Measurement(sides, angles, roll, yaw, tuple(dict.fromkeys(warnings)))

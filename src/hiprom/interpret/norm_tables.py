@@ -38,7 +38,8 @@ def _deg(file: str, row: dict[str, str], key: str, *, optional: bool = False) ->
     try:
         value = float(text)
     except ValueError:
-        raise _bad(file, f"row {row.get('id') or row.get('code')!r}: expected a number in {key!r}, got {text!r}")
+        raise _bad(file, f"row {row.get('id') or row.get('code')!r}: expected a number in {key!r}, "
+                         f"got {text!r}") from None
     if not 0.0 <= value <= 90.0:
         raise _bad(file, f"row {row.get('id') or row.get('code')!r}: expected {key} within 0-90°, got {value}")
     return value

@@ -31,6 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hiprom.errors import InputError
+from hiprom.io.damage import grey_band_row, image_file_damage
+from hiprom.io.paths import check_input_path
 from hiprom.io.video_probe import (
     FIX_COPY,
     FIX_KIND,
@@ -46,9 +49,6 @@ from hiprom.io.video_probe import (
     stopped_early_error,
     unopenable_error,
 )
-from hiprom.errors import InputError
-from hiprom.io.damage import grey_band_row, image_file_damage
-from hiprom.io.paths import check_input_path
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]

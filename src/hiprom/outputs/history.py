@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hiprom.core.measurement import SIDES
 from hiprom.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +53,6 @@ SCHEMA_VERSION = 1
 #: Minimal detectable change of careful clinical measurement (digital inclinometer, seated
 #: IR: about 5°); a change smaller than this is within measurement error.
 DEFAULT_MDC_DEG = 5.0
-SIDES = ("right", "left")
 ROW_COLUMNS = ["date", "right_ir_deg", "right_er_deg", "left_ir_deg", "left_er_deg",
                "quality_level", "quality_score", "reference", "clip", "result_dir"]
 

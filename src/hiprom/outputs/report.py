@@ -1,6 +1,6 @@
 """A self-contained HTML report of one analysis: one file, images embedded, opens offline.
 
-``write_report(result_or_folder, "report.html")`` writes it atomically (temporary file, then
+``write_report(result, "report.html")`` writes it atomically (temporary file, then
 ``os.replace``). The page holds: subject and date, how the clip was filmed and the quality
 verdict, per-side results, the norm comparison (:mod:`hiprom.norms`), screening flags, the
 figures (:mod:`hiprom.report_plots`), a key frame at each side's peak IR
@@ -11,7 +11,6 @@ and images are ``data:`` URIs, so the file makes no network requests.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as _dt
 import io
 import json
@@ -23,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
-from hiprom.io.result_json import check_landmarks_match, read_result, result_file
+from hiprom.io.result_json import read_result
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hiprom.interpret.norms import NormComparison
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison
 
-__all__ = ["write_report", "build_report_from_folder", "load_result_folder", "read_result_json", "load_drills",
+__all__ = ["write_report", "read_result_json", "load_drills",
            "find_video"]
 
 
@@ -79,32 +78,6 @@ def load_drills() -> dict[str, Any]:
 
 #: The one validated reader of result.json (kept under this name for the report's callers).
 read_result_json = read_result
-
-
-def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisResult | None"]:
-    """``result.json`` of an output folder, and the analysis rebuilt from its ``landmarks.npz``.
-
-    The rebuilt :class:`~hiprom.result.AnalysisResult` (``None`` without landmarks) re-measures
-    the saved landmarks with the saved settings; it supplies the time series and key frames,
-    while the report's numbers come from ``result.json``.
-    """
-    from hiprom.config import Config
-    from hiprom.core.landmarks import LandmarkSeries
-    from hiprom.apps.pipeline import analyze_landmarks
-
-    path = result_file(folder)
-    data = read_result(path)
-    npz = path.parent / "landmarks.npz"
-    if not npz.is_file():
-        return data, None
-    config = Config().with_overrides(data.get("config") or {}, origin=str(path))
-    series = LandmarkSeries.load(npz)
-    check_landmarks_match(data, series, npz)          # a landmarks.npz of another clip is refused
-    result = analyze_landmarks(series, config)
-    result = dataclasses.replace(result, source=data.get("input", result.source),
-                                 model=data.get("model", result.model),
-                                 created_utc=data.get("created_utc", result.created_utc))
-    return data, result
 
 
 def find_video(data: dict[str, Any], folder: Path | None = None, video_path: str | Path | None = None) -> Path | None:
@@ -311,15 +284,19 @@ def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str
             + "\n".join(parts) + "</main></body></html>\n")
 
 
-def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: str | Path, *,
-                 comparison: "NormComparison | None" = None, video_path: str | Path | None = None,
-                 blur_faces: bool = False) -> Path:
+def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data: dict[str, Any] | None = None,
+                 folder: Path | None = None, comparison: "NormComparison | None" = None,
+                 video_path: str | Path | None = None, blur_faces: bool = False) -> Path:
     """Write the HTML report of one analysis to ``out_path`` (replaced atomically).
 
     Parameters
     ----------
-    result_dir_or_result
-        An :class:`~hiprom.result.AnalysisResult`, or an output folder (or its ``result.json``).
+    result
+        The analysis (its time series and key frames), or None when only ``data`` is known.
+    data
+        The saved ``result.json`` the numbers come from (default: ``result.to_dict()``).
+    folder
+        The output folder ``data`` was read from (to find the clip beside it).
     comparison
         From :func:`hiprom.norms.compare`; default: compared without age, sex or sport.
     video_path
@@ -335,13 +312,9 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
     from hiprom.interpret.norms import compare
     from hiprom.outputs.report_plots import plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
 
-    folder = None
-    if isinstance(result_dir_or_result, (str, Path)):
-        folder = Path(result_dir_or_result)
-        folder = folder if folder.is_dir() else folder.parent
-        data, result = load_result_folder(result_dir_or_result)
-    else:
-        result = result_dir_or_result
+    if data is None:
+        if result is None:
+            raise ValueError("write_report needs a result or its saved data")
         data = result.to_dict()
     cmp = comparison if comparison is not None else compare(data)
     figures, notes = [], []
@@ -369,11 +342,3 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
-
-
-def build_report_from_folder(folder: str | Path, out_path: str | Path | None = None, **kwargs: Any) -> Path:
-    """Rebuild the report of an output folder (``result.json`` + ``landmarks.npz``) as
-    ``<folder>/report.html`` (or ``out_path``); keyword arguments go to :func:`write_report`."""
-    folder = Path(folder)
-    base = folder if folder.is_dir() else folder.parent
-    return write_report(folder, out_path or base / "report.html", **kwargs)

@@ -16,8 +16,8 @@ from hiprom.outputs.plots import SIDE_COLOURS, plot_angles
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
 
-    from hiprom.interpret.norms import NormComparison
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison
 
 __all__ = ["plot_angles_with_band", "plot_sides_vs_band", "plot_demands_gauge", "BAND_COLOUR", "STATUS_COLOURS"]
 
@@ -149,7 +149,7 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
         ax.barh(yi, width, left=d.lo_deg - (0.3 if d.hi_deg == d.lo_deg else 0), height=0.5,
                 color="0.35" if d.id != chosen else "#6a3d9a", alpha=0.75)
         verdicts = []
-        for side, v in values.items():
+        for side in values:
             st = next(x["status"] for x in comparison.sides[side]["demands"] if x["id"] == d.id)
             verdicts.append((side, st))
         for k, (side, st) in enumerate(verdicts):

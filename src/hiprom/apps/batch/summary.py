@@ -159,7 +159,7 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
     placed = [(group_of(r["age"]), r) for r in pts]
     fig = Figure(figsize=(max(6.0, 1.9 * len(groups) + 1.5), 4.6))
     ax = fig.add_subplot(1, 1, 1)
-    for i, (label, _lo_age, _hi_age, lo, hi) in enumerate(groups):
+    for i, (_label, _lo_age, _hi_age, lo, hi) in enumerate(groups):
         if lo is not None:
             ax.fill_between([i - 0.42, i + 0.42], lo, hi, color="0.85", zorder=0,
                             label="norm band" if i == 0 else None)

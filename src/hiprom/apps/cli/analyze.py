@@ -131,13 +131,14 @@ class Extras:
 
 def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
              overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool,
-             extra: Extras = Extras()) -> None:
+             extra: Extras | None = None) -> None:
     from hiprom.config import Config
     from hiprom.errors import InputError
     from hiprom.io.paths import check_can_create, check_input_path
     from hiprom.outputs.folder import check_output_dir, default_output_dir
 
     # Everything the user gave is judged before any work (and before any folder is made).
+    extra = extra or Extras()
     config = Config.from_toml(config_file).with_overrides(overrides)
     check_input_path(input_path, expected="a landmarks.npz" if from_landmarks else
                      "a video file, a photo or a folder of photos")
@@ -160,15 +161,15 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         check_can_create(default_history_path(extra.history_db), option="--history-db")
     show = not quiet and not json_out
     if from_landmarks:
-        from hiprom.core.landmarks import LandmarkSeries
         from hiprom.apps.pipeline import analyze_landmarks
+        from hiprom.io.landmarks_npz import load_series
 
-        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+        result = analyze_landmarks(load_series(input_path), config)
     else:
-        from hiprom.io.frames import open_source
+        from hiprom.apps.cli.terminal import FrameProgress
         from hiprom.apps.pipeline import analyze as run
         from hiprom.apps.pipeline import load_model
-        from hiprom.apps.cli.terminal import FrameProgress
+        from hiprom.io.frames import open_source
 
         with open_source(input_path):  # a bad input fails now, before a model download
             pass
@@ -180,10 +181,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         from hiprom.interpret.norms import compare
 
         comparison = compare(result, age=extra.age, sex=extra.sex, sport=extra.sport)
-        result.subject = {"id": extra.subject, "age": extra.age, "sex": extra.sex, "sport": extra.sport}
-        result.norms = comparison.to_dict()
+        result = result.with_subject(id=extra.subject, age=extra.age, sex=extra.sex, sport=extra.sport)
+        result = result.with_norms(comparison.to_dict())
     elif extra.subject is not None:
-        result.subject = {"id": extra.subject}
+        result = result.with_subject(id=extra.subject)
     video = input_path if not from_landmarks else None
     written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
     if extra.subject is not None:

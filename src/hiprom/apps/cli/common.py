@@ -143,7 +143,7 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         fail(exc)
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was written.")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
@@ -154,6 +154,6 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                           "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
                           "and report it.", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_INTERNAL) from exc
 
 

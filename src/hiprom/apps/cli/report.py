@@ -31,11 +31,11 @@ def report(
 
 def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: Optional[str],
             sport: Optional[str], video: Optional[Path], force: bool, blur_faces: bool) -> None:
+    from hiprom.apps.saved import build_report_from_folder
     from hiprom.errors import OutputExistsError
     from hiprom.interpret.norms import compare
     from hiprom.io.paths import check_can_create, check_input_path
     from hiprom.io.result_json import read_result
-    from hiprom.outputs.report import write_report
 
     check_input_path(result_json, expected="a result.json written by hiprom analyze, or its folder")
     base = result_json if result_json.is_dir() else result_json.parent
@@ -49,5 +49,6 @@ def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: O
     check_can_create(out_path)
     data = read_result(result_json)  # a bad file fails before any work
     comparison = compare(data, age=age, sex=sex, sport=sport)
-    written = write_report(result_json, out_path, comparison=comparison, video_path=video, blur_faces=blur_faces)
+    written = build_report_from_folder(result_json, out_path, comparison=comparison, video_path=video,
+                                       blur_faces=blur_faces)
     err_console.print(f"report written: {written}", soft_wrap=True, markup=False)
