@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from hiprom.core.ranges import check_range, shown
+from hiprom.config import check_range, shown
 
 __all__ = ["ResultSchemaError", "validate_result_dict", "SCHEMA", "SCHEMA_VERSION"]
 

@@ -65,7 +65,7 @@ def in_range(lo: float, hi: float, *, unit: str = "", lo_open: bool = False, int
         error: --max-people must be a whole number from 1 to 5, got 9
           How to fix: give --max-people as a whole number from 1 to 5 (see hiprom analyze --help).
     """
-    from hiprom.core.ranges import check_range, range_text
+    from hiprom.config import check_range, range_text
 
     allowed = range_text(lo, hi, unit=unit, lo_open=lo_open, integer=integer)
     allowed = f"0 ({or_zero}) or {allowed}" if or_zero else allowed
