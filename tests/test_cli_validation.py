@@ -221,7 +221,8 @@ def test_drawable_text_keeps_what_the_font_has():
 
 # --- item 19: live mode follows analyze's rule, and FFmpeg stays quiet ------------------------------
 
-def _run(*args, env: dict[str, str]) -> "subprocess.CompletedProcess":
+def _run(*args, env: dict[str, str]):
+    """``python -m hiprom ARGS`` in a fresh process (FFmpeg's log level is set once per process)."""
     import subprocess
     import sys
 

@@ -125,7 +125,8 @@ def test_history_and_batch_read_through_the_same_validator(saved, tmp_path):
     from hiprom.outputs.history import History
 
     folder = edited(saved, tmp_path, setter("sides.right.peak_ir_deg", float("nan")))
-    expected = f"{folder / 'result.json'}: sides.right.peak_ir_deg: expected a number from -90 to 90° (or null), got nan"
+    expected = (f"{folder / 'result.json'}: sides.right.peak_ir_deg: expected a number from -90 to 90° (or null), "
+                "got nan")
     with History(tmp_path / "h.sqlite") as hist, pytest.raises(InputError) as info:
         hist.add(folder, "P-1")
     assert str(info.value).startswith(expected)

@@ -117,9 +117,12 @@ class _Fields:
             if not isinstance(item, str):
                 raise ResultSchemaError(f"{self.path(key)}[{i}]", f"expected a string, got {_json(item)}")
 
-    def child(self, key: str, *, required: bool = False) -> "_Fields | None":
-        if key not in self.d and not required:
-            return None
+    def child(self, key: str) -> "_Fields | None":
+        """The object at ``key``, or None when the key is absent."""
+        return self.required(key) if key in self.d else None
+
+    def required(self, key: str) -> "_Fields":
+        """The object at ``key``, which must be there."""
         if key not in self.d:
             raise ResultSchemaError(self.path(key), "is missing")
         return _Fields(self.d[key], self.path(key))
@@ -230,12 +233,12 @@ def validate_result_dict(d: Any) -> dict[str, Any]:
         for key in ("roll_deg", "yaw_deg_estimate", "body_roll_deg", "scene_roll_deg"):
             cam.number(key, *_ANGLE, unit="°")
         cam.text("roll_source")
-    sides = top.child("sides", required=True)
+    sides = top.required("sides")
     if set(sides.d) != {"left", "right"}:
         got = ", ".join(map(repr, sides.d)) or "none"
         raise ResultSchemaError("sides", f"expected exactly left and right, got {got}")
     for side in ("left", "right"):
-        _check_side(sides.child(side, required=True))
+        _check_side(sides.required(side))
     lr = top.child("left_right")
     if lr is not None:
         lr.number("ir_difference_deg", *_SPREAD, unit="°")

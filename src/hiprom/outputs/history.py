@@ -165,7 +165,8 @@ class History:
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise InputError(f"is not a usable hiprom history database ({exc})", path=self.path,
-                             fix="point --history-db / HIPROM_HISTORY at another file, or move this one away.") from None
+                             fix="point --history-db / HIPROM_HISTORY at another file, or move this one "
+                                 "away.") from None
         if found is not None and found > SCHEMA_VERSION:
             self._close_quietly()
             raise InputError(f"history database version {found} was written by a newer hiprom "

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import json
 import os
 import tempfile
 from html import escape

@@ -108,7 +108,6 @@ def _batch(input_path: Path, out: Path, workers: Optional[int], force: bool, das
 
     from hiprom.apps.batch.run import run_batch
     from hiprom.config import Config
-
     from hiprom.io.paths import check_can_create
 
     config = Config.from_toml(config_file).with_overrides(overrides)
