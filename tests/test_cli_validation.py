@@ -165,7 +165,7 @@ def test_a_unix_socket_is_named(tmp_path):
 def test_help_says_how_to_give_a_name_starting_with_a_dash(tmp_path):
     for command in ("analyze", "batch"):
         text = " ".join(invoke(command, "--help").stdout.split())
-        assert "put '--' before it, e.g. hiprom analyze -- -clip.mp4" in text
+        assert "put '--' before it, after the options, e.g. hiprom analyze --quiet -- -clip.mp4" in text
     result = invoke("analyze", "--", tmp_path / "-clip.mp4")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {tmp_path / '-clip.mp4'}: does not exist")

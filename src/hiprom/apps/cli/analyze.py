@@ -41,8 +41,8 @@ def _roll_callback(ctx: typer.Context, param: Any, text: Optional[str]) -> Any:
 def analyze(
     input_path: Path = typer.Argument(..., metavar="INPUT",
                                       help="A seated-test video, a photo, or a folder of photos "
-                                           "(or a landmarks.npz with --from-landmarks). A name that "
-                                           "starts with '-' goes after '--': hiprom analyze -- -clip.mp4"),
+                                           "(or a landmarks.npz with --from-landmarks). A name that starts "
+                                           "with '-' goes last, after '--': hiprom analyze --quiet -- -clip.mp4"),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Output folder (default: beside INPUT, <name>_hiprom)."),
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing output folder."),

@@ -103,8 +103,8 @@ def subject_option() -> Any:
 
 
 #: Where ``--help`` says how to give a file whose name starts with a dash.
-DASH_NOTE = ("A file name that starts with '-' would be read as an option: put '--' before it, "
-             "e.g. hiprom analyze -- -clip.mp4 (or write ./-clip.mp4).")
+DASH_NOTE = ("A file name that starts with '-' would be read as an option: put '--' before it, after "
+             "the options, e.g. hiprom analyze --quiet -- -clip.mp4 (or write ./-clip.mp4).")
 
 
 def _version_callback(value: bool) -> None:
