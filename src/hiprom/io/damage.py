@@ -39,7 +39,8 @@ _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: markers without a 
 
 
 def _jpeg_problem(data: bytes) -> str | None:
-    """Why a JPEG's structure is incomplete (None when its end-of-image marker is there).
+    """Why a JPEG was cut short (None when its end-of-image marker is there, or when its header
+    is not a marker structure at all: that is damage the decoder reports).
 
     The header segments are walked by their lengths (an EXIF thumbnail inside APP1 carries
     its own end marker, which must not count) up to the first start-of-scan; after it,
@@ -48,6 +49,8 @@ def _jpeg_problem(data: bytes) -> str | None:
     """
     pos, n = 2, len(data)
     while True:
+        if pos < n and data[pos] != 0xFF:
+            return None                               # not a marker: damage the decoder reports, not a cut
         while pos < n and data[pos] == 0xFF:          # fill bytes before a marker
             pos += 1
         if pos >= n:
@@ -66,18 +69,19 @@ def _jpeg_problem(data: bytes) -> str | None:
         pos += length
         if pos > n:
             return "the JPEG file ends inside its header, before any picture data"
-        if data[pos:pos + 1] != b"\xff":
-            return "the JPEG header is damaged (a segment does not end where its length says)"
     if data.find(b"\xff\xd9", pos) < 0:
         return "the JPEG data stops before its end-of-image marker"
     return None
 
 
 def _png_problem(data: bytes) -> str | None:
-    """Why a PNG's chunk structure is incomplete (None when it reaches its IEND chunk)."""
+    """Why a PNG's chunk structure is incomplete (None when it reaches its IEND chunk, or when
+    the bytes are not chunks at all: that is damage the decoder reports)."""
     pos, n = len(_PNG_SIGNATURE), len(data)
     while pos + 8 <= n:
         length, kind = struct.unpack_from(">I4s", data, pos)
+        if not kind.isalpha() or not kind.isascii():
+            return None                               # not chunks at all: garbage, for the decoder to refuse
         pos += 12 + length                            # length, type, data, CRC
         if pos > n:
             return f"the PNG data stops inside its {kind.decode('latin-1')!r} chunk, before the IEND chunk"
