@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -91,13 +92,13 @@ def test_shank_line_prefers_the_silhouette_midline(result) -> None:
     off = 4.0 * np.array([d[1], -d[0]])                                   # a midline 4 px to the side,
     mid[10, 1] = [knee + off + 0.15 * (ankle - knee), knee + off + 0.85 * (ankle - knee)]  # 15-85 % long
     empty = ShankLines.empty(s.n_frames)
-    p0, p1 = shank_line_px(s.replace(shank_lines=ShankLines(mid, empty.lateral_px, empty.clean, empty.points_px)),
+    p0, p1 = shank_line_px(s.replace(shank_lines=dataclasses.replace(empty, mid_px=mid)),
                            10, "right")
     assert np.allclose(p0, knee + off, atol=1e-6)                         # extended up to the knee's level
     assert np.allclose(p1, ankle + off, atol=1e-6)                        # and down to the ankle's
     mid[10] = np.nan
     s2 = s.replace(image_px=np.where(np.arange(33)[None, :, None] == LM.RIGHT_ANKLE, np.nan, s.image_px),
-                   shank_lines=ShankLines(mid, empty.lateral_px, empty.clean, empty.points_px))
+                   shank_lines=dataclasses.replace(empty, mid_px=mid))
     assert shank_line_px(s2, 10, "right") is None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -186,7 +188,8 @@ def test_typed_side_channels_are_validated():
     with pytest.raises(ValueError, match="scene_lines must be SceneLine records"):
         s.replace(scene_lines=({"frame": 1, "roll_deg": 0.5},))
     with pytest.raises(ValueError, match=r"mid_px must have shape \(T×2×2×2\), got \(6, 2, 2\)"):
-        ShankLines(np.zeros((6, 2, 2)), np.zeros((6, 2, 2, 2)), np.zeros((6, 2)), np.zeros((6, 2, 24, 2)))
+        ShankLines(np.zeros((6, 2, 2)), np.zeros((6, 2, 2, 2)), np.zeros((6, 2)), np.zeros((6, 2, 24, 2)),
+                   np.zeros((6, 2, 24)), np.zeros((6, 2, 24)))
     assert s.kind == "video" and not s.capture.still and Capture(kind="images").still
 
 
@@ -194,7 +197,7 @@ def test_select_keeps_the_shank_lines_of_the_kept_frames():
     lines = ShankLines.empty(6)
     mid = np.array(lines.mid_px)
     mid[:, 1] = np.arange(6)[:, None, None]
-    s = make_series(shank_lines=ShankLines(mid, lines.lateral_px, lines.clean, lines.points_px))
+    s = make_series(shank_lines=dataclasses.replace(lines, mid_px=mid))
     sub = s.select(np.array([False, True, False, True, True, False]))
     assert sub.shank_lines.mid_px[:, 1, 0, 0].tolist() == [1.0, 3.0, 4.0]
     assert np.isnan(sub.shank_lines.mid_px[:, 0]).all()

@@ -371,7 +371,7 @@ def test_live_angles_silhouette_hidden_legs_and_nobody():
     knee = cand.image_px[LM.RIGHT_KNEE, :2]
     mid[1] = [knee, knee + 150 * np.array([-math.sin(math.radians(24)), math.cos(math.radians(24))])]
     empty = ShankLines.empty(1)
-    cand = dataclasses.replace(cand, shank=ShankLines(mid[None], empty.lateral_px, empty.clean, empty.points_px))
+    cand = dataclasses.replace(cand, shank=dataclasses.replace(empty, mid_px=mid[None]))
     reader = LiveAngles(Config(), (720, 1280))
     reading = reader.update([cand], 0.0)
     assert reading.raw_deg["right"] == pytest.approx(24.0)     # the silhouette midline wins

@@ -9,6 +9,8 @@ image-right). With roll ``r`` gravity points along ``direction(-r)``, so a line 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -202,7 +204,7 @@ def right_leg_series(landmark_deg, mid_deg=None, points_deg=None) -> LandmarkSer
             mid[t, 1] = line_points(KNEE, -a, LENGTH, [0.15, 0.85], offset_px=3.0)
         for t, a in enumerate(points_deg if points_deg is not None else []):
             pts[t, 1] = line_points(KNEE, -a, LENGTH, np.linspace(0.0, 1.0, 24))
-        lines = ShankLines(mid, empty.lateral_px, empty.clean, pts)
+        lines = dataclasses.replace(empty, mid_px=mid, points_px=pts)
     return make_series(n, right_knee=knee, right_ankle=knee + LENGTH * direction(-np.asarray(landmark_deg)),
                        right_hip=knee + [10.0, -40.0], shank_lines=lines)
 

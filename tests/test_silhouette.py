@@ -245,7 +245,8 @@ def test_slices_crossed_by_the_other_legs_landmark_axis_are_not_clear():
     expected_clean = (BAND & ~crossed).sum() / BAND.sum()
     assert out.clean[0][0] == pytest.approx(expected_clean)
     points = out.points_px[0][0]
-    np.testing.assert_array_equal(np.isnan(points[:, 0]), crossed)
+    # every slice keeps its run middle; the crossed ones are flagged for the fit to leave out
+    np.testing.assert_array_equal(out.crossed[0][0].astype(bool), crossed)
     np.testing.assert_allclose(points[~crossed, 0], knee[0], atol=EXACT_PX)
     # the midline is fitted to the remaining (≥ 5) clear slices and is still the axis
     np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee[0], atol=EXACT_PX)
@@ -268,10 +269,12 @@ def test_run_wider_than_40_percent_of_the_shank_is_two_legs_merged(blob_left):
     unclear = below if merged else np.zeros(N_POINTS, bool)
     assert out.clean[0][0] == pytest.approx((BAND & ~unclear).sum() / BAND.sum())
     points = out.points_px[0][0]
-    np.testing.assert_array_equal(np.isnan(points[:, 0]), unclear)
-    # clear slices: the middle of [280, 320], or of [blob_left, 320] below y_m when not merged
+    # every slice keeps its run middle and width: the middle of [280, 320], or of
+    # [blob_left, 320] below y_m; the width says which slices are merged
     expected_x = np.where(below, (blob_left + knee[0] + width / 2) / 2, knee[0])
-    np.testing.assert_allclose(points[~unclear, 0], expected_x[~unclear], atol=EXACT_PX)
+    np.testing.assert_allclose(points[:, 0], expected_x, atol=EXACT_PX)
+    expected_w = np.where(below, knee[0] + width / 2 - blob_left, width)
+    np.testing.assert_allclose(out.width_px[0][0], expected_w, atol=2 * EXACT_PX)
     if merged:      # only the slices above the merge are used: the true axis
         np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee[0], atol=EXACT_PX)
     # the lateral border is untouched by a medial merge: x = 320 all the way
@@ -284,7 +287,7 @@ def test_merged_legs_over_the_whole_band_give_no_midline_but_keep_the_lateral_ed
     out = shank_lines(leg_mask(knee, 5.0, 200.0, width), landmarks(left=(knee, knee + 200 * direction(5.0))), True)
     assert out.clean[0][0] == 0.0
     assert np.isnan(out.mid_px[0][0]).all()
-    assert np.isnan(out.points_px[0][0]).all()
+    np.testing.assert_allclose(out.width_px[0][0], width, atol=2 * EXACT_PX)    # recorded, for the fit to judge
     np.testing.assert_allclose(offset_from_axis(out.lateral_px[0][0], knee, 5.0), width / 2, atol=EXACT_PX)
 
 

@@ -162,14 +162,23 @@ class ShankLines:
     clean
         ``(T, 2)`` the share of the fitted slices where the leg stood clear of the other.
     points_px
-        ``(T, 2, N, 2)`` the run middle of every slice (NaN where not clear), for a fit over
-        a band of the shank fixed later (:func:`hiprom.geometry.shank.band_fit_deg`).
+        ``(T, 2, N, 2)`` the middle of the run of "person" pixels at (or near) the shank's
+        axis on each of N slices across it, from the knee to the ankle (NaN where none), for
+        a fit over a band of the shank fixed later (:func:`hiprom.geometry.shank.band_fit_deg`).
+    width_px
+        ``(T, 2, N)`` that run's width (NaN where none or not measured: files written before
+        it was recorded).
+    crossed
+        ``(T, 2, N)`` 1 where the other shank's landmark axis crosses the run (the legs
+        overlap there), else 0.
     """
 
     mid_px: np.ndarray
     lateral_px: np.ndarray
     clean: np.ndarray
     points_px: np.ndarray
+    width_px: np.ndarray
+    crossed: np.ndarray
 
     def __post_init__(self) -> None:
         mid = _lines("mid_px", self.mid_px, (None, 2, 2, 2))
@@ -177,7 +186,11 @@ class ShankLines:
         object.__setattr__(self, "mid_px", mid)
         object.__setattr__(self, "lateral_px", _lines("lateral_px", self.lateral_px, (n, 2, 2, 2)))
         object.__setattr__(self, "clean", _lines("clean", self.clean, (n, 2)))
-        object.__setattr__(self, "points_px", _lines("points_px", self.points_px, (n, 2, None, 2)))
+        points = _lines("points_px", self.points_px, (n, 2, None, 2))
+        object.__setattr__(self, "points_px", points)
+        k = points.shape[2]
+        object.__setattr__(self, "width_px", _lines("width_px", self.width_px, (n, 2, k)))
+        object.__setattr__(self, "crossed", _lines("crossed", self.crossed, (n, 2, k)))
 
     def __len__(self) -> int:
         return int(self.mid_px.shape[0])
@@ -186,23 +199,24 @@ class ShankLines:
     def empty(cls, n_frames: int, n_points: int = N_SHANK_POINTS) -> "ShankLines":
         """Lines for ``n_frames`` frames, none found (all NaN; ``clean`` 0)."""
         nan = np.full((n_frames, 2, 2, 2), np.nan)
-        return cls(nan, nan.copy(), np.zeros((n_frames, 2)), np.full((n_frames, 2, n_points, 2), np.nan))
+        return cls(nan, nan.copy(), np.zeros((n_frames, 2)), np.full((n_frames, 2, n_points, 2), np.nan),
+                   np.full((n_frames, 2, n_points), np.nan), np.zeros((n_frames, 2, n_points)))
 
     @classmethod
     def stack(cls, frames: Sequence["ShankLines | None"], n_points: int = N_SHANK_POINTS) -> "ShankLines":
         """One-frame lines (or None = not measured) stacked into a series."""
-        out = cls.empty(len(frames), n_points)
-        mid, lat, clean, pts = (np.array(a) for a in (out.mid_px, out.lateral_px, out.clean, out.points_px))
+        out = {k: np.array(v) for k, v in cls.empty(len(frames), n_points).arrays().items()}
         for i, f in enumerate(frames):
             if f is not None:
-                mid[i], lat[i], clean[i], pts[i] = f.mid_px[0], f.lateral_px[0], f.clean[0], f.points_px[0]
-        return cls(mid, lat, clean, pts)
+                for name, arr in f.arrays().items():
+                    out[name][i] = arr[0]
+        return cls(**out)
 
     def select(self, mask: np.ndarray) -> "ShankLines":
         """The frames where ``mask`` is true."""
-        return ShankLines(self.mid_px[mask], self.lateral_px[mask], self.clean[mask], self.points_px[mask])
+        return ShankLines(**{name: arr[mask] for name, arr in self.arrays().items()})
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays by name (for saving)."""
+        """The arrays by name (for saving; the constructor's keyword arguments)."""
         return {"mid_px": self.mid_px, "lateral_px": self.lateral_px, "clean": self.clean,
-                "points_px": self.points_px}
+                "points_px": self.points_px, "width_px": self.width_px, "crossed": self.crossed}

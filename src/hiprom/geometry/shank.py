@@ -13,11 +13,12 @@ turned into the rotation about the femur by undoing the camera's view of the leg
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from hiprom.core.capture import SHANK_ROW
+from hiprom.core.capture import SHANK_ROW, ShankLines
 from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.geometry import angles as geo
 from hiprom.geometry.projection import LegView, RestPose, true_rotation_deg
@@ -32,6 +33,11 @@ __all__ = ["ShankAngle", "band_fit_deg", "shank_angle", "side_signs"]
 #: see ``benchmarks/accuracy.py`` and the README's accuracy section.
 BAND = (0.25, 0.95)
 BAND_TAPER = 0.1
+#: A slice whose run of "person" pixels is wider than this many times the leg's usual width
+#: at that slice holds more than the leg (the other leg merged with it, a hand, a shadow
+#: joined to the mask): it is left out of the fit. Loose trousers make the whole leg wider,
+#: not one slice, so they stay in; two legs merged are about twice as wide.
+WIDTH_JUMP = 1.5
 
 
 def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, side_sign: float,
@@ -69,6 +75,31 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
         v = np.linalg.svd(x, full_matrices=False)[2][0]
         centre[t], direction[t] = c, v if v @ (c - pivot_px) >= 0 else -v
     return geo.shank_angle_2d_deg(centre, centre + direction, side_sign, roll_deg)
+
+
+def usable_points(lines: ShankLines, side: str) -> np.ndarray:
+    """``(T, N, 2)`` the silhouette's run middles of one leg that a fit may use (NaN otherwise).
+
+    Notes
+    -----
+    Left out: slices the other leg's axis crosses, and slices wider than :data:`WIDTH_JUMP`
+    times the leg's usual width there — the median over the frames where that slice was
+    measured and not crossed (with fewer than 5 such frames, e.g. a photo, the median over
+    all the leg's slices). Slices of unknown width (files from before widths were recorded)
+    are kept.
+    """
+    row = SHANK_ROW[side]
+    pts = np.array(lines.points_px[:, row], float)
+    width = np.where(lines.crossed[:, row] > 0, np.nan, lines.width_px[:, row])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN slices: no reference there
+        ref = np.nanmedian(width, axis=0)
+        counts = np.isfinite(width).sum(axis=0)
+        overall = np.nanmedian(width) if np.isfinite(width).any() else np.nan
+        ref = np.where(counts >= 5, ref, overall)
+        too_wide = width > WIDTH_JUMP * ref
+    pts[(lines.crossed[:, row] > 0) | too_wide] = np.nan
+    return pts
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +156,7 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     else:
         row = SHANK_ROW[side]
         if rest is not None:
-            from_mid = band_fit_deg(lines.points_px[:, row], rest.knee_px, rest.shank_px, side_sign, roll_deg)
+            from_mid = band_fit_deg(usable_points(lines, side), rest.knee_px, rest.shank_px, side_sign, roll_deg)
         else:
             line = lines.mid_px[:, row]
             from_mid = geo.shank_angle_2d_deg(line[:, 0], line[:, 1], side_sign, roll_deg)

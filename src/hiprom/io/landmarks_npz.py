@@ -86,11 +86,20 @@ def load_series(path: str | Path) -> LandmarkSeries:
                          fix="re-run 'hiprom analyze' on the clip to write a new file.") from None
 
 
+def _shank_lines(arrays: dict[str, np.ndarray]) -> ShankLines | None:
+    """Shank lines from saved arrays; slice widths and crossings that older files lack are
+    unknown (NaN) and none (0): their slices were kept only where clear."""
+    if {"mid_px", "lateral_px", "clean", "points_px"} - set(arrays):
+        return None
+    n, _, k, _ = arrays["points_px"].shape
+    return ShankLines(**{"width_px": np.full((n, 2, k), np.nan), "crossed": np.zeros((n, 2, k)), **arrays})
+
+
 def _typed_v2(header: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str, Any]:
     lines = {k[len("shank__"):]: v for k, v in extra.items() if k.startswith("shank__")}
     return {"capture": Capture.from_dict(header.get("capture") or {}),
             "scene_lines": tuple(SceneLine.from_dict(s) for s in header.get("scene_lines") or ()),
-            "shank_lines": ShankLines(**lines) if lines else None,
+            "shank_lines": _shank_lines(lines),
             "person": None if not header.get("person") else PersonChoice.from_dict(header["person"])}
 
 
@@ -104,5 +113,5 @@ def _typed_v1(header: dict[str, Any], extra: dict[str, np.ndarray]) -> dict[str,
     lines = {_V1_SHANK[k[len("extra__"):]]: v for k, v in extra.items() if k[len("extra__"):] in _V1_SHANK}
     return {"capture": Capture.from_dict(capture),
             "scene_lines": tuple(SceneLine.from_dict(s) for s in meta.get("scene_lines") or ()),
-            "shank_lines": ShankLines(**lines) if len(lines) == 4 else None,
+            "shank_lines": _shank_lines(lines),
             "person": PersonChoice.from_dict(meta["person"]) if meta.get("person") else None}

@@ -156,9 +156,11 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     lat = np.full((2, 2, 2), np.nan)
     clean_share = np.zeros(2)
     points = np.full((2, N_POINTS, 2), np.nan)
+    width = np.full((2, N_POINTS), np.nan)
+    crossed = np.zeros((2, N_POINTS))
 
     def out() -> ShankLines:
-        return ShankLines(mid[None], lat[None], clean_share[None], points[None])
+        return ShankLines(mid[None], lat[None], clean_share[None], points[None], width[None], crossed[None])
 
     d = ankle - knee
     length = np.hypot(d[:, 0], d[:, 1])
@@ -196,11 +198,13 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
         clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length[:, None]) & ~other_inside
     mid_t = (lo + hi) / 2
     pts_mid = k[:, None] + s_vals[..., None] * u[:, None] + mid_t[..., None] * n[:, None]
-    pts_mid[~clean] = np.nan
+    pts_mid[~ok] = np.nan
     lateral = np.where(lat_t[:, None] > 0, hi, lo)
     band = (fracs >= SLICE_FROM - 1e-9) & (fracs <= SLICE_TO + 1e-9)
     mid[use] = _fit_lines(s_vals, mid_t, clean & band, k, u, n, length)
     lat[use] = _fit_lines(s_vals, lateral, ok & band, k, u, n, length)
     clean_share[use] = (clean & band).sum(axis=1) / band.sum()
     points[use] = pts_mid
+    width[use] = np.where(ok, hi - lo, np.nan)
+    crossed[use] = (ok & other_inside).astype(float)
     return out()

@@ -200,4 +200,5 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif show:
         from hiprom.apps.cli.terminal import print_summary
 
-        print_summary(Console(highlight=False), result, written, comparison=comparison)
+        print_summary(Console(highlight=False), result, written, comparison=comparison,
+                      report_path=written / "report.html" if extra.report else None)
