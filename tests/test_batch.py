@@ -69,7 +69,8 @@ def side(ir: float | None, er: float | None = None, level: str = "good") -> dict
 
 
 def result_dict(right: dict, left: dict) -> dict:
-    return {"reference": "vertical", "sides": {"right": right, "left": left}, "warnings": ["w1", "w2"]}
+    return {"schema": "hiprom.result", "schema_version": 1, "reference": "vertical",
+            "sides": {"right": right, "left": left}, "warnings": ["w1", "w2"]}
 
 
 def task_for(item: ClipItem, out: Path, sha: str = "in0", settings: str = "set0") -> ClipTask:
