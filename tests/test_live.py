@@ -211,7 +211,7 @@ def test_missing_source_and_existing_output(tmp_path: Path):
     (tmp_path / "taken").mkdir()
     proc = run_cli("--camera", "7", "--headless", "--out", tmp_path / "taken", model=None, cwd=tmp_path,
                    timeout=120)
-    assert proc.returncode == 1 and "already exists" in proc.stderr   # refused before the camera
+    assert proc.returncode == 2 and "already exists" in proc.stderr   # refused before the camera
     assert_clean(proc)
 
 

@@ -207,7 +207,7 @@ def test_cli_report(folder: Path, tmp_path: Path) -> None:
     assert "External rotation (ER)" in html and "For orientation only (no row covers this person): Right hip ER" in html
     assert "College athletes about 18: women, 90° hip flexion" in html
     proc = run_cli(folder / "result.json", "--out", out)
-    assert proc.returncode == 1 and "already exists" in proc.stderr and "--force" in proc.stderr
+    assert proc.returncode == 2 and "already exists" in proc.stderr and "--force" in proc.stderr
     assert run_cli(folder / "result.json", "--out", out, "--force").returncode == 0
     proc = run_cli(folder / "result.json", "--out", out, "--force", "--sport", "golf")
     assert proc.returncode == 2 and "known sport" in proc.stderr and "Traceback" not in proc.stderr

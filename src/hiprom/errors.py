@@ -78,7 +78,10 @@ class NoTestError(AnalysisError):
 
 
 class OutputExistsError(HipromError):
-    """The output folder or file exists and ``--force`` was not given."""
+    """The output folder or file exists and ``--force`` was not given (or the output place
+    cannot be used): a usage error, exit 2 (exit 1 is kept for input that cannot be measured)."""
+
+    exit_code = 2
 
 
 class ConfigError(HipromError):

@@ -10,14 +10,62 @@ import os
 from enum import Enum
 from typing import Any, Callable
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from hiprom._version import __version__
 from hiprom.errors import HipromError, UsageError
 
-app = typer.Typer(
+class _PlainHelp:
+    """Help that shows what to type: ``INPUT`` on the usage line (typer writes ``{INPUT}``)
+    and no ``<bool>`` after a flag (a flag takes no value)."""
+
+    params: list[Any]
+
+    def _plain_flags(self) -> None:
+        for param in self.params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]  # type: ignore[misc]
+
+
+class HipromCommand(_PlainHelp, TyperCommand):
+    """A command with :class:`_PlainHelp`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_flags()
+
+
+class HipromGroup(_PlainHelp, TyperGroup):
+    """The ``hiprom`` group with :class:`_PlainHelp`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_flags()
+
+
+class _Typer(typer.Typer):
+    """Every command of this app is a :class:`HipromCommand`."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or HipromCommand, **kwargs)
+
+
+app = _Typer(
     name="hiprom",
+    cls=HipromGroup,
     help="Measure hip internal/external rotation (seated test) from a video, photo or webcam.",
     no_args_is_help=True,
     add_completion=False,
@@ -45,8 +93,20 @@ def age_option() -> Any:
     return typer.Option(None, "--age", help="Age in years: chooses the norm rows for that age (see hiprom norms).")
 
 
+#: The values ``--sex`` accepts (exactly these: an abbreviation or another word is refused).
+SEXES = ("female", "male", "other")
+
+
+def _sex_callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+    if value is None or ctx.resilient_parsing or value in SEXES:
+        return value
+    fail(UsageError(f"--sex must be one of {', '.join(SEXES)}, got {value!r}",
+                    fix="give --sex female, --sex male or --sex other, or leave it out."))
+
+
 def sex_option() -> Any:
-    return typer.Option(None, "--sex", help="female, male or other: adds the norm rows for that sex (none for other).")
+    return typer.Option(None, "--sex", callback=_sex_callback, metavar="female|male|other",
+                        help="Adds the norm rows for that sex (none for other).")
 
 
 def sport_option() -> Any:
