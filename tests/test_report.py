@@ -65,8 +65,11 @@ def test_report_of_a_result_holds_the_values_figures_and_advice(result, tmp_path
     html = out.read_text(encoding="utf-8")
     assert_self_contained(html)
     saved = result.to_dict()["sides"]["right"]                               # the report shows result.json's values
-    assert f"<td class='num'>{saved['peak_ir_deg']:.1f}°</td>" in html
-    assert f"<td class='num'>{saved['peak_er_deg']:.1f}°</td>" in html
+    for kind in ("ir", "er"):                       # each reading with its own uncertainty, not one fixed ±2°
+        assert (f"<td class='num'>{saved[f'peak_{kind}_deg']:.1f}° ± "
+                f"{saved[f'peak_{kind}_uncertainty_deg']:.1f}°</td>") in html
+    assert "<td class=''>not tested: the left leg stays within 1° of rest</td>" in html   # the verdict's reason
+    assert "Held IR / ER: the mean angle over the hold at end range" in html and "peak IR" not in html
     pngs = data_uris(html, "png")
     assert len(pngs) == 3 and all(p.startswith(b"\x89PNG") for p in pngs)
     assert "No age given: compared as an adult (rows covering ages 20–50)" in html
@@ -86,7 +89,7 @@ def test_report_of_a_result_holds_the_values_figures_and_advice(result, tmp_path
 def test_flags_positions_and_sources_are_shown(result, tmp_path: Path) -> None:
     cmp = compare({"sides": {"left": {"peak_ir_deg": 12.0}, "right": {"peak_ir_deg": 21.0}}}, age=60, sex="male")
     html = write_report(result, tmp_path / "r.html", comparison=cmp).read_text(encoding="utf-8")
-    assert "No age given" not in html and "Subject: age 60, sex male" in html
+    assert "No age given" not in html and "<td class=''>subject</td><td class=''>age 60, sex male</td>" in html
     assert html.count("class='box flag'") == 3                               # IR ≤ 20 and IR < 15 (left), + advice box
     assert html.count("class='box possible'") == 2    # right 21° is within 2° of 20°; 9° within 2.8° of 10°
     assert "<b>IR 20° or less</b> (left hip) — raised: Screening flag raised: left hip IR 12.0°" in html
@@ -202,7 +205,7 @@ def test_cli_report(folder: Path, tmp_path: Path) -> None:
     proc = run_cli(folder / "result.json", "--out", out, "--age", "60", "--sex", "female", "--sport", "squat")
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
-    assert "Subject: age 60, sex female, sport squat" in html
+    assert "<td class=''>subject</td><td class=''>age 60, sex female, sport squat</td>" in html
     assert "Healthy adults 20–60, seated" in html and "Adults over 50 (popular article)" in html
     assert "External rotation (ER)" in html and "For orientation only (no row covers this person): Right hip ER" in html
     assert "College athletes about 18: women, 90° hip flexion" in html
@@ -276,3 +279,25 @@ def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> Non
                                          (None, "–")])
 def test_degrees_are_shown_to_a_tenth_without_a_negative_zero(value, text):
     assert report_mod._deg(value) == text
+
+
+def test_a_rebuilt_report_equals_the_original(folder: Path, tmp_path: Path) -> None:
+    """`hiprom report --force` keeps what analyze was told: subject, age, sex, sport, test date, notes."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    out = tmp_path / "clip_hiprom"
+    proc = subprocess.run([sys.executable, "-m", "hiprom", "analyze", "--from-landmarks", folder / "landmarks.npz",
+                           "--out", out, "--quiet", "--report", "--subject", "P-1", "--age", "60", "--sex",
+                           "female", "--sport", "cycling", "--test-date", "2024-05-01", "--examiner", "AB",
+                           "--notes", "after warm-up", "--pain", "left", "--history-db", tmp_path / "h.sqlite"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    original = (out / "report.html").read_text(encoding="utf-8")
+    for text in ("<td class=''>subject</td><td class=''>ID P-1, age 60, sex female, sport cycling</td>",
+                 "<td class=''>test date</td><td class=''>2024-05-01</td>", "<td class=''>examiner</td><td "
+                 "class=''>AB</td>", "<td class=''>pain</td><td class=''>pain on the left side</td>",
+                 "<td class=''>notes</td><td class=''>after warm-up</td>", "Adults over 50 (popular article)",
+                 "College athletes about 18: women, 90° hip flexion"):
+        assert text in original, text
+    assert "is said to need" in original and "Cycling" in original               # the sport's demand
+    assert run_cli(out, "--force").returncode == 0
+    assert (out / "report.html").read_text(encoding="utf-8") == original       # byte for byte, figures too

@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hiprom.core.measurement import SIDES
+from hiprom.core.session import TestInfo
 from hiprom.errors import ConfigError, HipromError, InputError
 from hiprom.io.result_json import read_result
 from hiprom.outputs.report_sections import (
@@ -152,34 +154,75 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
     warns = d.get("warnings") or []
     out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
     rows = []
-    for side in ("right", "left"):
+    for side in SIDES:
         s = d["sides"][side]
-        sq = s.get("quality") or {}
-        verdict = f"{sq.get('level', '?')} ({sq.get('score') or 0:.2f})" if s.get("tested") else "not tested"
-        rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
-                     _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
+        rows.append([_td(side), _td(_reading(s, "ir"), "num"), _td(_reading(s, "er"), "num"),
+                     _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(_verdict(s))])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")
     out += ["<h2>Results per side</h2>",
-            _table(["side", "peak IR", "peak ER", "total arc", "reps", "quality"], rows),
-            f"<p class='sub'>Left–right IR difference: "
-            f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}. "
-            f"Each reading carries about ±{cmp.uncertainty_deg:g}° of measurement uncertainty.</p>"]
+            _table(["side", "held IR", "held ER", "total arc", "reps", "quality"], rows),
+            f"<p class='sub'>{_e(HELD_TEXT)} Left–right IR difference: "
+            f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}.</p>"]
     return out
+
+
+#: What "held" means, said once wherever a reading is shown.
+HELD_TEXT = ("Held IR / ER: the mean angle over the hold at end range (the best repetition), ± its own "
+             "measurement uncertainty (about 95 %); the total arc adds the two as shown.")
+
+
+def _reading(s: dict[str, Any], kind: str) -> str:
+    """``"38.0° ± 1.4°"``; ``"–"`` when not measured."""
+    value, u = s.get(f"peak_{kind}_deg"), s.get(f"peak_{kind}_uncertainty_deg")
+    if value is None:
+        return "–"
+    return _deg(value) + (f" ± {u:.1f}°" if u is not None else "")
+
+
+def _verdict(s: dict[str, Any]) -> str:
+    """Quality, or why the side has no reading (the recognition's reason, or why it was withheld)."""
+    q = s.get("quality") or {}
+    if not s.get("tested"):
+        label = "not a seated test" if s.get("test") == "not_a_seated_test" else "not tested"
+        return f"{label}: {s['test_reason']}" if s.get("test_reason") else label
+    text = f"{q.get('level', '?')} ({q.get('score') or 0:.2f})"
+    if q.get("withheld"):
+        text = "withheld: " + "; ".join(q.get("reasons") or []) if q.get("reasons") else "withheld"
+    return text
+
+
+def _header(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
+    """Who was tested, when, by whom, how, and what they said."""
+    subject = dict(d.get("subject") or {})
+    who = {"ID": subject.get("id"), "age": cmp.inputs.get("age"), "sex": subject.get("sex") or cmp.inputs.get("sex"),
+           "sport": cmp.inputs.get("sport")}
+    text = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in who.items()
+                     if v not in (None, "")) or "not given"
+    test = TestInfo.from_dict(d.get("test"))
+    date = (f"{test.date.replace('T', ' ')}" + (" (the clip's creation time)" if test.date_source == "clip" else "")
+            if test.date else f"not recorded (analysed {_when(d.get('created_utc'))})")
+    pain = {"no": "no pain", None: "not recorded"}.get(test.pain, f"pain on the {test.pain} side"
+                                                        if test.pain != "both" else "pain on both sides")
+    rows = [[_td("subject"), _td(text)], [_td("test date"), _td(date)],
+            [_td("examiner"), _td(test.examiner or "not recorded")],
+            [_td("test position"), _td(test.position + ("" if test.position == "seated" else
+                                                        " (hiprom measures the seated test)"))],
+            [_td("pain"), _td(pain)]]
+    if test.notes:
+        rows.append([_td("notes"), _td(test.notes)])
+    return ["<h2>Test</h2>", _table(None, rows)]
 
 
 def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str]],
           frames: list[tuple[str, str]], notes: list[str]) -> str:
     name = Path(str(d.get("input", {}).get("path", "") or "analysis")).name
-    inputs = cmp.inputs
-    subject = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in inputs.items() if v not in (None, "")) or "not given"
-    made = _when(_dt.datetime.now(_dt.timezone.utc).isoformat())
     parts = [f"<h1>Hip rotation report — {_e(name)}</h1>",
-             f"<p class='sub'>Subject: {_e(subject)} · analysed {_e(_when(d.get('created_utc')))} · "
-             f"report {_e(made)} · hiprom {_e(d.get('software', {}).get('version'))}</p>",
+             f"<p class='sub'>Analysed {_e(_when(d.get('created_utc')))} · "
+             f"hiprom {_e(d.get('software', {}).get('version'))}</p>",
              "<p class='sub'>A measuring aid: the comparisons below are screening references, not a diagnosis.</p>"]
-    parts += _sections(d, cmp) + _norm_section(cmp) + _flags_section(cmp)
-    parts.append("<h2>Figures</h2>")
+    parts += _header(d, cmp) + _sections(d, cmp)
+    parts += ["<section class='page'>"] + _norm_section(cmp) + _flags_section(cmp) + ["</section>"]
+    parts.append("<section class='page'><h2>Figures</h2>")
     parts += [f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
               for c, uri in figures]
     parts.append("<h2>Key frames</h2>")
@@ -188,7 +231,8 @@ def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str
         parts.append("<div class='frames'>" + "".join(
             f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
             for c, uri in frames) + "</div>")
-    parts += _drills_section(cmp) + _sources_section(cmp)
+    parts.append("</section>")
+    parts += ["<section class='page'>"] + _drills_section(cmp) + _sources_section(cmp) + ["</section>"]
     parts.append(f"<footer>hiprom is a measuring aid, not a diagnostic device. Figures come from a video and carry "
                  f"measurement error. {_e(_mdc_text())}</footer>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

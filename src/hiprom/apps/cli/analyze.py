@@ -22,7 +22,10 @@ from hiprom.apps.cli.common import (
     sex_option,
     sport_option,
     subject_option,
+    test_options,
 )
+
+_TEST = test_options()
 
 
 def _roll_callback(ctx: typer.Context, param: Any, text: Optional[str]) -> Any:
@@ -80,6 +83,11 @@ def analyze(
     subject: Optional[str] = subject_option(),
     history_db: Optional[Path] = typer.Option(None, "--history-db",
                                               help="History database (default: user data folder, or HIPROM_HISTORY)."),
+    test_date: Optional[str] = _TEST["test_date"],
+    examiner: Optional[str] = _TEST["examiner"],
+    notes: Optional[str] = _TEST["notes"],
+    pain: Optional[str] = _TEST["pain"],
+    position: str = _TEST["position"],
 ) -> None:
     """Measure hip rotation per side in a seated-test clip and write its output folder."""
     overrides = {
@@ -91,7 +99,8 @@ def analyze(
         "model.max_people": max_people,
         "video.mirrored": mirrored,
     }
-    extra = Extras(report, age, sex, sport, annotate, blur_faces, subject, history_db)
+    test = {"date": test_date, "examiner": examiner, "notes": notes, "pain": pain, "position": position}
+    extra = Extras(report, age, sex, sport, annotate, blur_faces, subject, history_db, test)
     run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,
                 json_out, not no_plot, quiet, extra)
 
@@ -108,6 +117,8 @@ class Extras:
     blur_faces: bool = False
     subject: Optional[str] = None
     history_db: Optional[Path] = None
+    #: ``--test-date``, ``--examiner``, ``--notes``, ``--pain``, ``--position`` (None: not given).
+    test: Optional[dict] = None
 
     @property
     def compares(self) -> bool:
@@ -176,6 +187,8 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         model_info = load_model(config, progress=not quiet)
         with FrameProgress(err_console, enabled=not quiet, label=input_path.name) as progress:
             result = run(input_path, config, model=model_info, progress=progress.update)
+    if extra.test:
+        result = result.with_test(**extra.test)
     comparison = None
     if extra.compares:
         from hiprom.interpret.norms import compare

@@ -89,8 +89,9 @@ class Reference(str, Enum):
 
 
 # The norm comparison's options, the same for every command that compares (analyze, report).
-def age_option() -> Any:
-    return typer.Option(None, "--age", help="Age in years: chooses the norm rows for that age (see hiprom norms).")
+def age_option(default_note: str = "") -> Any:
+    return typer.Option(None, "--age", help="Age in years: chooses the norm rows for that age (see hiprom norms)"
+                                            + default_note + ".")
 
 
 #: The values ``--sex`` accepts (exactly these: an abbreviation or another word is refused).
@@ -160,6 +161,45 @@ def subject_option() -> Any:
     return typer.Option(None, "--subject", callback=_subject_callback,
                         help="Store the result in the local history under this subject ID "
                              "(1-200 printable characters, e.g. P-017).")
+
+
+def _test_date_callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+    if value is None or ctx.resilient_parsing:
+        return value
+    from hiprom.core.session import parse_test_date
+
+    try:
+        return parse_test_date(value)
+    except ValueError as exc:
+        fail(UsageError(f"--test-date: {exc}", fix="give the day of the test, e.g. --test-date 2024-05-01."))
+
+
+def _choice_callback(name: str, allowed: tuple[str, ...]) -> Callable[..., Any]:
+    def callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+        if value is None or ctx.resilient_parsing or value in allowed:
+            return value
+        fail(UsageError(f"{name} must be one of {', '.join(allowed)}, got {value!r}",
+                        fix=f"give {name} {'|'.join(allowed)}."))
+
+    return callback
+
+
+def test_options() -> dict[str, Any]:
+    """The test's own facts (:class:`hiprom.core.session.TestInfo`), as options of analyze."""
+    from hiprom.core.session import PAIN_CHOICES, POSITION_CHOICES
+
+    return {
+        "test_date": typer.Option(None, "--test-date", callback=_test_date_callback, metavar="YYYY-MM-DD",
+                                  help="Day (or YYYY-MM-DD HH:MM) of the test (default: the clip's own "
+                                       "creation time, when the file has one)."),
+        "examiner": typer.Option(None, "--examiner", help="Who did the test (initials or a code)."),
+        "notes": typer.Option(None, "--notes", help="Free text kept with the result and shown in the report."),
+        "pain": typer.Option(None, "--pain", callback=_choice_callback("--pain", PAIN_CHOICES),
+                             metavar="|".join(PAIN_CHOICES), help="Pain during the test, and on which side."),
+        "position": typer.Option("seated", "--position", callback=_choice_callback("--position", POSITION_CHOICES),
+                                 metavar="|".join(POSITION_CHOICES),
+                                 help="Test position (default: seated, the test hiprom measures)."),
+    }
 
 
 #: Where ``--help`` says how to give a file whose name starts with a dash.

@@ -16,7 +16,7 @@ def report(
                                        help="A result.json written by hiprom analyze (or its output folder)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="HTML file to write (default: report.html beside RESULT.json)."),
-    age: Optional[float] = age_option(),
+    age: Optional[float] = age_option(" (default: the age saved in RESULT.json)"),
     sex: Optional[str] = sex_option(),
     sport: Optional[str] = sport_option(),
     video: Optional[Path] = typer.Option(None, "--video",
@@ -48,7 +48,10 @@ def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: O
                                 fix="give a file name with --out, e.g. --out report.html.")
     check_can_create(out_path)
     data = read_result(result_json)  # a bad file fails before any work
-    comparison = compare(data, age=age, sex=sex, sport=sport)
+    saved = data.get("subject") or {}                # what analyze was told, unless overridden here
+    comparison = compare(data, age=saved.get("age") if age is None else age,
+                         sex=saved.get("sex") if sex is None else sex,
+                         sport=saved.get("sport") if sport is None else sport)
     written = build_report_from_folder(result_json, out_path, comparison=comparison, video_path=video,
                                        blur_faces=blur_faces)
     err_console.print(f"report written: {written}", soft_wrap=True, markup=False)
