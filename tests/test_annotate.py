@@ -85,6 +85,11 @@ def test_same_frames_size_and_rate_as_the_source(sample_result, plain_video: Pat
     assert out["decoded"] == out["declared"] == src["decoded"]
     assert out["fps"] == pytest.approx(src["fps"], abs=1e-3)
     assert out["rotation"] == 0  # upright frames: no rotation metadata needed
+    import av
+
+    with av.open(str(plain_video)) as c:                  # H.264 4:2:0: browsers and phones play it
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.name, ctx.pix_fmt) == ("h264", "yuv420p")
     assert sorted(p.name for p in plain_video.parent.iterdir()) == ["annotated.mp4"]  # no temp left
 
 

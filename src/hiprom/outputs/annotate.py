@@ -18,8 +18,9 @@ and un-mirrored for a clip analysed with ``mirrored``). The video is written wit
 upright frames at the container's frame rate (29.97 stays 29.97) and the same size, so it
 needs **no rotation metadata**: any player shows it the right way up. A variable-frame-rate
 source comes out at its nominal constant rate (every frame kept, none added). The codec is
-MPEG-4 Part 2 (``mp4v``), which every OpenCV build can write; frames are streamed (decoded on
-a reader thread, drawn, written), never held in memory. The file is written under a temporary
+H.264 (4:2:0, index at the front: browsers and phones play it), written with PyAV
+(:mod:`hiprom.io.video_writer`); frames are streamed (decoded on a reader thread, drawn,
+written), never held in memory. The file is written under a temporary
 name beside the target and renamed into place, so an interrupted run leaves no half video.
 """
 
@@ -27,17 +28,18 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import av
 import cv2
 import numpy as np
 
 from hiprom.core.landmarks import LM, SIDES
 from hiprom.errors import InputError, OutputExistsError
+from hiprom.io.atomic import temp_name
 from hiprom.io.frames import iter_frames_threaded, open_source
-from hiprom.io.video_probe import quiet_opencv_log
+from hiprom.io.video_writer import VideoWriter
 from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
 from hiprom.outputs.privacy import HeadBox, blur_region, head_box
 
@@ -46,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["write_annotated_video", "VIDEO_SUFFIXES", "head_boxes"]
 
-#: Containers the ``mp4v`` writer produces here.
+#: Containers the H.264 writer produces here.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 _RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.outputs.plots.SIDE_COLOURS
@@ -265,15 +267,15 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
         painter = _Painter(result, size)
         boxes = head_boxes(series.image_px, series.visibility, (size[1], size[0])) if blur_faces else None
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.stem}.{secrets.token_hex(4)}.part{out_path.suffix}")
-        with quiet_opencv_log():
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+        tmp = temp_name(out_path, f".part{out_path.suffix}")
         try:
-            if not writer.isOpened():
-                raise OutputExistsError(f"OpenCV cannot write an MPEG-4 video here ({size[0]}×{size[1]} "
-                                        f"at {fps:g} fps)", path=out_path,
-                                        fix="check that the folder is writable and has free space; "
-                                            "an OpenCV build without FFmpeg cannot write videos.")
+            writer = VideoWriter(tmp, fps=float(fps), size=size)
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputExistsError(f"cannot write an H.264 video here ({size[0]}×{size[1]} at {fps:g} fps: "
+                                    f"{exc})", path=out_path,
+                                    fix="check that the folder is writable and has free space.") from None
+        try:
             done, last_box, last_row = 0, None, None
             for frame in iter_frames_threaded(source):
                 row = rows.get(frame.index)
@@ -286,14 +288,14 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
                 else:
                     img = img.copy()
                 painter.draw(img, row, last_row)
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                writer.write(img)
                 done += 1  # noqa: SIM113 (frames written, not rows read)
                 if progress is not None:
                     progress(done, info.frame_count)
-            writer.release()
+            writer.close()
             os.replace(tmp, out_path)
         except BaseException:
-            writer.release()
+            writer.abort()
             tmp.unlink(missing_ok=True)
             raise
     return out_path
