@@ -73,6 +73,8 @@ def analyze(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     report: bool = typer.Option(False, "--report",
                                 help="Also write report.html: norms, flags, plots, key frames, drills."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (A4; implies --report; printed by "
+                                                  "Chromium, which must be installed)."),
     age: Optional[float] = age_option(),
     sex: Optional[str] = sex_option(),
     sport: Optional[str] = sport_option(),
@@ -100,7 +102,7 @@ def analyze(
         "video.mirrored": mirrored,
     }
     test = {"date": test_date, "examiner": examiner, "notes": notes, "pain": pain, "position": position}
-    extra = Extras(report, age, sex, sport, annotate, blur_faces, subject, history_db, test)
+    extra = Extras(report or pdf, age, sex, sport, annotate, blur_faces, subject, history_db, test, pdf)
     run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,
                 json_out, not no_plot, quiet, extra)
 
@@ -119,6 +121,7 @@ class Extras:
     history_db: Optional[Path] = None
     #: ``--test-date``, ``--examiner``, ``--notes``, ``--pain``, ``--position`` (None: not given).
     test: Optional[dict] = None
+    pdf: bool = False
 
     @property
     def compares(self) -> bool:
@@ -132,6 +135,10 @@ class Extras:
 
             out.append(lambda folder: write_report(result, folder / "report.html", comparison=comparison,
                                                    video_path=input_path, blur_faces=self.blur_faces))
+        if self.pdf:
+            from hiprom.outputs.pdf import html_to_pdf
+
+            out.append(lambda folder: html_to_pdf(folder / "report.html", folder / "report.pdf"))
         if self.annotate:
             from hiprom.outputs.annotate import write_annotated_video
 
@@ -162,6 +169,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     if extra.annotate and (from_landmarks or not input_path.is_file()):
         raise InputError("--annotate needs the video itself", path=input_path,
                          fix="run --annotate on the clip, not on a landmarks file or a folder of photos.")
+    if extra.pdf:
+        from hiprom.outputs.pdf import require_chromium
+
+        require_chromium()
     if extra.compares:
         from hiprom.interpret.norms import compare
 
