@@ -67,7 +67,8 @@ def test_insert_and_read_back(hist: History, clip: Path):
     assert stored[0] == hashlib.sha256(clip.read_bytes()).hexdigest()
     assert json.loads(stored[1])["sides"]["right"]["peak_ir_deg"] == 38.6
     assert hist.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert hist.conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert hist.conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert row["date_source"] == "analysis" and row["position"] is None      # no test date: analysis time
 
 
 def test_the_same_clip_is_stored_once(hist: History, clip: Path, tmp_path: Path):
@@ -127,9 +128,14 @@ def test_plot_has_both_sides_the_band_and_the_mdc_marks(hist: History, tmp_path:
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
-    assert set(lines) == {"right IR, +10.0° since first", "left IR, +1.5° since first (within MDC)"}
+    assert set(lines) == {"right IR, +10.0° since first", "left IR, +1.5° since first (within MDC)",
+                          "right ER", "left ER"}                                # ER like IR
     assert lines["right IR, +10.0° since first"].get_ydata().tolist() == [36.0, 39.0, 46.0]
-    band = [p for p in ax.patches if p.get_label() == "norm 28–45°"]
+    assert lines["left ER"].get_ydata().tolist() == [30.0, 30.0, 30.0] and lines["left ER"].get_linestyle() == "--"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "filled: IR changed by at least the 5° MDC" in legend and "hollow: IR change within the MDC" in legend
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024-02-01", "2024-02-15", "2024-02-29"]
+    band = [p for p in ax.patches if p.get_label() == "norm IR 28–45°"]
     assert len(band) == 1
     ys = band[0].get_patch_transform().transform(band[0].get_path().vertices)[:, 1]  # data units
     assert (ys.min(), ys.max()) == (28.0, 45.0)
@@ -304,3 +310,44 @@ def test_a_process_killed_mid_write_leaves_a_sound_database(tmp_path: Path):
             assert row_id == k + 1 and ir == float(k) and clip == f"/nowhere/clip{k}.mp4"
             assert data["sides"]["right"]["peak_ir_deg"] == ir and len(data["warnings"]) == 300
         assert h.add(result_dict("/after/crash.mp4", 33.0), "crash") is True  # still writable
+
+
+def test_two_tests_on_one_day_show_the_time_not_seconds(hist: History, tmp_path: Path):
+    for hour, right in ((9, 36.0), (15, 38.0)):
+        f = tmp_path / f"h{hour}.mp4"
+        f.write_bytes(f"hour {hour}".encode())
+        hist.add(result_dict(f, right), "P", measured_utc=f"2024-02-01T{hour:02d}:00:30+00:00")
+    ax = hist.plot("P").axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024-02-01 09:00", "2024-02-01 15:00"]
+
+
+def test_the_test_date_and_facts_are_kept(hist: History, clip: Path):
+    d = result_dict(clip, 38.6, created="2024-03-09T10:00:00+00:00")
+    d["test"] = {"date": "2024-03-01T08:30:00+00:00", "date_source": "clip", "examiner": "AB", "notes": "warm",
+                 "pain": "left", "position": "seated"}
+    assert hist.add(d, "P")
+    row = hist.rows("P").iloc[0]
+    assert str(row["date"]) == "2024-03-01 08:30:00+00:00"                   # the test's date, not the analysis
+    assert (row["date_source"], row["examiner"], row["pain"], row["position"], row["notes"]) == (
+        "clip", "AB", "left", "seated", "warm")
+
+
+def test_a_version_1_database_is_migrated_without_losing_rows(tmp_path: Path, clip: Path):
+    from hiprom.outputs import history as history_mod
+
+    path = tmp_path / "old.sqlite"
+    v1 = history_mod._SCHEMA.replace(",\n    date_source TEXT, examiner TEXT, pain TEXT, position TEXT, notes TEXT", "")
+    assert "examiner" not in v1
+    conn = sqlite3.connect(path)
+    conn.executescript(v1.format(version=1))
+    conn.execute("INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, clip_fingerprint, "
+                 "right_ir_deg, result_json) VALUES ('P', '2023-01-01T00:00:00+00:00', '2023-01-01T00:00:00+00:00', "
+                 "'old.mp4', NULL, 'fp', 33.0, '{}')")
+    conn.commit()
+    conn.close()
+    with History(path) as h:
+        assert h.conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert h.add(result_dict(clip, 38.6), "P")
+        rows = h.rows("P")
+    assert rows["right_ir_deg"].tolist() == [33.0, 38.6] and rows["examiner"].isna().all()
+    assert rows["date_source"].isna().tolist() == [True, False] and rows["date_source"][1] == "analysis"

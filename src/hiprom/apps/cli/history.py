@@ -79,6 +79,7 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
     from hiprom.errors import InputError
     from hiprom.interpret.norm_tables import reference_mdc
     from hiprom.outputs.history import History, default_history_path, with_changes
+    from hiprom.outputs.history_plot import date_format
 
     band, band_label = _auto_band(age, sex) if auto else (band, None)
     source = ""
@@ -113,13 +114,15 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
                                     indent=2) + "\n")
         return
     console = Console(highlight=False)
-    same_day = table["date"].dt.strftime("%Y-%m-%d").duplicated(keep=False).any()
+    fmt = date_format(table["date"])
     t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left")
-    for col in ("date", "R IR (change)", "L IR (change)", "R ER", "L ER", "quality", "clip"):
-        t.add_column(col, justify="left" if col in ("date", "quality", "clip") else "right",
-                     no_wrap=col in ("date", "R ER", "L ER"), overflow="fold")
+    for col in ("test date", "R IR (change)", "L IR (change)", "R ER", "L ER", "quality", "clip"):
+        # numbers and dates never wrap; a long clip name is cut with … (whole words elsewhere)
+        t.add_column(col, justify="left" if col in ("test date", "quality", "clip") else "right",
+                     no_wrap=True, overflow="ellipsis" if col == "clip" else "fold", min_width=4 if col == "clip"
+                     else None)
     for _, r in table.iterrows():
-        cells = [r["date"].strftime("%Y-%m-%d %H:%M" if same_day else "%Y-%m-%d")]
+        cells = [r["date"].strftime(fmt)]
         for side in ("right", "left"):
             change, within = _num(r[f"{side}_ir_change_deg"], signed=True), r[f"{side}_ir_within_mdc"]
             note = f" [dim]({change} <MDC)[/]" if within else f" [bold]({change})[/]" if change else ""
