@@ -141,11 +141,11 @@ def test_key_frame_from_a_video_with_the_face_blur_hook(result, tmp_path: Path, 
 
     import hiprom.outputs.privacy
 
-    frame = result.sides["right"].peak_ir_frame
+    frame, er_frame = result.sides["right"].peak_ir_frame, result.sides["right"].peak_er_frame
     w, h = result.series.frame_size_px
     writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
-    for i in range(frame + 2):
-        writer.write(np.full((h, w, 3), 200 if i == frame else 40, np.uint8))   # only the peak frame is light
+    for i in range(er_frame + 2):                                  # only the IR and ER frames are light
+        writer.write(np.full((h, w, 3), 200 if i in (frame, er_frame) else 40, np.uint8))
     writer.release()
     calls = []
 
@@ -156,17 +156,21 @@ def test_key_frame_from_a_video_with_the_face_blur_hook(result, tmp_path: Path, 
     monkeypatch.setattr(hiprom.outputs.privacy, "blur_faces", fake_blur)
     html = write_report(result, tmp_path / "r.html", video_path=tmp_path / "clip.mp4",
                         blur_faces=True).read_text(encoding="utf-8")
-    assert calls == [((h, w, 3), (33, 3), (33,))]
-    (jpeg,) = data_uris(html, "jpeg")
-    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert np.median(img) > 150                                              # the peak frame, not its neighbours
-    assert f"frame {frame} at" in html and "Key frames omitted" not in html
+    assert calls == [((h, w, 3), (33, 3), (33,))] * 2
+    jpegs = data_uris(html, "jpeg")                                          # IR and ER, like each other
+    assert len(jpegs) == 2
+    for jpeg in jpegs:
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert np.median(img) > 150                                          # the held frame, not its neighbours
+    assert f"Right hip holding internal rotation (frame {frame} at" in html and "Key frames omitted" not in html
+    assert f"Right hip holding external rotation (frame {er_frame} at" in html
     short = tmp_path / "short.mp4"                                           # a clip that ends before the peak
     writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
     writer.write(np.zeros((h, w, 3), np.uint8))
     writer.release()
     html = write_report(result, tmp_path / "r.html", video_path=short).read_text(encoding="utf-8")
-    assert f"Key frame of the right side omitted: has no frame {frame}" in html and not data_uris(html, "jpeg")
+    assert f"Key frame of the right IR omitted: has no frame {frame}" in html and not data_uris(html, "jpeg")
+    assert f"Key frame of the right ER omitted: has no frame {er_frame}" in html
 
 
 def test_report_from_a_folder_and_without_landmarks(folder: Path, tmp_path: Path) -> None:
@@ -226,7 +230,8 @@ def test_report_of_the_sample_has_a_key_frame(sample_folder: Path) -> None:
     import cv2
 
     jpegs = data_uris(html, "jpeg")
-    assert len(jpegs) == 1                                                    # right side only
+    held = [k for k in ("ir", "er") if saved["sides"]["right"][f"peak_{k}_frame"] is not None]
+    assert len(jpegs) == len(held) >= 1                                       # right side only, IR and ER
     img = cv2.imdecode(np.frombuffer(jpegs[0], np.uint8), cv2.IMREAD_COLOR)
     assert img is not None and max(img.shape[:2]) >= 720 and img.std() > 20
 

@@ -105,11 +105,13 @@ def _jpeg(rgb) -> str:
 
 def _key_frames(result: "AnalysisResult", video: Path | None,
                 blur_faces: bool) -> tuple[list[tuple[str, str]], list[str]]:
-    """``[(caption, data uri)]`` per measured side, and notes on frames that were left out."""
+    """``[(caption, data uri)]`` per measured side and reading (IR, then ER), and notes on
+    frames that were left out."""
     from hiprom.outputs.keyframes import peak_frame
 
-    sides = [s for s in ("right", "left") if result.sides[s].peak_ir_frame is not None]
-    if not sides:
+    wanted = [(side, kind) for side in SIDES for kind in ("ir", "er")
+              if getattr(result.sides[side], f"peak_{kind}_frame") is not None]
+    if not wanted:
         return [], []
     if video is None:
         return [], ["Key frames omitted: the analysed video was not found (give it with --video)."]
@@ -121,21 +123,23 @@ def _key_frames(result: "AnalysisResult", video: Path | None,
             raise ConfigError("face blurring is not available in this installation of hiprom",
                               fix="update hiprom, or leave out --blur-faces.") from None
     out, notes = [], []
-    for side in sides:
+    for side, kind in wanted:
         res = result.sides[side]
+        frame, t_s = getattr(res, f"peak_{kind}_frame"), getattr(res, f"peak_{kind}_t_s")
         hook = None
         if blur_fn is not None:
-            row = int((result.series.frame_index == res.peak_ir_frame).nonzero()[0][0])
+            row = int((result.series.frame_index == frame).nonzero()[0][0])
             vis = result.series.visibility[row]
             hook = lambda rgb, px, _vis=vis: blur_fn(rgb, px, _vis)  # noqa: E731
         try:
-            rgb = peak_frame(result, side, video_path=video, blur=hook)
+            rgb = peak_frame(result, side, kind=kind, video_path=video, blur=hook)
         except HipromError as exc:  # a shorter or different video, or no shank in that frame
-            notes.append(f"Key frame of the {side} side omitted: {exc.what}")
+            notes.append(f"Key frame of the {side} {kind.upper()} omitted: {exc.what}")
             continue
-        when = f" at {res.peak_ir_t_s:.2f} s" if res.peak_ir_t_s is not None else ""
-        out.append((f"{side.capitalize()} hip at its peak internal rotation (frame {res.peak_ir_frame}{when}): "
-                    f"shank line, vertical (dashed) and the angle.", _jpeg(rgb)))
+        when = f" at {t_s:.2f} s" if t_s is not None else ""
+        name = {"ir": "internal", "er": "external"}[kind]
+        out.append((f"{side.capitalize()} hip holding {name} rotation (frame {frame}{when}, the middle of the "
+                    f"hold): shank line, vertical (dashed) and the angle.", _jpeg(rgb)))
     return out, notes
 
 

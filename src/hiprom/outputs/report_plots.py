@@ -82,10 +82,11 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
         ax.axhline(t, color=_FLAG_COLOUR, lw=0.8, ls=":", alpha=0.8)
         ax.annotate(f"{t:g}° screening", (0.0, t), xycoords=("axes fraction", "data"), xytext=(3, 2),
                     textcoords="offset points", fontsize=7, color=_FLAG_COLOUR)
-    for side, s in comparison.sides.items():
-        t_peak = result.sides[side].peak_ir_t_s
-        if s is not None and t_peak is not None:
-            ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.8, ls="--", alpha=0.6)
+    for side in SIDES:                     # the held IR (dashed) and ER (dotted) readings, like each other
+        for kind, style in (("ir", "--"), ("er", ":")):
+            t_peak = getattr(result.sides[side], f"peak_{kind}_t_s")
+            if getattr(comparison, kind).sides[side] is not None and t_peak is not None:
+                ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.9, ls=style, alpha=0.7)
     lo, hi = ax.get_ylim()
     ax.set_ylim(min(lo, bottom, -10) - 3, max(hi, top) + 6)
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), fontsize=7, ncols=1, frameon=False)
