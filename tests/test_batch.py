@@ -199,7 +199,7 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
         ("a.mp4", "right", "ok", 30.0, -14.0, "LR_DIFF_GT_10", "popular_adults_ir", "below"),
         ("a.mp4", "left", "ok", 44.0, 14.0, "LR_DIFF_GT_10", "popular_adults_ir", "borderline"),
         ("b.mp4", "right", "ok", 18.0, None, "IR_LE_20", None, None),     # age unknown: flags, but no norm row
-        ("b.mp4", "left", "ok", None, None, "not_tested", None, None),
+        ("b.mp4", "left", "ok", None, None, None, None, None),              # its test column says why
         ("c.mp4", "right", "ok", 18.0, None, "quality_poor;IR_LE_20", "popular_over50_ir", "below"),
         ("d.mp4", "right", "failed", None, None, None, None, None),
         ("d.mp4", "left", "failed", None, None, None, None, None),
@@ -230,6 +230,35 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
     assert str(parquet["date"].iloc[0])[:10] == "2024-03-28" and csv["date"].iloc[0] == "2024-03-28"
 
 
+def test_an_untested_leg_has_no_quality_and_the_lr_flag_needs_no_age(tmp_path: Path) -> None:
+    items = [ClipItem(path=tmp_path / "g.mp4", rel="g.mp4", row=2), ClipItem(path=tmp_path / "h.mp4", rel="h.mp4")]
+    untested = {**side(None), "test": "not_tested", "test_reason": "the left leg stays within 1° of rest"}
+    for it, d in zip(items, (result_dict(side(30.0), side(44.0)), result_dict(side(38.0), untested))):
+        publish_clip(task_for(it, tmp_path), ClipOutcome(it.rel, "ok"), FakeResult(d))
+    rows = summary_rows(tmp_path, items)
+    assert [r["flags"] for r in rows[:2]] == ["LR_DIFF_GT_10", "LR_DIFF_GT_10"]   # no age given
+    assert (rows[3]["test"], rows[3]["quality_level"], rows[3]["quality_score"], rows[3]["flags"]) == \
+        ("not_tested", None, None, None)
+    assert rows[2]["quality_level"] == "good"
+
+
+def test_run_clip_stores_the_manifest_row_with_the_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hiprom.apps.batch.worker as worker
+    import hiprom.apps.pipeline as pipeline
+
+    synthetic = pytest.importorskip("test_measure")
+    real = pipeline.analyze_landmarks(synthetic.series_from_body(synthetic.RIGHT), Config())
+    monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: real)
+    monkeypatch.setattr(worker, "_worker_model", lambda *a: None)
+    item = ClipItem(path=tmp_path / "c.mp4", rel="c.mp4", row=2, subject_id="S9", age=41.0, sex="male",
+                    date=dt.date(2024, 3, 28), notes="after run")
+    assert run_clip(task_for(item, tmp_path)).status == "ok"
+    saved = json.loads((tmp_path / CLIPS_DIR / item.folder / "result.json").read_text())
+    assert saved["subject"] == {"id": "S9", "age": 41.0, "sex": "male"}
+    assert (saved["test"]["date"], saved["test"]["date_source"], saved["test"]["notes"]) == \
+        ("2024-03-28", "given", "after run")
+
+
 def test_cohort_figure_shades_the_bands_the_report_uses() -> None:
     rows = [{"status": "ok", "peak_ir_deg": ir, "age": age, "side": "right", "clip": f"c{k}", "reference": "vertical"}
             for k, (ir, age) in enumerate(((44.0, 16), (38.0, 45), (30.0, 70), (35.0, None)))]
@@ -242,6 +271,12 @@ def test_cohort_figure_shades_the_bands_the_report_uses() -> None:
     assert sorted((round(y.min(), 1), round(y.max(), 1)) for y in ys) == [(25.0, 35.0), (35.0, 45.0), (45.0, 50.0)]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[0] == "norm band (popular article, not peer-reviewed)"
+    from matplotlib.colors import to_hex
+
+    from hiprom.outputs.plots import SIDE_COLOURS
+
+    dots = [c for c in ax.collections if not isinstance(c, PolyCollection)]
+    assert to_hex(dots[0].get_facecolor()[0]) == SIDE_COLOURS["right"]         # one colour per side everywhere
 
 
 def test_run_clip_records_a_model_problem_for_a_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -170,7 +170,7 @@ def run_clip(task: ClipTask) -> ClipOutcome:
         from hiprom.apps.pipeline import analyze
 
         model = _worker_model(task.model_path, task.model_sha256, task.model_variant)
-        result = analyze(task.input_path, task.config, model=model)
+        result = with_manifest(analyze(task.input_path, task.config, model=model), task.meta)
     except HipromError as exc:
         error, code, retry = exc.message, exc.exit_code, not isinstance(exc, (InputError, AnalysisError))
         test = getattr(exc, "verdicts", None)            # a clip with no seated test: each side's verdict
@@ -189,6 +189,15 @@ def run_clip(task: ClipTask) -> ClipOutcome:
                                             f"{type(exc).__name__}: {exc}")
         publish_clip(task, outcome, retry=True)
     return outcome
+
+
+def with_manifest(result: Any, meta: dict) -> Any:
+    """The result with what its manifest row says: the subject (``subject_id``, ``age``,
+    ``sex``) and the test (``date`` as the test date, ``notes``), as ``analyze`` stores them."""
+    subject = {k: meta.get(m) for k, m in (("id", "subject_id"), ("age", "age"), ("sex", "sex")) if meta.get(m)}
+    if subject:
+        result = result.with_subject(**subject)
+    return result.with_test(date=meta.get("date") or None, notes=meta.get("notes") or None)
 
 
 def _record(task: ClipTask, outcome: ClipOutcome, retry: bool) -> dict:
