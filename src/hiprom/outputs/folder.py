@@ -21,7 +21,7 @@ from hiprom.outputs.plots import plot_angles
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.core.result import AnalysisResult
 
-__all__ = ["default_output_dir", "check_output_dir", "write_outputs", "OUTPUT_FILES"]
+__all__ = ["default_output_dir", "check_output_dir", "write_outputs", "result_figure", "OUTPUT_FILES"]
 
 OUTPUT_FILES = ("result.json", "angles.csv", "landmarks.npz", "angles.png")
 
@@ -71,7 +71,7 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
         result.to_pandas().to_csv(tmp / "angles.csv", index=False, float_format="%.3f")
         save_series(result.series, tmp / "landmarks.npz")
         if plot:
-            fig = plot_angles(result)
+            fig = result_figure(result)
             fig.savefig(tmp / "angles.png", dpi=110)
         for write_more in extras:
             write_more(tmp)
@@ -80,6 +80,20 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def result_figure(result: "AnalysisResult"):
+    """The angle against time for a video; for a photo (no time), each reading drawn on its
+    photo (:func:`hiprom.outputs.keyframes.plot_photo`), else the plot when the photo is gone."""
+    if result.series.kind != "video":
+        from hiprom.errors import HipromError
+        from hiprom.outputs.keyframes import plot_photo
+
+        try:
+            return plot_photo(result)
+        except HipromError:
+            pass
+    return plot_angles(result)
 
 
 def _new_dir(parent: Path, prefix: str, suffix: str) -> Path:

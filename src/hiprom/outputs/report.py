@@ -163,9 +163,11 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
         rows.append([_td(side), _td(_reading(s, "ir"), "num"), _td(_reading(s, "er"), "num"),
                      _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(_verdict(s))])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")
+    video = inp.get("kind", "video") == "video"
+    held = "held " if video else ""
     out += ["<h2>Results per side</h2>",
-            _table(["side", "held IR", "held ER", "total arc", "reps", "quality"], rows),
-            f"<p class='sub'>{_e(HELD_TEXT)} Left–right IR difference: "
+            _table(["side", f"{held}IR", f"{held}ER", "total arc", "reps", "quality"], rows),
+            f"<p class='sub'>{_e(HELD_TEXT if video else PHOTO_TEXT)} Left–right IR difference: "
             f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}.</p>"]
     return out
 
@@ -173,6 +175,10 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
 #: What "held" means, said once wherever a reading is shown.
 HELD_TEXT = ("Held IR / ER: the mean angle over the hold at end range (the best repetition), ± its own "
              "measurement uncertainty (about 95 %); the total arc adds the two as shown.")
+
+
+PHOTO_TEXT = ("IR / ER: the angle at end range in the photo (the photo and its mirror image read and averaged), "
+              "± its own measurement uncertainty (about 95 %).")
 
 
 def _reading(s: dict[str, Any], kind: str) -> str:
@@ -280,7 +286,12 @@ def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data:
         data = result.to_dict()
     cmp = comparison if comparison is not None else compare(data)
     figures, notes = [], []
-    if result is not None:
+    if result is not None and result.series.kind != "video":
+        from hiprom.outputs.folder import result_figure
+
+        figures.append(("The photo with each reading drawn: shank line, vertical (dashed) and the angle.",
+                        _png(result_figure(result))))
+    elif result is not None:
         figures.append(("Angle against time with the norm band shaded; ▲ IR and ▼ ER at each rep's hold.",
                         _png(plot_angles_with_band(result, cmp))))
     figures.append(("Peak IR per side (± uncertainty) against the norm band.", _png(plot_sides_vs_band(data, cmp))))

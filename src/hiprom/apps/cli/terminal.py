@@ -77,6 +77,7 @@ def _held(value: float | None, u: float | None) -> str:
 
 #: What "held" means, printed under the table (the report says the same).
 HELD_NOTE = "held = mean over the hold at end range (best rep) ± its uncertainty (~95 %)"
+PHOTO_NOTE = "a photo: the angle at end range in the photo ± its uncertainty (~95 %)"
 
 
 def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None, *,
@@ -90,7 +91,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
     ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
     name = escape(Path(result.source.get('path') or '').name)  # a file name is not markup
     table = Table(title=f"Hip rotation ({ref}) — {name}", title_justify="left")
-    for col in ("side", "held IR", "held ER", "total arc", "reps", "quality"):
+    video = result.series.kind == "video"
+    held = "held " if video else ""
+    for col in ("side", f"{held}IR", f"{held}ER", "total arc", "reps", "quality"):
         table.add_column(col, justify="left" if col in ("side", "quality") else "right",
                          no_wrap=col != "quality", overflow="fold")
     reasons = []
@@ -110,7 +113,7 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
                       _held(s.peak_er_deg, s.peak_er_uncertainty_deg), _fmt(s.total_arc_deg),
                       str(s.n_reps), f"{s.quality.level} ({s.quality.score:.2f})")
     console.print(table)
-    console.print(f"[dim]{HELD_NOTE}[/]")
+    console.print(f"[dim]{HELD_NOTE if video else PHOTO_NOTE}[/]")
     for line in reasons:
         console.print(escape(line))
     d = result.to_dict()
