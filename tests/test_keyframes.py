@@ -147,3 +147,11 @@ def test_a_photo_shows_the_annotated_photo_not_an_empty_time_axis(shared_model_p
     out = result.save(tmp_path / "out")
     png = cv2.imread(str(out / "angles.png"))
     assert png is not None and png.std() > 30
+
+
+@pytest.mark.parametrize("angle, text", [(0.5, "rest"), (-0.1, "rest"), (-0.99, "rest"), (1.0, "1.0° IR"),
+                                         (-3.04, "3.0° ER"), (27.1, "27.1° IR"), (float("nan"), "--")])
+def test_a_resting_leg_reads_rest_not_a_flickering_ir_or_er(angle: float, text: str) -> None:
+    from hiprom.outputs.drawing import angle_text
+
+    assert angle_text(angle) == text

@@ -405,7 +405,7 @@ def test_overlay_and_headless_line():
     pk = Peaks()
     pk.update({"right": 38.0, "left": -2.0})
     state = OverlayState(reading, Prompt(Step.ROTATE, "Turn the RIGHT foot OUT", "right", "ir"), pk, True,
-                         mirror=True, note="saved", stats="30 fps 50 ms")
+                         mirror=True, note="saved", stats="30 fps 50 ms", held={("right", "ir"): 37.6})
     rgb = np.zeros((1280, 720, 3), np.uint8)
     rgb[:, :360] = (200, 0, 0)                                     # left half red (RGB)
     img = draw_overlay(rgb, state)
@@ -413,7 +413,8 @@ def test_overlay_and_headless_line():
     assert tuple(img[700, 700]) == (0, 0, 200)                     # mirrored: red on the right (BGR)
     assert tuple(img[700, 20]) == (0, 0, 0)
     line = headless_line(state)
-    assert line.startswith("   2.50 s REC R  +38° (IR 38 ER --)  L   -2° (IR -- ER  2)")
+    assert line.startswith("   2.50 s REC R 38° IR (held IR 38 ER --; max IR 38 ER --)  "
+                           "L  2° ER (held IR -- ER --; max IR -- ER --)")       # held: the hold's mean
     assert line.endswith("[green: good]  Turn the RIGHT foot OUT")
 
 

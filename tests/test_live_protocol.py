@@ -141,10 +141,27 @@ def test_peaks():
     peaks = Peaks()
     for r, l_ in [(5.0, 1.0), (38.5, math.nan), (-29.0, -2.0), (12.0, 0.5)]:
         peaks.update({"right": r, "left": l_})
-    assert peaks.ir == {"right": 38.5, "left": 1.0}
-    assert peaks.er == {"right": 29.0, "left": 2.0}
+    assert peaks.ir == {"right": 38.5, "left": None}                 # a resting leg's wobble is no reading
+    assert peaks.er == {"right": 29.0, "left": None}                 # (was: "ER 2" for a leg at rest)
     peaks.reset()
     assert peaks.ir == {"right": None, "left": None}
+
+
+def test_the_prompt_follows_the_leg_being_tested():
+    """Right IR held, then the left leg is tested before the right ER: the prompts name the
+    LEFT foot throughout the left leg's test, and only then go back to the right ER."""
+    right = [(0, 0), (1.5, 0), (2.7, 40), (3.7, 40), (4.9, 0), (17.0, 0), (18.2, -30), (19.2, -30), (20.4, 0)]
+    left = [(0, 2), (5.5, 2), (6.7, 37), (7.7, 37), (8.9, 2), (9.3, 2), (10.5, -23), (11.5, -23), (12.7, 2)]
+    proto = Protocol()
+    prompts = run(proto, right, left, t_end=21.0)
+    # from the moment the left leg is turned (8° from neutral, 5.9 s) until it is back (12.4 s)
+    during_left = [p for t, p in prompts if 5.95 <= t <= 12.35 and p.step in (Step.ROTATE, Step.BACK)]
+    assert during_left and all(p.side == "left" for p in during_left), {p.text for p in during_left}
+    assert not any("RIGHT foot IN" in p.text for p in during_left)
+    waiting = [p for t, p in prompts if 13.5 <= t <= 16.5]
+    assert {p.text for p in waiting} == {"Turn the RIGHT foot IN (external rotation) and hold"}
+    assert set(proto.holds) == {("right", "ir"), ("left", "ir"), ("left", "er"), ("right", "er")}
+    assert prompts[-1][1].step == Step.DONE
 
 
 def test_quality_light():

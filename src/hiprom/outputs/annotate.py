@@ -6,9 +6,10 @@
 Each frame shows, per leg, the skeleton (hip–knee–ankle–heel–toe), the shank line hiprom
 measured (the silhouette midline where it was found, else knee→ankle), the vertical through
 the knee (corrected for the camera roll), an arc between the two with the live filtered
-angle, and a panel with the running peak IR/ER: the largest rep value measured so far, each
-counted from the middle of its hold (where hiprom reads it), so the last frame shows the
-peaks of ``result.json``. Frames are matched to the analysis by their index in the source; a
+angle (``rest`` within 1° of vertical), and a panel with, per side, the angle now and the held
+IR/ER so far: the mean over each hold at end range (what hiprom reports), the best rep so far,
+each counted from the middle of its hold, so the last frame shows the readings of
+``result.json``. Frames are matched to the analysis by their index in the source; a
 frame without a pose (or missing from the series) gets no leg overlay and no live angle, only
 the panel.
 
@@ -40,7 +41,7 @@ from hiprom.errors import InputError, OutputExistsError
 from hiprom.io.atomic import temp_name
 from hiprom.io.frames import iter_frames_threaded, open_source
 from hiprom.io.video_writer import VideoWriter
-from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
+from hiprom.outputs.drawing import angle_text, draw_text, shank_segment_px, text_size
 from hiprom.outputs.privacy import HeadBox, blur_region, head_box
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,15 +116,15 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour, thick: int) -> None:
-    """Outlined text whose baseline starts at ``org`` (as ``cv2.putText`` places it)."""
+    """Text on a dark box (readable on a white table or wall) whose baseline starts at ``org``
+    (as ``cv2.putText`` places it)."""
     height = 30.0 * scale
-    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour)
+    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour, outline=False, box=(25, 25, 25),
+              pad_px=max(2, int(0.15 * height)))
 
 
 def _fmt(angle: float) -> str:
-    if not np.isfinite(angle):
-        return "--"
-    return f"{abs(angle):.1f}° " + ("IR" if angle >= 0 else "ER")
+    return angle_text(angle)
 
 
 class _Painter:
@@ -201,11 +202,11 @@ class _Painter:
                 now = self.angle[side][row] if live else float("nan")
                 ir, er = self.peaks[side][0][row], self.peaks[side][1][row]
             if self.tested[side]:
-                peak = (f"  peak IR {ir:.1f}°" if np.isfinite(ir) else "  peak IR --") + \
+                peak = (f"  held IR {ir:.1f}°" if np.isfinite(ir) else "  held IR --") + \
                        (f" ER {er:.1f}°" if np.isfinite(er) else " ER --")
             else:
                 peak = "  (not tested)"
-            _text(img, f"{side[0].upper()} {_fmt(now)}{peak}", (int(12 * s), y), s, _RGB[side], t)
+            _text(img, f"{side[0].upper()} now {_fmt(now)}{peak}", (int(12 * s), y), s, _RGB[side], t)
 
     def draw(self, img: np.ndarray, row: int | None, last_row: int | None) -> None:
         """The overlay of one frame: legs only where a pose was found, the panel always."""

@@ -238,7 +238,7 @@ class _Session:
             prompt = Prompt(prompt.step, "Press space to start a measurement (then hold still for neutral)")
         stats = self.report.stats
         state = OverlayState(reading, prompt, self.peaks, self.worker.measuring, self.mirror, self.note,
-                             stats.recent())
+                             stats.recent(), held=dict(self.protocol.holds))
         image = draw_overlay(grab.rgb, state) if self.draw else None
         key = -1
         if window is not None:
