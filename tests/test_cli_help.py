@@ -1,0 +1,52 @@
+"""What a clinician types and reads: one name per option, help without placeholders, strict values."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from hiprom.apps.cli import app
+
+COMMANDS = ("analyze", "report", "history", "norms", "live", "batch", "config")
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+@pytest.mark.parametrize("command", ("",) + COMMANDS)
+def test_help_has_no_bool_placeholders_or_braces(command: str) -> None:
+    res = run(*([command] if command else []), "--help")
+    assert res.exit_code == 0, res.output
+    assert "<bool>" not in res.output and "{" not in res.output and "}" not in res.output
+    assert "Usage:" in res.output
+
+
+def test_one_name_per_option_across_commands() -> None:
+    options = {c: set(re.findall(r"--[a-z][a-z-]+", run(c, "--help").output)) for c in COMMANDS}
+    assert "--history-db" in options["analyze"] and "--history-db" in options["history"]
+    assert "--db" not in options["history"]                                    # the old name is hidden
+    for c in ("analyze", "batch"):
+        assert {"--mirrored", "--no-mirrored"} <= options[c] and "--not-mirrored" not in options[c]
+    assert {"--mirror-view", "--no-mirror-view"} <= options["live"] and "--mirror" not in options["live"]
+    for name in ("--test-date", "--examiner", "--notes", "--pain", "--position", "--pdf"):
+        assert name in options["analyze"], name
+
+
+@pytest.mark.parametrize("args, message", [
+    (("norms", "--sex", "f"), "--sex must be one of female, male, other, got 'f'"),
+    (("norms", "--sex", "X"), "--sex must be one of female, male, other, got 'X'"),
+    (("analyze", "x.mp4", "--pain", "yes"), "--pain must be one of no, left, right, both, got 'yes'"),
+    (("analyze", "x.mp4", "--position", "standing"), "--position must be one of seated, prone, supine"),
+    (("analyze", "x.mp4", "--test-date", "1.5.2024"), "--test-date: expected a date YYYY-MM-DD"),
+])
+def test_only_documented_values_are_accepted(args: tuple[str, ...], message: str) -> None:
+    res = run(*args)
+    assert res.exit_code == 2 and message in res.output.replace("\n", " ")
+
+
+def test_documented_values_work() -> None:
+    res = run("norms", "--sex", "other", "--age", "40")
+    assert res.exit_code == 0, res.output
