@@ -50,3 +50,20 @@ def test_only_documented_values_are_accepted(args: tuple[str, ...], message: str
 def test_documented_values_work() -> None:
     res = run("norms", "--sex", "other", "--age", "40")
     assert res.exit_code == 0, res.output
+
+
+def test_the_user_install_needs_no_test_tools() -> None:
+    """README: `pip install .` (no extras) runs hiprom; the H.264 writer (PyAV) is a run-time need."""
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {re.split(r"[<>=;\[ ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert "av" in runtime and not runtime & {"pytest", "hypothesis", "nbclient", "ruff", "mypy", "dask"}
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "without the test tools: `pip install .`" in readme

@@ -14,6 +14,7 @@ Only if no H.264 encoder exists in this FFmpeg, MPEG-4 Part 2 is written instead
 
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -116,10 +117,8 @@ class VideoWriter:
     def abort(self) -> None:
         """Close without flushing (after an error; the file is then removed by the caller)."""
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):     # already failing; the caller removes the file
                 self._container.close()
-            except Exception:  # noqa: BLE001 - already failing; the caller removes the file
-                pass
             self._container = None
 
     def __enter__(self) -> "VideoWriter":

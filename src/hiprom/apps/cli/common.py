@@ -18,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from hiprom._version import __version__
 from hiprom.errors import HipromError, UsageError
 
+
 class _PlainHelp:
     """Help that shows what to type: ``INPUT`` on the usage line (typer writes ``{INPUT}``)
     and no ``<bool>`` after a flag (a flag takes no value)."""
