@@ -81,7 +81,7 @@ def _measure_section(m: "MeasureComparison", u: float) -> list[str]:
                           ["chosen"] + [""] * (len(rows) - 1)))
         orientation = "Used for orientation only: no row covers this person. " if m.orientation_only else ""
         out.append(f"<p class='sub'>Highlighted: the row the reading is compared with (peer-reviewed rows first, "
-                   f"then seated). {orientation}A value within ±{u:g}° of a band edge is called borderline "
+                   f"then seated). {orientation}A value within its own uncertainty of a band edge is called borderline "
                    "rather than below/within/above.</p>")
     other = [r for r in load_norms() if r.measure == m.measure and not r.comparable]
     if other:
