@@ -33,6 +33,12 @@ def test_a_clean_held_reading_is_twice_the_method_and_roll_error_in_quadrature()
     (ReadingFacts(landmark_share=0.5), "source", 1.5),
     (ReadingFacts(rest_disagreement_deg=-7.0), "axes", 4.0),         # beyond 3° of agreement, in full
     (ReadingFacts(rest_disagreement_deg=2.5), "axes", 0.0),
+    (ReadingFacts(hold_disagreement_deg=4.9), "axes", 0.0),          # the renders' window: -3 to +7
+    (ReadingFacts(hold_disagreement_deg=9.0), "axes", 2.0),
+    (ReadingFacts(hold_disagreement_deg=-5.0), "axes", 2.0),         # the outline reads less than the points
+    (ReadingFacts(rest_disagreement_deg=-7.0, hold_disagreement_deg=10.0), "axes", 5.0),   # hypot(4, 3)
+    (ReadingFacts(outside_share=1.0), "frame", 5.5),                 # the foot out of the picture: withheld
+    (ReadingFacts(outside_share=0.2), "frame", 1.1),
     (ReadingFacts(yaw_deg=-20.0), "view", 0.6),
     (ReadingFacts(photo_spread_deg=2.5), "photo", 2.5),
     (ReadingFacts(hold_range_deg=math.sqrt(12.0)), "hold", 1.0),
@@ -82,6 +88,7 @@ def test_hold_facts_take_the_hold_frames():
     f = hold_facts(a, slice(4, 8), 0.8, rest=slice(0, 4), yaw_deg=5.0, roll=RollEstimate(0.0, "hip line"))
     assert f.hold_range_deg == pytest.approx(2.0) and f.landmark_share == pytest.approx(0.75)
     assert f.yaw_deg == 5.0 and f.roll_source == "hip" and f.hold_s == 0.8
+    assert f.hold_disagreement_deg == pytest.approx(3.0)      # silhouette 30 vs landmarks 27 where both
 
 
 @pytest.mark.parametrize("u, factor, withheld", [(2.9, None, False), (3.1, MINOR, False), (6.5, MAJOR, False),
