@@ -285,18 +285,12 @@ def _side(measure: str, side: str, v: float, u: float, rows: tuple[NormRow, ...]
         lo, hi = band_row.band
         pos = place(v, lo, hi, u)
         edge = None if pos != "borderline" else ("lower" if abs(v - lo) <= abs(v - hi) else "upper")
-    return {"value": round(v, 2), "uncertainty_deg": round(u, 2), "row": rows[0].id if rows else None,
+    return {"value": round(v, 2), "uncertainty_deg": round(u, 1), "row": rows[0].id if rows else None,
             "evidence": rows[0].evidence if rows else None, "band_row": None if band_row is None else band_row.id,
             "band_lo": None if band_row is None else band_row.band[0],
             "band_hi": None if band_row is None else band_row.band[1], "position": pos, "edge": edge,
             "text": side_text(measure, side, v, u, rows, orientation, {a["row"]: a["position"] for a in against}),
             "against": against}
-
-
-def _reading_u(side: dict[str, Any], measure: str, default: float, forced: bool) -> float:
-    """The reading's own uncertainty (``peak_ir_uncertainty_deg`` of result.json), else ``default``."""
-    own = side.get(f"peak_{measure}_uncertainty_deg")
-    return default if forced or own is None else float(own)
 
 
 def _flag(rule: FlagRule, side: str, value: float, u: float) -> dict[str, Any]:
@@ -325,9 +319,9 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
         An activity from ``demands.csv`` (e.g. ``"running"``, ``"squat"``), or ``"athlete"`` to
         add the rows measured in athletes; see :func:`known_sports`.
     uncertainty_deg
-        One uncertainty for every reading. Default: each reading's own
-        (``peak_ir_uncertainty_deg`` / ``peak_er_uncertainty_deg`` of the result, see
-        :mod:`hiprom.interpret.uncertainty`), else :data:`DEFAULT_UNCERTAINTY_DEG`.
+        Use this uncertainty for every reading; default: each reading's own
+        (``peak_ir_uncertainty_deg`` / ``peak_er_uncertainty_deg`` in the result), else
+        :data:`DEFAULT_UNCERTAINTY_DEG`.
 
     Returns
     -------
@@ -341,7 +335,7 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
     Notes
     -----
     Positions use :func:`place` (or :func:`place_mean` for a mean without SD) and flags
-    :func:`flag_status` with ``u`` the reading's uncertainty; the left-right difference of two
+    :func:`flag_status` with each reading's ``u``; the left-right difference of two
     independent readings gets ``sqrt(u_left² + u_right²)``.
     """
     d = result.to_dict() if hasattr(result, "to_dict") else result
@@ -364,26 +358,29 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
                      "rows for that age.")
     sides_in = d.get("sides", {})
     measures = {}
+    own_u: dict[tuple[str, str], float] = {}
     for measure, key in (("ir", "peak_ir_deg"), ("er", "peak_er_deg")):
         rows, orientation = applicable_rows(measure, age=age, sex=sex_n, population=population)
         values = {s: (sides_in.get(s) or {}).get(key) for s in ("left", "right")}
-        own = {s: _reading_u(sides_in.get(s) or {}, measure, u, uncertainty_deg is not None) for s in values}
+        for s in values:
+            stated = (sides_in.get(s) or {}).get(f"peak_{measure}_uncertainty_deg")
+            own_u[(measure, s)] = u if uncertainty_deg is not None or stated is None else float(stated)
         measures[measure] = MeasureComparison(measure, rows, orientation, {
-            s: None if v is None else _side(measure, s, float(v), own[s], rows, orientation)
+            s: None if v is None else _side(measure, s, float(v), own_u[(measure, s)], rows, orientation)
             for s, v in values.items()})
         notes += row_notes(measure, rows, orientation, age, sex_n, population)
     flags: list[dict[str, Any]] = []
     for side, s in measures["ir"].sides.items():
         if s is not None:
-            flags += [_flag(r, side, s["value"], s["uncertainty_deg"]) for r in load_flags() if r.measure == "ir"]
+            us = own_u[("ir", side)]
+            flags += [_flag(r, side, s["value"], us) for r in load_flags() if r.measure == "ir"]
             s["demands"] = [{"id": x.id, "label": x.label, "lo_deg": x.lo_deg, "hi_deg": x.hi_deg,
-                             "evidence": x.source.evidence, "status": _demand_status(s["value"], x,
-                                                                                     s["uncertainty_deg"])}
+                             "evidence": x.source.evidence, "status": _demand_status(s["value"], x, us)}
                             for x in load_demands()]
     ir_sides = measures["ir"].sides
     if ir_sides["left"] is not None and ir_sides["right"] is not None:
         diff = abs(ir_sides["left"]["value"] - ir_sides["right"]["value"])
-        u_diff = math.hypot(ir_sides["left"]["uncertainty_deg"], ir_sides["right"]["uncertainty_deg"])
+        u_diff = math.hypot(own_u[("ir", "left")], own_u[("ir", "right")])
         flags += [_flag(r, "both", diff, u_diff) for r in load_flags() if r.measure == "lr_diff"]
     if d.get("reference") == "neutral":
         notes.append("Angles were measured from the leg's rest position (--reference neutral); the norms are "
