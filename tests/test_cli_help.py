@@ -67,3 +67,28 @@ def test_the_user_install_needs_no_test_tools() -> None:
     assert "av" in runtime and not runtime & {"pytest", "hypothesis", "nbclient", "ruff", "mypy", "dask"}
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert "without the test tools: `pip install .`" in readme
+
+
+def test_the_summary_keeps_whole_words_at_80_columns() -> None:
+    from rich.console import Console
+    from test_measure import RIGHT, series_from_body
+
+    from hiprom.apps.cli.terminal import print_summary
+    from hiprom.apps.pipeline import analyze_landmarks
+    from hiprom.config import Config
+    from hiprom.interpret.norms import compare
+
+    result = analyze_landmarks(series_from_body(RIGHT), Config()).with_test(date="2024-05-01", examiner="AB")
+    console = Console(width=80, record=True, highlight=False)
+    print_summary(console, result, comparison=compare(result, age=8, sex="female"))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert all(len(ln) <= 80 for ln in lines)
+    right = next(ln for ln in lines if ln.startswith("│ right"))
+    s = result.sides["right"]
+    assert f"{s.peak_ir_deg:.1f}° ±{s.peak_ir_uncertainty_deg:.1f}" in right                 # whole, on its row
+    assert "left not tested: the left leg stays within 1° of rest" in text                  # the reason
+    assert "Test: test date 2024-05-01, position seated, examiner AB" in text
+    assert "No IR norm covers a woman aged 8" in " ".join(lines)                           # the age note
+    for word in ("Kouyoumdjian", "peer-reviewed)", "orientation"):                            # never cut
+        assert not any(ln.rstrip().endswith(word[: len(word) // 2]) for ln in lines), word

@@ -193,7 +193,7 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.
     full = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
     full.update(env or {})
     full.setdefault("MPLBACKEND", "Agg")
-    full["COLUMNS"] = "160"
+    full.setdefault("COLUMNS", "160")
     return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=full,
                           capture_output=True, text=True, timeout=300)
 
@@ -214,8 +214,8 @@ def test_cli_prints_the_series_with_changes_and_the_mdc_note(filled_db: Path, tm
     proc = run_cli("history", "P-9", "--db", filled_db, "--plot", png)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for text in ("2024-01-03", "2024-01-17", "2024-01-31", "36.0°", "38.5°", "(+2.5° <MDC)", "44.0°",
-                 "(+5.5°)", "clip_31.mp4", "right IR since the first measurement: +8.0° (larger than the MDC)",
+    for text in ("2024-01-03", "2024-01-17", "2024-01-31", "36.0°", "38.5° +2.5° <MDC", "44.0°",
+                 "44.0° +5.5°", "clip_31.mp4", "right IR since the first measurement: +8.0° (larger than the MDC)",
                  "minimal detectable change (5.4°, digital inclinometer (active IR of one leg), seated, "
                  "Krause et al. 2015)"):
         assert text in out, f"{text!r} missing from:\n{out}"
@@ -351,3 +351,14 @@ def test_a_version_1_database_is_migrated_without_losing_rows(tmp_path: Path, cl
         rows = h.rows("P")
     assert rows["right_ir_deg"].tolist() == [33.0, 38.6] and rows["examiner"].isna().all()
     assert rows["date_source"].isna().tolist() == [True, False] and rows["date_source"][1] == "analysis"
+
+
+def test_cli_table_keeps_whole_words_at_80_columns(filled_db: Path):
+    proc = run_cli("history", "P-9", "--history-db", filled_db, env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(ln) <= 80 for ln in lines), "\n".join(lines)
+    rows = [ln for ln in lines if ln.lstrip().startswith("2024-")]
+    assert len(rows) == 3                                      # one line per test: nothing wrapped
+    assert "38.5° +2.5° <MDC" in rows[1] and "44.0° +5.5°" in rows[2]
+    assert rows[1].split()[-2:] == ["good", "clip_17.mp4"]

@@ -104,7 +104,7 @@ def test_hiprom_norms_json_and_which_rows_apply_to_a_person() -> None:
     assert "IR compared with: hilfiker2022_seated_ir_men, czuppon2017_ir_men, popular_teens_ir" in proc.stdout
 
 
-@pytest.mark.parametrize("args, match", [(("--sex", "robot"), "expected sex female, male or other"),
+@pytest.mark.parametrize("args, match", [(("--sex", "robot"), "--sex must be one of female, male, other, got 'robot'"),
                                          (("--sport", "tennis"), "expected a known sport"),
                                          (("--age", "200"), "expected an age in years")])
 def test_hiprom_norms_refuses_bad_choices(args, match) -> None:

@@ -81,6 +81,14 @@ def test_side_bars_are_the_values_with_the_asymmetry_flag() -> None:
 
     heights = sorted(round(p.get_height(), 2) for c in ax.containers if isinstance(c, BarContainer) for p in c)
     assert heights == [18.0, 40.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["right", "left"]      # right first, as everywhere
+    from matplotlib.colors import to_hex
+
+    from hiprom.outputs.plots import SIDE_COLOURS
+
+    bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c]
+    assert [to_hex(b.get_facecolor()[:3]) for b in sorted(bars, key=lambda b: b.get_x())] == \
+        [SIDE_COLOURS["right"], SIDE_COLOURS["left"]]
     assert (35.0, 45.0) in spans(ax)
     assert any(t.get_text() == "Healthy adults 20–60, seated: 37.9° (mean)" for t in ax.texts)  # peer-reviewed mean
     assert 37.9 in [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"]

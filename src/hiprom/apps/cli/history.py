@@ -72,6 +72,7 @@ def _num(value: float, signed: bool = False) -> str:
 
 def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out: bool, mdc: Optional[float],
              auto: bool, band: tuple[float, float] | None, age: Optional[float], sex: Optional[str]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -115,28 +116,31 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
         return
     console = Console(highlight=False)
     fmt = date_format(table["date"])
-    t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left")
-    for col in ("test date", "R IR (change)", "L IR (change)", "R ER", "L ER", "quality", "clip"):
-        # numbers and dates never wrap; a long clip name is cut with … (whole words elsewhere)
+    # 80 columns hold the table without breaking a word: no vertical rules, numbers and dates never
+    # wrap, only a long clip name is cut with …
+    t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("test date", "R IR", "L IR", "R ER", "L ER", "quality", "clip"):
         t.add_column(col, justify="left" if col in ("test date", "quality", "clip") else "right",
-                     no_wrap=True, overflow="ellipsis" if col == "clip" else "fold", min_width=4 if col == "clip"
-                     else None)
+                     no_wrap=True, overflow="ellipsis" if col == "clip" else "fold",
+                     min_width=4 if col == "clip" else None)
     for _, r in table.iterrows():
         cells = [r["date"].strftime(fmt)]
         for side in ("right", "left"):
             change, within = _num(r[f"{side}_ir_change_deg"], signed=True), r[f"{side}_ir_within_mdc"]
-            note = f" [dim]({change} <MDC)[/]" if within else f" [bold]({change})[/]" if change else ""
+            note = f" [dim]{change} <MDC[/]" if within else f" [bold]{change}[/]" if change else ""
             cells.append(_num(r[f"{side}_ir_deg"]) + note)
         cells += [_num(r["right_er_deg"]), _num(r["left_er_deg"]), escape(str(r["quality_level"] or "")),
                   escape(Path(str(r["clip"])).name)]
         t.add_row(*cells)
     console.print(t)
+    console.print("[dim]held IR and ER per test; after an IR, its change since the previous test[/]")
     for side in ("right", "left"):
         ir = table[f"{side}_ir_deg"].dropna()
         if len(ir) >= 2:
             total = float(ir.iloc[-1] - ir.iloc[0])
             verdict = "within the MDC: no real change shown" if abs(total) < mdc else "larger than the MDC"
             console.print(f"{side} IR since the first measurement: {total:+.1f}° ({verdict})")
-    console.print(_MDC_NOTE.format(mdc=mdc, source=source), soft_wrap=True)
+    console.print(_MDC_NOTE.format(mdc=mdc, source=source))          # wrapped between words
     if plot is not None:
         console.print(f"plot written: {escape(str(plot))}")

@@ -147,19 +147,19 @@ def print_comparison(console: Console, comparison: "NormComparison", *, report_w
         for side in SIDES:
             s = m.sides[side]
             if s is not None:
-                console.print(f"Norms ({m.measure.upper()}): {escape(s['text'])}", soft_wrap=True)
+                console.print(f"Norms ({m.measure.upper()}): {escape(s['text'])}")  # wrapped between words
     for note in comparison.notes:
-        console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
+        console.print(f"[dim]{escape(note)}[/]")
     details = " (details in the report)" if report_written else ""
     shown = comparison.shown_flags
     for flag in shown:
         colour = "red" if flag["status"] == "raised" else "yellow"
         where = "both sides" if flag["side"] == "both" else f"{flag['side']} hip"
         console.print(f"[{colour}]screening flag {flag['status']}:[/] {where} — {escape(flag['label'])} "
-                      f"({flag['value_deg']:.1f}°); not a diagnosis{details}", soft_wrap=True)
+                      f"({flag['value_deg']:.1f}°); not a diagnosis{details}")
     if comparison.flags and not shown:
         checked = ", ".join(dict.fromkeys(f["label"] for f in comparison.flags))
-        console.print(f"Screening flags: none raised (checked: {escape(checked)}).", soft_wrap=True)
+        console.print(f"Screening flags: none raised (checked: {escape(checked)}).")
     console.print("Sources:")
     for i, src in enumerate(comparison.sources(brief=True), 1):
-        console.print(f"  {i}. {escape(src.text)}", soft_wrap=True)
+        console.print(f"  {i}. {escape(src.text)}")
