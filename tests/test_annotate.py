@@ -122,8 +122,10 @@ def test_frames_are_matched_by_index_and_frames_without_a_pose_get_no_overlay(
     x, y = (int(v) for v in full.image_px[40, LM.RIGHT_KNEE, :2])
     knee = (slice(y - 25, y + 60), slice(x - 40, x + 40))
     strong = lambda a, b: float((np.abs(a[knee].astype(int) - b[knee]).max(axis=2) > 40).mean())
-    for index in (5, 61):  # not in the series / no pose: the legs are left as they are
-        assert strong(frame_at(out, index), frame_at(SAMPLE, index)) == 0.0
+    for index in (5, 61):  # not in the series / no pose: the legs are left as they are (an overlay
+        # changes > 8 % of this window; H.264's motion prediction from the drawn frames beside it
+        # may leave a stray pixel)
+        assert strong(frame_at(out, index), frame_at(SAMPLE, index)) < 0.002
     # frame 40 (leg swinging out, ~20° from frame 25) is drawn with frame 40's pose, not row 40's
     partial, whole = frame_at(out, 40), frame_at(plain_video, 40)
     assert strong(partial, frame_at(SAMPLE, 40)) > 0.08
