@@ -246,7 +246,7 @@ def test_the_default_band_and_mdc_are_the_ones_the_report_uses(hist: History, tm
     assert with_changes(rows)["right_ir_within_mdc"].tolist() == [None, True, False]   # 5.3° < 5.4° <= 5.5°
     ax = hist.plot("Q", norm_band=(35.0, 45.0), norm_label="norm 35–45°: from a test").axes[0]
     assert "norm 35–45°: from a test" in [p.get_label() for p in ax.patches]
-    assert "5.4° minimal detectable change" in ax.get_title()
+    assert "5.4° minimal detectable change" in ax.get_xlabel()
 
 
 def test_cli_errors_name_the_database(filled_db: Path, tmp_path: Path):

@@ -112,8 +112,8 @@ def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[floa
     labels += [f"filled: IR changed by at least the {mdc_deg:g}° MDC", "hollow: IR change within the MDC"]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_ylabel("held rotation (°)\n● IR   ▼ ER")
-    ax.set_title(f"{drawable_text(subject_id)}: hip rotation over time (changes under the {mdc_deg:g}° minimal "
-                 "detectable change are within measurement error)", fontsize=9)
+    ax.set_title(f"{drawable_text(subject_id)}: hip rotation over time", fontsize=10, loc="left")
+
     ax.grid(alpha=0.3)
     ax.margins(x=0.08, y=0.18)
     ax.set_xticks(dates)
@@ -121,5 +121,6 @@ def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[floa
     for t in ax.get_xticklabels():
         t.set_rotation(30)
         t.set_ha("right")
-    ax.set_xlabel("test date")
+    ax.set_xlabel(f"test date (a change under the {mdc_deg:g}° minimal detectable change is within\n"
+                  "measurement error, not evidence of progress)", fontsize=9)
     return fig
