@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from hiprom.config import Config
-from hiprom.core.landmarks import LandmarkSeries
 from hiprom.apps.pipeline import analyze_landmarks, detect_landmarks, load_model
+from hiprom.core.landmarks import LandmarkSeries
+from hiprom.io.landmarks_npz import load_series, save_series
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = Path(os.environ.get("HIPROM_SHARED", REPO.parent / "shared")) / "bench" / "synthetic"
@@ -69,10 +70,9 @@ def cached_landmarks(path: Path, config: Config, model, cache: Path | None) -> L
                          f"{config.video}:silhouette".encode()).hexdigest()[:16]
     file = cache / f"{path.stem}.{key}.npz"
     if file.exists():
-        return LandmarkSeries.load(file)
+        return load_series(file)
     series = detect_landmarks(path, detect_config, model=model)[0]
-    cache.mkdir(parents=True, exist_ok=True)
-    series.save(file)
+    save_series(series, file)
     return series
 
 

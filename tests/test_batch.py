@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,6 +41,7 @@ from hiprom.apps.batch.worker import (
 from hiprom.config import Config
 from hiprom.errors import ConfigError
 from hiprom.apps.batch.manifest import ClipItem
+from hiprom.core.landmarks import LandmarkSeries
 from hiprom.vision.model_store import ModelInfo, validate_model_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,15 +52,23 @@ TOL_DEG = 4.0  # as tests/test_end_to_end.py: measured peak vs the render's trut
 # --- helpers ------------------------------------------------------------------------------
 
 class FakeResult:
-    """Stands in for an AnalysisResult: ``save`` writes the given result.json."""
+    """Stands in for an AnalysisResult: its result.json is the given dict (and the other
+    output files come from an empty series)."""
 
     def __init__(self, d: dict):
         self.d = d
+        self.series = LandmarkSeries.empty(np.arange(2) / 30.0, np.arange(2), (4, 4))
 
-    def save(self, out: Path, plot: bool = True) -> Path:
-        out.mkdir()
-        (out / "result.json").write_text(json.dumps(self.d))
-        return out
+    def to_json(self) -> str:
+        return json.dumps(self.d)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame({"time_s": self.series.time_s})
+
+    def plot(self):
+        from matplotlib.figure import Figure
+
+        return Figure()
 
 
 def side(ir: float | None, er: float | None = None, level: str = "good") -> dict:
@@ -122,7 +132,7 @@ def test_publish_clip_and_is_done(tmp_path: Path) -> None:
     publish_clip(task, ClipOutcome(item.rel, "failed", "worker died", 70), retry=True)
     assert not is_done(folder, task.key)  # a crash is tried again
     publish_clip(task, ClipOutcome(item.rel, "ok"), FakeResult({"x": 1}))
-    assert sorted(p.name for p in folder.iterdir()) == ["batch.json", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["angles.csv", "batch.json", "landmarks.npz", "result.json"]
     assert is_done(folder, task.key) and not is_done(folder, "other key")
     (folder / "result.json").unlink()
     assert not is_done(folder, task.key)

@@ -22,7 +22,8 @@ from mp4util import set_display_rotation
 import hiprom
 from hiprom.config import Config
 from hiprom.errors import AnalysisError
-from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.landmarks import LM
+from hiprom.io.landmarks_npz import load_series
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -389,7 +390,7 @@ def test_output_folder(cli_output: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000
 
-    series = LandmarkSeries.load(cli_output / "landmarks.npz")
+    series = load_series(cli_output / "landmarks.npz")
     assert series.n_frames == frames
     assert series.frame_size_px == (540, 960)
 

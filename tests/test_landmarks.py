@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from hiprom.errors import InputError
-from hiprom.core.landmarks import LANDMARK_NAMES, LM, SCHEMA_VERSION, LandmarkSeries
+from hiprom.core.landmarks import LANDMARK_NAMES, LM, LandmarkSeries
+from hiprom.io.landmarks_npz import SCHEMA_VERSION, load_series, save_series
 
 N = len(LANDMARK_NAMES)
 
@@ -178,9 +179,9 @@ def test_leg_indices():
 @pytest.mark.parametrize("fps", [None, 29.97, 60.0])
 def test_save_load_round_trip_is_exact(tmp_path, fps):
     s = make_series(fps=fps)
-    path = s.save(tmp_path / "landmarks.npz")
+    path = save_series(s, tmp_path / "landmarks.npz")
     assert path == tmp_path / "landmarks.npz"
-    back = LandmarkSeries.load(path)
+    back = load_series(path)
     assert_same(s, back)
     assert back.fps == fps
     assert [p.name for p in tmp_path.iterdir()] == ["landmarks.npz"]        # no temp file left
@@ -188,16 +189,16 @@ def test_save_load_round_trip_is_exact(tmp_path, fps):
 
 def test_save_load_empty_series_and_overwrite(tmp_path):
     path = tmp_path / "landmarks.npz"
-    make_series().save(path)
+    save_series(make_series(), path)
     empty = LandmarkSeries.empty(np.arange(3) / 30.0, np.arange(3), (640, 480))
-    empty.save(path)                                        # replaces the file
-    back = LandmarkSeries.load(path)
+    save_series(empty, path)                                        # replaces the file
+    back = load_series(path)
     assert_same(empty, back)
     assert not back.detected.any()
 
 
 def test_saved_header_documents_the_layout(tmp_path):
-    path = make_series().save(tmp_path / "l.npz")
+    path = save_series(make_series(), tmp_path / "l.npz")
     with np.load(path) as data:
         header = json.loads(str(data["header"]))
         assert data["image_px"].shape == (6, N, 3)
@@ -212,14 +213,14 @@ def test_save_load_extras(tmp_path):
         pytest.skip("this LandmarkSeries has no extras")
     lines = np.arange(6 * 4, dtype=float).reshape(6, 4)
     s = make_series(extras={"shank_left": lines})
-    back = LandmarkSeries.load(s.save(tmp_path / "l.npz"))
+    back = load_series(save_series(s, tmp_path / "l.npz"))
     np.testing.assert_array_equal(back.extras["shank_left"], lines)
     assert list(back.extras) == ["shank_left"]
 
 
 def test_load_missing_file(tmp_path):
     with pytest.raises(InputError, match="does not exist") as info:
-        LandmarkSeries.load(tmp_path / "nope.npz")
+        load_series(tmp_path / "nope.npz")
     assert "nope.npz" in str(info.value)
 
 
@@ -245,7 +246,7 @@ def _bad_files(tmp_path):
     other_zip = tmp_path / "other.npz"
     with zipfile.ZipFile(other_zip, "w") as z:
         z.writestr("readme.txt", "hello")
-    good = make_series().save(tmp_path / "good.npz")
+    good = save_series(make_series(), tmp_path / "good.npz")
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     list_header = _npz(tmp_path / "list_header.npz", [1, 2], **_good_arrays())
@@ -259,7 +260,7 @@ def _bad_files(tmp_path):
 def test_load_of_files_that_are_not_landmarks_raises_input_error(tmp_path):
     for path in _bad_files(tmp_path):
         with pytest.raises(InputError) as info:
-            LandmarkSeries.load(path)
+            load_series(path)
         message = str(info.value)
         assert message.startswith(str(path)), message
         assert "How to fix" in message
@@ -269,16 +270,16 @@ def test_load_wrong_schema_version(tmp_path):
     path = _npz(tmp_path / "future.npz", {"schema_version": SCHEMA_VERSION + 1, "frame_size_px": [4, 4]},
                 **_good_arrays())
     with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION + 1} is not supported") as info:
-        LandmarkSeries.load(path)
+        load_series(path)
     assert str(path) in str(info.value)
     # and a file without any version
     path = _npz(tmp_path / "unversioned.npz", {"frame_size_px": [4, 4]}, **_good_arrays())
     with pytest.raises(InputError, match="schema version None"):
-        LandmarkSeries.load(path)
+        load_series(path)
 
 
 def test_load_accepts_a_minimal_valid_file(tmp_path):
     path = _npz(tmp_path / "min.npz", {"schema_version": SCHEMA_VERSION, "frame_size_px": [4, 3]},
                 **_good_arrays(3))
-    s = LandmarkSeries.load(path)
+    s = load_series(path)
     assert len(s) == 3 and s.frame_size_px == (4, 3) and s.fps is None and s.meta == {}

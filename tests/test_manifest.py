@@ -1,10 +1,9 @@
 """Batch inputs: the manifest CSV (every problem reported per row, before any work), folder
-discovery, output folder names and input content hashes. No model needed."""
+discovery (output trees and special files skipped) and output folder names. No model needed."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from hiprom.apps.batch.manifest import (
     COLUMNS,
     ClipItem,
     ManifestError,
-    content_sha256,
     discover,
     folder_name,
     load_items,
@@ -144,19 +142,6 @@ def test_load_items_rejects_other_inputs(tmp_path: Path) -> None:
         load_items(tmp_path)
     with pytest.raises(InputError, match="expected a folder of clips or a manifest .csv"):
         load_items(touch(tmp_path / "one.mp4"))
-
-
-def test_content_sha256(tmp_path: Path) -> None:
-    clip = touch(tmp_path / "c.mp4", b"x" * 3_000_000)
-    assert content_sha256(clip, chunk=4096) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
-    photos = tmp_path / "photos"
-    touch(photos / "1.png", b"one")
-    touch(photos / "2.png", b"two")
-    first = content_sha256(photos)
-    touch(photos / "notes.txt", b"ignored")
-    assert content_sha256(photos) == first
-    touch(photos / "2.png", b"TWO")
-    assert content_sha256(photos) != first
 
 
 def test_clip_item_validates() -> None:

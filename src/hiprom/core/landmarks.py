@@ -7,22 +7,12 @@ found are kept as NaN rows (never dropped), so the time axis always matches the 
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hiprom.errors import InputError
-
-__all__ = ["LANDMARK_NAMES", "LM", "LandmarkSeries", "SCHEMA_VERSION"]
-
-#: Version of the saved ``landmarks.npz`` layout.
-SCHEMA_VERSION = 1
+__all__ = ["LANDMARK_NAMES", "LM", "LandmarkSeries"]
 
 #: MediaPipe BlazePose landmark names, in model order (index = landmark id).
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -234,62 +224,3 @@ class LandmarkSeries:
             "presence": self.presence[:, ids].ravel(),
             "x_m": wld[:, 0], "y_m": wld[:, 1], "z_m": wld[:, 2],
         })
-
-    def save(self, path: str | Path) -> Path:
-        """Write the series to a compressed ``.npz`` file atomically (temp file + rename)."""
-        path = Path(path)
-        header = {
-            "schema_version": SCHEMA_VERSION, "dims": list(self.dims),
-            "landmark_names": list(LANDMARK_NAMES), "frame_size_px": list(self.frame_size_px),
-            "source": self.source, "model": self.model, "fps": self.fps, "meta": self.meta,
-        }
-        # a new file opened exclusively gets the usual permissions (umask), unlike mkstemp's 0600
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            with open(tmp, "xb") as fh:
-                np.savez_compressed(
-                    fh, image_px=self.image_px, visibility=self.visibility,
-                    presence=self.presence, world_m=self.world_m, time_s=self.time_s,
-                    frame_index=self.frame_index, header=np.array(json.dumps(header)),
-                    **{f"extra__{k}": v for k, v in self.extras.items()})
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> "LandmarkSeries":
-        """Read a series written by :meth:`save`; raise :class:`InputError` if it is not one."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("landmarks file does not exist", path=path,
-                             fix="give the landmarks.npz written by a previous 'hiprom analyze'.")
-        try:
-            data = np.load(path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            with data:
-                header = json.loads(str(data["header"]))
-                if not isinstance(header, dict):
-                    raise ValueError("the header is not a JSON object")
-                arrays = {k: data[k] for k in ("image_px", "visibility", "presence", "world_m",
-                                               "time_s", "frame_index")}
-                extras = {k[len("extra__"):]: data[k] for k in data.files if k.startswith("extra__")}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            detail = "not an .npz archive" if "pickle" in str(exc) else f"{exc.__class__.__name__}: {exc}"
-            raise InputError(f"is not a hiprom landmarks file ({detail})",
-                             path=path, fix="give the landmarks.npz from a hiprom output folder "
-                                            "(or drop --from-landmarks to analyse a video).") from None
-        version = header.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise InputError(f"landmarks schema version {version} is not supported "
-                             f"(this hiprom reads version {SCHEMA_VERSION})", path=path,
-                             fix="re-run 'hiprom analyze' on the clip to write a new file.")
-        try:
-            return cls(**arrays, frame_size_px=tuple(header["frame_size_px"]),
-                       source=header.get("source", ""), model=header.get("model", ""),
-                       fps=header.get("fps"), meta=header.get("meta", {}), extras=extras)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InputError(f"landmarks file is inconsistent: {exc.__class__.__name__}: {exc}", path=path,
-                             fix="re-run 'hiprom analyze' on the clip to write a new file.") from None

@@ -21,8 +21,7 @@ from pathlib import Path
 import cv2
 
 from hiprom.errors import InputError
-
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+from hiprom.io.filetypes import IMAGE_EXTENSIONS
 
 _IMAGE_MAGIC = (
     b"\x89PNG\r\n\x1a\n",  # PNG

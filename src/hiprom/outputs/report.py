@@ -15,14 +15,13 @@ import dataclasses
 import datetime as _dt
 import io
 import json
-import os
-import tempfile
 from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.interpret.norms import NormComparison
@@ -105,8 +104,8 @@ def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisRes
     while the report's numbers come from ``result.json``.
     """
     from hiprom.config import Config
-    from hiprom.core.landmarks import LandmarkSeries
     from hiprom.apps.pipeline import analyze_landmarks
+    from hiprom.io.landmarks_npz import load_series
 
     folder = Path(folder)
     path = folder / "result.json" if folder.is_dir() else folder
@@ -115,7 +114,7 @@ def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisRes
     if not npz.is_file():
         return data, None
     config = Config().with_overrides(data.get("config") or {}, origin=str(path))
-    result = analyze_landmarks(LandmarkSeries.load(npz), config)
+    result = analyze_landmarks(load_series(npz), config)
     result = dataclasses.replace(result, source=data.get("input", result.source),
                                  model=data.get("model", result.model),
                                  created_utc=data.get("created_utc", result.created_utc))
@@ -372,16 +371,7 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
         frames, frame_notes = _key_frames(result, video, blur_faces)
         notes += frame_notes
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_html(data, cmp, figures, frames, notes))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is an ordinary document
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, _html(data, cmp, figures, frames, notes))
     return out
 
 

@@ -18,13 +18,12 @@ per side by age group, against the norm table's age bands), each atomically.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
+from hiprom.apps.batch.manifest import SUMMARY_FILES, ClipItem
 from hiprom.apps.batch.worker import read_record
-from hiprom.apps.batch.manifest import ClipItem
+from hiprom.io.atomic import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
@@ -179,25 +178,19 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
     return fig
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: bool = True) -> dict[str, Path]:
     """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths."""
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
-    files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
-    _atomic(files["csv"], lambda p: df.to_csv(p, index=False, float_format="%.2f"))
-    _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
+    files = {key: out / SUMMARY_FILES[key] for key in ("csv", "parquet")}
+    with atomic_path(files["csv"]) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.2f")
+    with atomic_path(files["parquet"]) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow")
     if figure:
-        files["figure"] = out / "cohort.png"
+        files["figure"] = out / SUMMARY_FILES["figure"]
         fig = cohort_figure(rows)
-        _atomic(files["figure"], lambda p: fig.savefig(p, format="png", dpi=110))
+        with atomic_path(files["figure"]) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     return files

@@ -124,7 +124,7 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
     else:
         out_dir = out or default_output_dir(input_path)
-    check_output_dir(out_dir, force=force)
+    check_output_dir(out_dir, force=force, input_path=input_path)
     if extra.annotate and (from_landmarks or not input_path.is_file()):
         raise InputError("--annotate needs the video itself", path=input_path,
                          fix="run --annotate on the clip, not on a landmarks file or a folder of photos.")
@@ -134,10 +134,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         normalise_sex(extra.sex)                      # a bad --sex fails before the analysis
     show = not quiet and not json_out
     if from_landmarks:
-        from hiprom.core.landmarks import LandmarkSeries
         from hiprom.apps.pipeline import analyze_landmarks
+        from hiprom.io.landmarks_npz import load_series
 
-        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+        result = analyze_landmarks(load_series(input_path), config)
     else:
         from hiprom.io.frames import open_source
         from hiprom.apps.pipeline import analyze as run
@@ -159,7 +159,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif extra.subject is not None:
         result.subject = {"id": extra.subject}
     video = input_path if not from_landmarks else None
-    written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
+    from hiprom.outputs.folder import write_outputs
+
+    written = write_outputs(result, out_dir, force=force, plot=plot, input_path=input_path,
+                            extras=extra.writers(result, video, comparison))
     if extra.subject is not None:
         from hiprom.outputs.history import History
 

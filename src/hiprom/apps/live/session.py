@@ -251,6 +251,9 @@ class _Session:
                     break
                 self._act(action)
         except KeyboardInterrupt:
+            from hiprom.io.atomic import clear_interrupt
+
+            clear_interrupt()  # handled: Ctrl-C ends the session and saves, like q
             ended = "interrupted (Ctrl-C)"
         finally:
             self.capture.stop.set()
@@ -349,8 +352,9 @@ class _Session:
         try:
             result = analyze_landmarks(series, self.config, source_info=info, model=self.model)
         except HipromError as exc:
-            folder.mkdir(parents=True, exist_ok=True)
-            series.save(folder / "landmarks.npz")
+            from hiprom.io.landmarks_npz import save_series
+
+            save_series(series, folder / "landmarks.npz")
             self.report.errors.append(exc.what)
             self.note = f"not measurable: {exc.what}"
             self.say(f"Not measurable: {exc.what}. The landmarks were saved to {folder / 'landmarks.npz'}")
