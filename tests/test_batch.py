@@ -274,6 +274,70 @@ def test_a_dying_worker_fails_only_its_clip(tmp_path: Path) -> None:
     assert rec["status"] == "failed" and rec["retry"] is True
 
 
+SLEEPER = """
+import os, time
+from pathlib import Path
+
+def sleep_long(task):
+    Path(os.environ["PIDS"], str(os.getpid())).write_text(task.rel)
+    time.sleep(600)
+"""
+
+BATCH_PARENT = """
+import sys
+from pathlib import Path
+from hiprom.apps.batch.run import _run_local
+from hiprom.apps.batch.worker import ClipTask
+from hiprom.config import Config
+from sleeper import sleep_long
+
+tasks = [ClipTask(f"/x/{i}.mp4", f"{i}.mp4", f"{sys.argv[1]}/out/{i}", "s", "k", Config(), "/nowhere.task",
+                  "m" * 64) for i in range(4)]
+_run_local(tasks, 2, 1, lambda task, outcome: None, fn=sleep_long)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_end_within_seconds_when_the_batch_is_killed(tmp_path: Path) -> None:
+    """After kill -9 of the batch, its workers used to run on for minutes (each ~0.45 GB),
+    publishing clips without the lock."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = dict(cli_env(), PIDS=str(pids), HIPROM_MODEL=str(tmp_path / "none.task"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    parent = subprocess.Popen([sys.executable, "-c", BATCH_PARENT, str(tmp_path)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2:
+            assert parent.poll() is None, parent.stderr.read()
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+            workers = [int(p.name) for p in pids.iterdir()]
+        parent.kill()                                    # kill -9
+        parent.wait()
+        killed = time.monotonic()
+        while any(alive(pid) for pid in workers) and time.monotonic() - killed < 10:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in workers), "a worker outlived its batch by 10 s"
+        print(f"workers ended {time.monotonic() - killed:.2f} s after the batch was killed")
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 # --- the command, end to end (pose model) -------------------------------------------------------
 
 @pytest.fixture()

@@ -292,10 +292,11 @@ def atomic_folder(path: str | Path, *, replace: bool = False) -> Iterator[Path]:
         if not replace and (target.exists() or target.is_symlink()):
             raise OutputExistsError("appeared while hiprom was writing it", path=target,
                                     fix="run again with --force to replace it, or choose another folder.")
-        old = _swap(tmp, target)
-        _fsync_path(parent, directory=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with _sigint_held():
+            old = _swap(tmp, target)
+            _fsync_path(parent, directory=True)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     except BaseException as exc:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -309,17 +310,16 @@ def atomic_folder(path: str | Path, *, replace: bool = False) -> Iterator[Path]:
 
 def _swap(tmp: Path, target: Path) -> Path | None:
     """Rename ``tmp`` to ``target``, an existing ``target`` set aside first; return where it went."""
-    with _sigint_held():
-        old = None
-        if target.exists() or target.is_symlink():
-            old = _hidden(target, "old")
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            if old is not None:
-                os.replace(old, target)
-            raise
+    old = None
+    if target.exists() or target.is_symlink():
+        old = _hidden(target, "old")
+        os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
     return old
 
 
