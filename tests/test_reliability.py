@@ -205,6 +205,48 @@ def test_disk_full_while_writing_the_annotated_video(tmp_path: Path) -> None:
     assert left == []
 
 
+@pytest.mark.parametrize("free_bytes, message", [(0, NO_SPACE), (10**9, "OpenCV wrote an unreadable video")])
+def test_a_video_the_writer_left_unplayable_is_never_published(tmp_path: Path, monkeypatch, free_bytes: int,
+                                                               message: str) -> None:
+    """Simulated: the writer 'succeeds' but the file loses its index, as on a full disk."""
+    import cv2
+    import numpy as np
+
+    import hiprom.outputs.annotate as annotate
+    from hiprom.apps.pipeline import analyze_landmarks
+    from hiprom.errors import OutputWriteError
+
+    series = synthetic_series()
+    video = tmp_path / "src.mp4"
+    w, h = series.frame_size_px
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), series.fps, (w, h))
+    for _ in range(series.n_frames):
+        writer.write(np.full((h, w, 3), 90, np.uint8))
+    writer.release()
+    result = analyze_landmarks(series.replace(source=str(video)))
+    real_writer = cv2.VideoWriter
+
+    class Truncating:
+        def __init__(self, path, *args):
+            self.path, self.inner = Path(path), real_writer(path, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def release(self):
+            self.inner.release()
+            if self.path.exists():
+                data = self.path.read_bytes()
+                self.path.write_bytes(data[: len(data) // 2])
+
+    monkeypatch.setattr(annotate.cv2, "VideoWriter", Truncating)
+    monkeypatch.setattr(annotate.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1, 1, free_bytes))
+    out = tmp_path / "out"
+    with pytest.raises(OutputWriteError, match=message):
+        annotate.write_annotated_video(result, video, out / "annotated.mp4")
+    assert list(out.iterdir()) == []
+
+
 # --- 3 and 6. what a batch takes as input -------------------------------------------------------
 
 def test_batch_skips_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
