@@ -197,7 +197,8 @@ class _Session:
         if not options.headless:
             check_display()
         self.out = Path(options.out) if options.out is not None else default_live_dir(options)
-        check_output_dir(self.out, force=options.force)
+        check_output_dir(self.out, force=options.force,
+                         input_path=options.source if options.kind == "file" else None)
         deterministic = options.kind == "file" and not options.realtime
         self.report = LiveReport(LiveStats(paced=not deterministic))
         self.frames, self.results = LatestFrame(), LatestFrame()
