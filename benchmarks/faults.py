@@ -45,7 +45,6 @@ FILL = 'cat /dev/zero > "$DISK/.fill" 2>/dev/null'
 class NotRun(Exception):
     """A tool the case needs is missing (reported, not counted)."""
 
-
 @dataclass
 class Ctx:
     """What a case gets: its own empty folder, the model, and a saved analysis of SAMPLE."""
@@ -111,8 +110,7 @@ def verdict(code: int, stderr: str, want_code: int, phrase: str, *extra: tuple[b
 
 
 def clip_in(folder: Path, name: str = "clip.mp4", src: Path = SAMPLE) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(src, folder / name))
+    return Path(shutil.copy(src, (folder.mkdir(parents=True, exist_ok=True), folder / name)[1]))
 
 
 def hidden_leftovers(folder: Path) -> list[Path]:
@@ -230,23 +228,22 @@ def batch_into_its_own_input_folder(ctx: Ctx) -> Outcome:
     return verdict(p.returncode, p.stderr, 0, "0 clip(s) to analyse, 1 already done")
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(stat.parent.name))
-    return kids
+def _state(pid: int) -> tuple[str, int]:
+    """(state, parent pid) from /proc; ("", 0) for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return "", 0
+    return fields[0], int(fields[1])
 
 
 def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return _state(pid)[0] not in ("", "Z")        # a zombie has ended
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*") if _state(int(p.name))[1] == pid
+            and _alive(int(p.name))]
 
 
 @case
@@ -359,9 +356,7 @@ def no_network_live(ctx: Ctx) -> Outcome:
 # -- running ---------------------------------------------------------------------------------------------
 def _model() -> Path:
     path = Path(os.environ.get("HIPROM_MODEL") or SHARED_MODEL)
-    if not path.is_file():
-        sys.exit(f"faults.py: no pose model at {path}: set HIPROM_MODEL")
-    return path
+    return path if path.is_file() else sys.exit(f"faults.py: no pose model at {path}: set HIPROM_MODEL")
 
 
 def main() -> int:
@@ -378,11 +373,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hiprom-faults-") as root:
         root = Path(root)
         base = root / "base"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
-        env.update(MPLBACKEND="Agg", HIPROM_MODEL=str(model),
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-        made = subprocess.run([sys.executable, "-m", "hiprom", "analyze", str(SAMPLE), "--out", str(base), "--quiet"],
-                              env=env, capture_output=True, text=True, timeout=900)
+        made = Ctx(root, model, base).hiprom("analyze", SAMPLE, "--out", base, "--quiet")
         if made.returncode != 0:
             sys.exit(f"faults.py: the sample could not be analysed:\n{made.stderr}")
         good = tried = 0
