@@ -19,7 +19,6 @@ no-network cases need ``strace``: a case whose tool is missing is reported as no
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -29,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

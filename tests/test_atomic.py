@@ -55,10 +55,9 @@ def test_file_is_written_whole_and_replaces(tmp_path: Path) -> None:
 def test_a_failed_file_write_leaves_the_old_file_and_no_temp(tmp_path: Path, exc: BaseException) -> None:
     target = tmp_path / "r.json"
     target.write_text("old")
-    with pytest.raises(type(exc)):
-        with atomic_file(target, "w") as fh:
-            fh.write("new, half")
-            raise exc
+    with pytest.raises(type(exc)), atomic_file(target, "w") as fh:
+        fh.write("new, half")
+        raise exc
     assert target.read_text() == "old" and listing(tmp_path) == ["r.json"]
 
 
@@ -104,9 +103,8 @@ def test_folder_is_swapped_in_whole(tmp_path: Path) -> None:
         assert tmp.parent == tmp_path and tmp.name.startswith(".clip_hiprom.") and tmp.name.endswith(".tmp")
         (tmp / "result.json").write_text("1")
     assert listing(tmp_path) == ["clip_hiprom"] and listing(out) == ["result.json"]
-    with pytest.raises(OutputExistsError, match="appeared while hiprom was writing it"):
-        with atomic_folder(out) as tmp:
-            (tmp / "result.json").write_text("2")
+    with pytest.raises(OutputExistsError, match="appeared while hiprom was writing it"), atomic_folder(out) as tmp:
+        (tmp / "result.json").write_text("2")
     with atomic_folder(out, replace=True) as tmp:
         (tmp / "angles.csv").write_text("2")
     assert listing(tmp_path) == ["clip_hiprom"] and listing(out) == ["angles.csv"]
@@ -117,19 +115,17 @@ def test_a_failed_folder_write_keeps_the_old_folder(tmp_path: Path, exc: BaseExc
     out = tmp_path / "o"
     out.mkdir()
     (out / "result.json").write_text("old")
-    with pytest.raises(type(exc)):
-        with atomic_folder(out, replace=True) as tmp:
-            (tmp / "result.json").write_text("new")
-            raise exc
+    with pytest.raises(type(exc)), atomic_folder(out, replace=True) as tmp:
+        (tmp / "result.json").write_text("new")
+        raise exc
     assert listing(tmp_path) == ["o"] and (out / "result.json").read_text() == "old"
 
 
 def test_disk_full_inside_a_folder_names_the_folder_written_in_not_the_temp_one(tmp_path: Path) -> None:
-    with pytest.raises(OutputWriteError) as info:
-        with atomic_folder(tmp_path / "clip_hiprom") as tmp:
-            with atomic_path(tmp / "angles.png") as png:
-                png.write_bytes(b"x")
-                raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OutputWriteError) as info, atomic_folder(tmp_path / "clip_hiprom") as tmp, \
+            atomic_path(tmp / "angles.png") as png:
+        png.write_bytes(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")
     assert info.value.what == f"no space left on {tmp_path}"
     assert listing(tmp_path) == []
 
@@ -198,9 +194,8 @@ def test_ctrl_c_during_the_swap_is_held_until_the_swap_is_done(tmp_path: Path, m
         return real_replace(src, dst)
 
     monkeypatch.setattr(atomic.os, "replace", replace)
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_folder(out, replace=True) as tmp:
-            (tmp / "result.json").write_text("new")
+    with pytest.raises(KeyboardInterrupt), atomic_folder(out, replace=True) as tmp:
+        (tmp / "result.json").write_text("new")
     atomic.clear_interrupt()
     assert len(calls) == 2 and (out / "result.json").read_text() == "new"
     assert listing(tmp_path) == ["o"]

@@ -8,6 +8,7 @@ outside CI when missing, a failure in CI).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -21,8 +22,8 @@ from mp4util import set_display_rotation
 
 import hiprom
 from hiprom.config import Config
-from hiprom.errors import AnalysisError
 from hiprom.core.landmarks import LM
+from hiprom.errors import AnalysisError
 from hiprom.io.landmarks_npz import load_series
 
 REPO = Path(__file__).resolve().parents[1]
@@ -265,12 +266,10 @@ def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
     found = float(series.detected[first:last + 1].mean())
     assert found > MIN_FOUND, (
         f"the subject was found in only {found:.0%} of frames {first}-{last}, where they are "
-        f"in view ({series.meta.get('person', {}).get('reason', '')})")
+        f"in view ({series.person.reason if series.person else ''})")
     # Not a seated test: the analysis may refuse, but only with a clean AnalysisError.
-    try:
+    with contextlib.suppress(AnalysisError):
         hiprom.analyze_landmarks(series, config, source_info=info, model=model)
-    except AnalysisError:
-        pass
 
 
 @pytest.mark.shared

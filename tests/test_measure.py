@@ -7,9 +7,9 @@ import pytest
 from synthetic_leg import Body, Camera, image_joints
 from synthetic_series import clip_time, eased
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.apps.pipeline import analyze_landmarks
 
 FPS = 30.0
 #: right leg rests at +4, IR to 38 (hold), back, ER to -26 (hold), back; left rests at -5
@@ -33,7 +33,7 @@ def series_from_body(right_knots, left_deg: float = -5.0, roll_deg: float = 3.0)
     img[others] = 0.0                         # landmarks hiprom does not use
     vis = np.ones((len(t), N_LANDMARKS))
     return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                          source="synthetic", meta={"kind": "video"})
+                          source="synthetic")
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_a_view_from_the_side_withholds_the_number():
             img[f, idx, :2] = j[name]
     vis = np.ones((len(t), N_LANDMARKS))
     series = LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                            source="synthetic", meta={"kind": "video"})
+                            source="synthetic")
     r = analyze_landmarks(series, Config())
     right_side = r.sides["right"]
     assert right_side.tested and right_side.quality.withheld

@@ -22,8 +22,8 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from hiprom.vision import model_store as ms
 from hiprom.errors import ModelError
+from hiprom.vision import model_store as ms
 
 FULL = "pose_landmarker_full.task"
 

@@ -236,7 +236,7 @@ def atomic_file(path: str | Path, mode: str = "wb", *, encoding: str | None = No
         encoding = "utf-8"
     with atomic_path(path) as tmp:
         try:
-            fh = open(tmp, mode.replace("w", "x"), encoding=encoding, newline=newline)
+            fh = open(tmp, mode.replace("w", "x"), encoding=encoding, newline=newline)  # noqa: SIM115 (with below)
         except OSError as exc:
             raise _translated(exc, tmp.parent, denied=True) from exc
         with fh:

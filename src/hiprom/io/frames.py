@@ -31,10 +31,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hiprom.errors import InputError
+from hiprom.io.filetypes import IMAGE_EXTENSIONS
 from hiprom.io.video_probe import (
     FIX_COPY,
     FIX_KIND,
-    IMAGE_EXTENSIONS,
     first_read_error,
     fourcc_text,
     looks_like_image,
@@ -46,7 +47,6 @@ from hiprom.io.video_probe import (
     truncated_error,
     unopenable_error,
 )
-from hiprom.errors import InputError
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]

@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 
 from hiprom.errors import InputError
-from hiprom.io.filetypes import IMAGE_EXTENSIONS
 
 _IMAGE_MAGIC = (
     b"\x89PNG\r\n\x1a\n",  # PNG

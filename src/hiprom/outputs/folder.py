@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from hiprom.errors import OutputExistsError, UnsafeOutputError
 from hiprom.io.atomic import atomic_folder
 from hiprom.io.landmarks_npz import save_series
+from hiprom.outputs.plots import plot_angles
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.core.result import AnalysisResult
@@ -132,8 +133,7 @@ def write_files(result: "AnalysisResult", folder: Path, *, plot: bool = True,
     result.to_pandas().to_csv(folder / "angles.csv", index=False, float_format="%.3f")
     save_series(result.series, folder / "landmarks.npz")
     if plot:
-        fig = result.plot()
-        fig.savefig(folder / "angles.png", dpi=110)
+        plot_angles(result).savefig(folder / "angles.png", dpi=110)
     for write_more in extras:
         write_more(folder)
 

@@ -71,6 +71,10 @@ class ModelInfo:
     sha256: str
     size_bytes: int
 
+    def to_dict(self) -> dict[str, str | None]:
+        """What a result records of the model: ``path``, ``variant``, ``source``, ``sha256``."""
+        return {"path": str(self.path), "variant": self.variant, "source": self.source, "sha256": self.sha256}
+
 
 def _manifest_text() -> tuple[str, str]:
     """Return ``(text, location)`` of the packaged manifest, else the source checkout's."""

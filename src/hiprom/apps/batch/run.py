@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from hiprom.apps.batch.manifest import CLIPS_DIR, LOCK_FILE, ClipItem, load_items
 from hiprom.apps.batch.worker import (
     BATCH_FILE,
     ClipOutcome,
@@ -78,7 +79,6 @@ from hiprom.apps.batch.worker import (
     worker_threads,
 )
 from hiprom.errors import ConfigError, HipromError
-from hiprom.apps.batch.manifest import CLIPS_DIR, LOCK_FILE, ClipItem, load_items
 from hiprom.io.hashing import try_input_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,8 +143,8 @@ def run_batch(input_path: str | Path, out_dir: str | Path, config: "Config | Non
     HipromError
         Before any clip is run: a bad folder or manifest (exit 2), model or lock problems.
     """
-    from hiprom.config import Config
     from hiprom.apps.pipeline import load_model
+    from hiprom.config import Config
 
     if workers is not None and workers < 1:
         raise ConfigError(f"expected at least 1 worker, got {workers}", fix="use --workers 1 or more.")
@@ -202,8 +202,8 @@ def _plan(items: list[ClipItem], clips: Path, config: "Config", model: "ModelInf
     todo = []
     for it, sha in zip(items, shas):
         # an input that cannot be read now gets a key no folder holds: its task runs and fails cleanly
-        task = ClipTask(str(it.path), it.rel, str(clips / it.folder), sha or "unreadable", settings, config, str(model.path),
-                        model.sha256, model.variant, plot, it.meta())
+        task = ClipTask(str(it.path), it.rel, str(clips / it.folder), sha or "unreadable", settings, config,
+                        str(model.path), model.sha256, model.variant, plot, it.meta())
         if not force and is_done(clips / it.folder, task.key):
             report.outcomes[it.rel] = ClipOutcome(it.rel, "skipped")
         else:

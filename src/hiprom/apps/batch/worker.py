@@ -11,6 +11,7 @@ sets its thread limits).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -133,10 +134,8 @@ def _init_worker(model_path: str, model_sha256: str, variant: str | None, thread
     import cv2
 
     cv2.setNumThreads(threads)
-    try:
+    with contextlib.suppress(HipromError):  # reported per clip by run_clip, with its message
         _worker_model(model_path, model_sha256, variant)
-    except HipromError:  # reported per clip by run_clip, with its message
-        pass
 
 
 def die_with_parent(parent_pid: int, *, poll_s: float = 1.0) -> None:
