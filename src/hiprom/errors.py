@@ -16,6 +16,8 @@ __all__ = [
     "AnalysisError",
     "NoTestError",
     "OutputExistsError",
+    "UnsafeOutputError",
+    "OutputWriteError",
     "ConfigError",
     "UsageError",
 ]
@@ -82,6 +84,18 @@ class OutputExistsError(HipromError):
     cannot be used): a usage error, exit 2 (exit 1 is kept for input that cannot be measured)."""
 
     exit_code = 2
+
+
+class UnsafeOutputError(OutputExistsError):
+    """The output folder must not be written or replaced, whatever ``--force`` says: it holds
+    the input, lies above it, or holds files hiprom did not write (a usage error, exit code 2)."""
+
+    exit_code = 2
+
+
+class OutputWriteError(HipromError):
+    """An output could not be written (disk full, read-only disk, no permission); nothing
+    half-written was left behind."""
 
 
 class ConfigError(HipromError):

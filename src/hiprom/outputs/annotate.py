@@ -23,12 +23,15 @@ H.264 (4:2:0, index at the front: browsers and phones play it), written with PyA
 (:mod:`hiprom.io.video_writer`); frames are streamed (decoded on a reader thread, drawn,
 written), never held in memory. The file is written under a temporary
 name beside the target and renamed into place, so an interrupted run leaves no half video.
+OpenCV's writer fails silently (a full disk gives a file without its index), so the video is
+reopened and its frames counted before it is renamed into place.
 """
 
 from __future__ import annotations
 
+import errno
 import math
-import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -37,8 +40,8 @@ import cv2
 import numpy as np
 
 from hiprom.core.landmarks import LM, SIDES
-from hiprom.errors import InputError, OutputExistsError
-from hiprom.io.atomic import temp_name
+from hiprom.errors import InputError, OutputExistsError, OutputWriteError
+from hiprom.io.atomic import atomic_path
 from hiprom.io.frames import iter_frames_threaded, open_source
 from hiprom.io.video_writer import VideoWriter
 from hiprom.outputs.drawing import angle_text, draw_text, shank_segment_px, text_size
@@ -55,6 +58,8 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 _RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.outputs.plots.SIDE_COLOURS
 _WHITE, _YELLOW = (255, 255, 255), (255, 215, 0)
 _MIN_VIS = 0.5
+#: Below this much free space a failed video write is reported as a full disk.
+_MIN_FREE_BYTES = 1 << 20
 
 
 def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> None:
@@ -72,6 +77,30 @@ def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> 
     if out_path.resolve() == video_path.resolve():
         raise OutputExistsError("the annotated video would replace the source clip", path=out_path,
                                 fix="write it to another file (e.g. in the output folder).")
+
+
+def _raise_if_disk_full(folder: Path) -> None:
+    """OpenCV's writer fails silently: a folder with (almost) no free space explains why."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < _MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+
+def _check_written(tmp: Path, frames: int, out_path: Path) -> None:
+    """Reopen the video just written and count its frames' packets: a file cut short (a disk
+    that filled up without the writer noticing) has fewer than were written, or no index."""
+    try:
+        with av.open(str(tmp)) as container:
+            ok = sum(1 for packet in container.demux(video=0) if packet.size) == frames
+    except (av.FFmpegError, OSError, ValueError):
+        ok = False
+    if not ok:
+        _raise_if_disk_full(out_path.parent)
+        raise OutputWriteError(f"the video written is unreadable ({frames} frames written)", path=out_path,
+                               fix="check that the disk is healthy and has free space, then run again.")
 
 
 def head_boxes(image_px: np.ndarray, visibility: np.ndarray, frame_shape: tuple[int, ...]) -> list[HeadBox | None]:
@@ -267,36 +296,36 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
         fps = info.fps or series.fps or series.median_fps or 30.0
         painter = _Painter(result, size)
         boxes = head_boxes(series.image_px, series.visibility, (size[1], size[0])) if blur_faces else None
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_name(out_path, f".part{out_path.suffix}")
-        try:
-            writer = VideoWriter(tmp, fps=float(fps), size=size)
-        except (OSError, ValueError, av.FFmpegError) as exc:
-            tmp.unlink(missing_ok=True)
-            raise OutputExistsError(f"cannot write an H.264 video here ({size[0]}×{size[1]} at {fps:g} fps: "
-                                    f"{exc})", path=out_path,
-                                    fix="check that the folder is writable and has free space.") from None
-        try:
-            done, last_box, last_row = 0, None, None
-            for frame in iter_frames_threaded(source):
-                row = rows.get(frame.index)
-                last_row = row if row is not None else last_row
-                img = frame.rgb
-                if boxes is not None:
-                    box = boxes[row] if row is not None else last_box
-                    last_box = box if box is not None else last_box
-                    img = blur_region(img, box)
-                else:
-                    img = img.copy()
-                painter.draw(img, row, last_row)
-                writer.write(img)
-                done += 1  # noqa: SIM113 (frames written, not rows read)
-                if progress is not None:
-                    progress(done, info.frame_count)
-            writer.close()
-            os.replace(tmp, out_path)
-        except BaseException:
-            writer.abort()
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(out_path) as tmp:          # a full or read-only disk: OutputWriteError
+            try:
+                writer = VideoWriter(tmp, fps=float(fps), size=size)
+            except (ValueError, av.FFmpegError) as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise
+                _raise_if_disk_full(out_path.parent)
+                raise OutputExistsError(f"cannot write an H.264 video here ({size[0]}×{size[1]} at {fps:g} fps: "
+                                        f"{exc})", path=out_path,
+                                        fix="check that the folder is writable and has free space.") from None
+            try:
+                done, last_box, last_row = 0, None, None
+                for frame in iter_frames_threaded(source):
+                    row = rows.get(frame.index)
+                    last_row = row if row is not None else last_row
+                    img = frame.rgb
+                    if boxes is not None:
+                        box = boxes[row] if row is not None else last_box
+                        last_box = box if box is not None else last_box
+                        img = blur_region(img, box)
+                    else:
+                        img = img.copy()
+                    painter.draw(img, row, last_row)
+                    writer.write(img)
+                    done += 1  # noqa: SIM113 (frames written, not rows read)
+                    if progress is not None:
+                        progress(done, info.frame_count)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            _check_written(tmp, done, out_path)
     return out_path

@@ -6,8 +6,8 @@ The PDF has the HTML report's content: the report's print styles (``data/report.
 pages and start each part (norms and flags, figures and key frames, drills and sources) on
 a new page. Chromium runs headless on the local file with a throw-away profile and no
 network (the report itself allows no requests); the PDF is written under a temporary name
-and renamed into place. Chromium is found as ``$HIPROM_CHROMIUM``, else ``chromium``,
-``chromium-browser``, ``google-chrome`` on the PATH; without it :func:`html_to_pdf` raises a
+and renamed into place (:func:`hiprom.io.atomic.atomic_path`). Chromium is found as
+``$HIPROM_CHROMIUM``, else ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH; without it :func:`html_to_pdf` raises a
 :class:`~hiprom.errors.UsageError` saying how to install it.
 """
 
@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from hiprom.errors import OutputExistsError, UsageError
-from hiprom.io.atomic import temp_name
+from hiprom.io.atomic import atomic_path
 
 __all__ = ["find_chromium", "require_chromium", "html_to_pdf", "CHROMIUM_NAMES"]
 
@@ -55,9 +55,7 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     if pdf.exists() and pdf.is_dir():
         raise OutputExistsError("is a folder: expected a PDF file name", path=pdf,
                                 fix="give a file name, e.g. report.pdf.")
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(pdf, ".part.pdf")
-    with tempfile.TemporaryDirectory(prefix="hiprom-chromium-") as profile:
+    with atomic_path(pdf) as tmp, tempfile.TemporaryDirectory(prefix="hiprom-chromium-") as profile:
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--disable-extensions", f"--user-data-dir={profile}", "--no-pdf-header-footer",
@@ -66,16 +64,11 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT_S,
                                   stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            tmp.unlink(missing_ok=True)
             raise UsageError(f"Chromium could not print the report ({exc})", path=html,
                              fix="check that Chromium starts (chromium --headless --version).") from None
-    try:
         if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
             tail = " ".join((proc.stderr or "").strip().splitlines()[-2:])
             raise UsageError(f"Chromium did not write the PDF (exit {proc.returncode}): {tail}", path=html,
                              fix="check that Chromium starts (chromium --headless --version) and the folder "
                                  "is writable.")
-        os.replace(tmp, pdf)
-    finally:
-        tmp.unlink(missing_ok=True)
     return pdf
