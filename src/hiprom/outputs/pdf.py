@@ -7,8 +7,8 @@ pages and start each part (norms and flags, figures and key frames, drills and s
 a new page. Chromium runs headless on the local file with a throw-away profile and no
 network (the report itself allows no requests); the PDF is written under a temporary name
 and renamed into place (:func:`hiprom.io.atomic.atomic_path`). Chromium is found as
-``$HIPROM_CHROMIUM``, else ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH; without it :func:`html_to_pdf` raises a
-:class:`~hiprom.errors.UsageError` saying how to install it.
+``$HIPROM_CHROMIUM``, else ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH;
+without it :func:`html_to_pdf` raises a :class:`~hiprom.errors.UsageError` saying how to install it.
 """
 
 from __future__ import annotations
