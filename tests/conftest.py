@@ -33,3 +33,13 @@ def shared_model_path(shared_dir: Path) -> Path:
     if not path.is_file():
         _missing(f"shared pose model not found: {path} (set HIPROM_SHARED)")
     return path
+
+
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e ``e2e`` (``-m "not e2e"`` is then the fast tier)."""
+    for item in items:
+        if E2E in item.path.parents:
+            item.add_marker(pytest.mark.e2e)

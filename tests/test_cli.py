@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from videos import read_bgr_frames, write_mp4
+from helpers.videos import read_bgr_frames, write_mp4
 
 from hiprom.config import Config
 from hiprom.errors import ConfigError, InputError, OutputExistsError

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from videos import read_bgr_frames, write_mp4
+from helpers.videos import read_bgr_frames, write_mp4
 
 import hiprom
 import hiprom.apps.live.capture as live_mod  # where the capture thread opens cameras

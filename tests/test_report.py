@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_measure import RIGHT, series_from_body
+from helpers.synthetic_subject import RIGHT, series_from_body
 
 from hiprom.outputs import report as report_mod
 from hiprom.config import Config

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from synthetic_leg import Body, Camera, image_joints
+from helpers.synthetic_leg import Body, Camera, image_joints
 
 from hiprom.geometry import angles as geo
 from hiprom.geometry.projection import focal_px, leg_view, true_rotation_deg

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from synthetic_leg import Body, Camera, image_joints
+from helpers.synthetic_leg import Body, Camera, image_joints
 
 from hiprom.geometry import angles as geo
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries

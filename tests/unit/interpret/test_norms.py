@@ -246,7 +246,7 @@ def test_neutral_reference_and_no_measured_side_are_noted() -> None:
 
 @pytest.fixture(scope="module")
 def synthetic_result():
-    from test_measure import RIGHT, series_from_body
+    from helpers.synthetic_subject import RIGHT, series_from_body
 
     from hiprom.config import Config
     from hiprom.apps.pipeline import analyze_landmarks

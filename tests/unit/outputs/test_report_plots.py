@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from test_measure import RIGHT, series_from_body
+from helpers.synthetic_subject import RIGHT, series_from_body
 
 from hiprom.config import Config
 from hiprom.interpret.norms import compare

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mp4util import set_display_rotation
+from helpers.mp4util import set_display_rotation
 
 import hiprom
 from hiprom.config import Config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_leg import Body, Camera, image_joints
+from helpers.synthetic_leg import Body, Camera, image_joints
 
 from hiprom.config import Config
 from hiprom.errors import OutputExistsError

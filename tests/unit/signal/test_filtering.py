@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import signal as sps
-from synthetic_series import clip_time, eased
+from helpers.synthetic_series import clip_time, eased
 
 from hiprom.signal.filtering import (
     CleanAngle,

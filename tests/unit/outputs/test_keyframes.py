@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_measure import RIGHT, series_from_body
+from helpers.synthetic_subject import RIGHT, series_from_body
 
 from hiprom.config import Config
 from hiprom.errors import AnalysisError, InputError

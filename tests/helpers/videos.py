@@ -31,3 +31,8 @@ def write_mp4(path: Path, bgr_frames, fps: float = 30.0) -> Path:
         writer.write(np.ascontiguousarray(f))
     writer.release()
     return path
+
+
+def write_rgb_mp4(path: Path, rgb_frames, fps: float = 30.0) -> Path:
+    """Encode RGB frames (mp4v; moov written last)."""
+    return write_mp4(path, [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2BGR) for f in rgb_frames], fps)

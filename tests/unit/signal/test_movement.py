@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from synthetic_series import clip_time, eased
+from helpers.synthetic_series import clip_time, eased
 
 from hiprom.signal.filtering import clean_angle
 from hiprom.signal.movement import (

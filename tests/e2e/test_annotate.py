@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from mp4util import set_display_rotation
+from helpers.mp4util import set_display_rotation
 
 import hiprom
 from hiprom.outputs.annotate import write_annotated_video

@@ -1,17 +1,11 @@
-"""Tests for hiprom.vision.model_store: lookup order, validation and atomic downloads.
-
-Downloads come from a local ThreadingHTTPServer on 127.0.0.1 only.
+"""Tests for hiprom.vision.model_store with the real model file (``shared_model_path``):
+validation, and atomic downloads of it from a local ThreadingHTTPServer on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,43 +14,14 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import platformdirs
 import pytest
+from helpers import model_files
+from helpers.model_files import FULL, leftovers, sha256_of
 
-from hiprom.vision import model_store as ms
 from hiprom.errors import ModelError
+from hiprom.vision import model_store as ms
 
-FULL = "pose_landmarker_full.task"
-
-
-def make_task(path: Path, members=ms.REQUIRED_MEMBERS, payload: bytes = b"weights") -> Path:
-    """Write a small zip with the given members (a structurally valid fake .task)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in members:
-            zf.writestr(name, payload + name.encode())
-    return path
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def leftovers(directory: Path) -> list[str]:
-    """Every entry (hidden .part files included) in ``directory``; [] if it does not exist."""
-    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch) -> Path:
-    """No inherited model settings; the cache lives in tmp_path, never the user cache."""
-    for var in (ms.ENV_MODEL, ms.ENV_MODEL_URL, "TTY_COMPATIBLE", "FORCE_COLOR",
-                "FORCE_TERMINAL"):
-        monkeypatch.delenv(var, raising=False)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv(ms.ENV_CACHE_DIR, str(cache))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return cache
+isolated_env = model_files.isolated_env  # autouse: no inherited model settings, cache in tmp_path
 
 
 @pytest.fixture(scope="session")
@@ -124,41 +89,7 @@ def server(model_bytes):
     thread.join(timeout=5)
 
 
-@pytest.fixture()
-def refused_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/{FULL}"
-
-
-# --- manifest and cache dir -------------------------------------------------------------
-
-def test_manifest_lists_every_variant_with_file_and_url():
-    manifest = ms.load_manifest()
-    assert set(ms.VARIANTS) <= set(manifest["variants"])
-    for v in ms.VARIANTS:
-        entry = manifest["variants"][v]
-        assert entry["file"] == f"pose_landmarker_{v}.task"
-        assert entry["url"].startswith("https://") and entry["url"].endswith(entry["file"])
-
-
-def test_default_cache_dir_honours_env_and_is_not_created(tmp_path, monkeypatch):
-    assert ms.default_cache_dir() == (tmp_path / "cache").resolve()
-    assert not (tmp_path / "cache").exists()
-    monkeypatch.delenv(ms.ENV_CACHE_DIR)
-    assert ms.default_cache_dir() == Path(platformdirs.user_cache_dir("hiprom")) / "models"
-
-
-def test_import_has_no_side_effects(tmp_path):
-    env = {**os.environ, ms.ENV_CACHE_DIR: str(tmp_path / "never"),
-           "XDG_CACHE_HOME": str(tmp_path / "xdg_never"), "PYTHONPATH": os.pathsep.join(sys.path)}
-    subprocess.run([sys.executable, "-c", "import hiprom.vision.model_store"], env=env, check=True)
-    assert not (tmp_path / "never").exists() and not (tmp_path / "xdg_never").exists()
-
-
-# --- validation --------------------------------------------------------------------------
+# --- validation -------------------------------------------------------------------------
 
 def test_validate_real_model_returns_its_sha(shared_model_path):
     sha = ms.validate_model_file(shared_model_path)
@@ -168,46 +99,7 @@ def test_validate_real_model_returns_its_sha(shared_model_path):
         ms.validate_model_file(shared_model_path, expected_sha256="0" * 64)
 
 
-@pytest.mark.parametrize(("kind", "needle"), [
-    ("missing", "no such file"),
-    ("directory", "a directory"),
-    ("empty", "empty file"),
-    ("html", "not a zip archive (it looks like an HTML page)"),
-    ("no_detector", "zip without pose_detector.tflite "),
-    ("no_landmarks", "zip without pose_landmarks_detector.tflite "),
-    ("neither", "without pose_detector.tflite and pose_landmarks_detector.tflite"),
-])
-def test_validate_rejects(tmp_path, kind, needle):
-    path = tmp_path / "model.task"
-    if kind == "directory":
-        path.mkdir()
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "html":
-        path.write_bytes(b"<!DOCTYPE html><html></html>")
-    elif kind == "no_detector":
-        make_task(path, members=["pose_landmarks_detector.tflite"])
-    elif kind == "no_landmarks":
-        make_task(path, members=["pose_detector.tflite"])
-    elif kind == "neither":
-        make_task(path, members=["readme.txt"])
-    with pytest.raises(ModelError) as info:
-        ms.validate_model_file(path)
-    assert needle in str(info.value)
-    assert str(path) in str(info.value) and info.value.fix
-
-
-def test_validate_rejects_corrupt_member(tmp_path):
-    path = make_task(tmp_path / "model.task", payload=b"A" * 4000)
-    data = bytearray(path.read_bytes())
-    at = data.index(b"A" * 100)
-    data[at:at + 10] = b"B" * 10  # same length, wrong CRC
-    path.write_bytes(bytes(data))
-    with pytest.raises(ModelError, match="CRC"):
-        ms.validate_model_file(path)
-
-
-# --- download ----------------------------------------------------------------------------
+# --- download ---------------------------------------------------------------------------
 
 def test_download_then_cache_hit_without_network(server, isolated_env, shared_model_path):
     url = f"{server.base}/{FULL}"
@@ -290,17 +182,6 @@ def test_manifest_sha_is_enforced_for_the_official_url(server, isolated_env, mon
     assert ms.resolve_model(progress=False).source == "download"
 
 
-def test_offline_message_says_how_to_provide_a_model(isolated_env, refused_url):
-    with pytest.raises(ModelError) as info:
-        ms.resolve_model(url=refused_url, progress=False)
-    message = str(info.value)
-    official = ms.load_manifest()["variants"]["full"]["url"]
-    for needle in ("no pose model was found", "Connection refused", "--model",
-                   f"{ms.ENV_MODEL}=/path/to/{FULL}", str(isolated_env / FULL), official):
-        assert needle in message, needle
-    assert leftovers(isolated_env) == []
-
-
 def test_model_url_env_and_url_argument_precedence(server, isolated_env, monkeypatch):
     monkeypatch.setenv(ms.ENV_MODEL_URL, f"{server.base}/missing.task")
     with pytest.raises(ModelError, match="HTTP 404"):
@@ -324,70 +205,12 @@ def test_progress_bar_only_on_a_terminal(server, tmp_path, monkeypatch, capsys):
     assert f"Downloading {FULL}" in capsys.readouterr().err
 
 
-# --- lookup order ------------------------------------------------------------------------
-
-def test_argument_beats_environment_beats_cache(tmp_path, isolated_env, monkeypatch,
-                                                refused_url):
-    arg = make_task(tmp_path / "arg.task", payload=b"arg")
-    env = make_task(tmp_path / "env" / "pose_landmarker_heavy.task", payload=b"env")
-    cached = make_task(isolated_env / FULL, payload=b"cache")
-    monkeypatch.setenv(ms.ENV_MODEL, str(env))
-    url = refused_url  # any download attempt would raise
-
-    info = ms.resolve_model(arg, url=url)
-    assert (info.source, info.path, info.sha256, info.variant) == (
-        "argument", arg.resolve(), sha256_of(arg), None)
-    info = ms.resolve_model(url=url)
-    assert (info.source, info.path, info.sha256, info.variant) == (
-        "environment", env.resolve(), sha256_of(env), "heavy")
-    monkeypatch.delenv(ms.ENV_MODEL)
-    info = ms.resolve_model(url=url)
-    assert (info.source, info.path, info.sha256, info.variant) == (
-        "cache", cached.resolve(), sha256_of(cached), "full")
-    assert info.size_bytes == cached.stat().st_size
-
+# --- lookup order -----------------------------------------------------------------------
 
 def test_real_model_as_argument_is_named_full(shared_model_path):
     info = ms.resolve_model(str(shared_model_path), download=False)
     assert info.source == "argument" and info.variant == "full"
     assert info.sha256 == sha256_of(shared_model_path)
-
-
-def test_bad_argument_never_falls_through(tmp_path, isolated_env, monkeypatch):
-    monkeypatch.setenv(ms.ENV_MODEL, str(make_task(tmp_path / "env.task")))
-    make_task(isolated_env / FULL)
-    bad = tmp_path / "typo.task"
-    with pytest.raises(ModelError) as info:
-        ms.resolve_model(bad)
-    assert str(bad) in str(info.value) and "--model" in str(info.value)
-    assert "no such file" in str(info.value)
-
-
-def test_environment_pointing_at_missing_file(tmp_path, isolated_env, monkeypatch):
-    make_task(isolated_env / FULL)  # a valid cache must not be used instead
-    missing = tmp_path / "nowhere" / FULL
-    monkeypatch.setenv(ms.ENV_MODEL, str(missing))
-    with pytest.raises(ModelError) as info:
-        ms.resolve_model()
-    assert ms.ENV_MODEL in str(info.value) and str(missing) in str(info.value)
-
-
-def test_environment_pointing_at_html(tmp_path, monkeypatch):
-    page = tmp_path / "model.task"
-    page.write_text("<html>error</html>")
-    monkeypatch.setenv(ms.ENV_MODEL, str(page))
-    with pytest.raises(ModelError, match=f"(?s)from {ms.ENV_MODEL}.*not a zip"):
-        ms.resolve_model(download=False)
-
-
-def test_no_download_and_empty_cache(isolated_env):
-    with pytest.raises(ModelError) as info:
-        ms.resolve_model(download=False)
-    message = str(info.value)
-    for needle in ("no pose model was found", "--model", ms.ENV_MODEL, str(isolated_env / FULL),
-                   ms.load_manifest()["variants"]["full"]["url"]):
-        assert needle in message, needle
-    assert not isolated_env.exists()
 
 
 def test_invalid_cache_is_reported_or_redownloaded(server, isolated_env, shared_model_path):
@@ -404,14 +227,3 @@ def test_cache_dir_argument_overrides_env(server, tmp_path, isolated_env):
     other = tmp_path / "other"
     info = ms.resolve_model(cache_dir=other, url=f"{server.base}/{FULL}", progress=False)
     assert info.path == (other / FULL).resolve() and not isolated_env.exists()
-
-
-@pytest.mark.parametrize("call", [
-    lambda: ms.resolve_model(variant="medium"),
-    lambda: ms.resolve_model("/some/file.task", variant="medium"),
-    lambda: ms.download_model("medium", Path("/nonexistent"), progress=False),
-])
-def test_unknown_variant(call):
-    with pytest.raises(ModelError, match="'medium'") as info:
-        call()
-    assert "lite, full, heavy" in str(info.value)
