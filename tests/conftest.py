@@ -39,7 +39,14 @@ E2E = Path(__file__).resolve().parent / "e2e"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/e2e ``e2e`` (``-m "not e2e"`` is then the fast tier)."""
+    """Mark every test under tests/e2e ``e2e``, and every test that uses the pose model or the
+    shared folder (directly or through a fixture) ``model`` / ``shared``, so ``-m "not e2e"``
+    (the fast tier) and ``-m "not model and not shared"`` select what they say."""
     for item in items:
         if E2E in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+        used = getattr(item, "fixturenames", ())
+        if "shared_model_path" in used:
+            item.add_marker(pytest.mark.model)
+        if "shared_dir" in used:
+            item.add_marker(pytest.mark.shared)

@@ -2,7 +2,8 @@
 the source; the overlay is drawn at the knees; face blurring changes the head and not the legs.
 
 Needs the pose model (``shared_model_path``: skipped outside CI when missing, a failure in CI);
-the 60 fps clip comes from the shared benchmark set.
+the 60 fps clip comes from the shared benchmark set. The analyses are the cached ones of the
+run (``landmarks``, tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,30 +13,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import SAMPLES
 from helpers.mp4util import set_display_rotation
 
 import hiprom
 from hiprom.outputs.annotate import write_annotated_video
-from hiprom.config import Config
 from hiprom.errors import InputError, OutputExistsError
 from hiprom.core.landmarks import LM
 from hiprom.outputs.privacy import head_box
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
+SAMPLE = SAMPLES / "seated_ir_right.mp4"
 BENCH_60FPS = "b15_man_60fps_R47.mp4"
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def config(shared_model_path: Path) -> Config:
-    return Config().with_overrides({"model.path": str(shared_model_path)})
-
-
-@pytest.fixture(scope="module")
-def sample_result(config: Config):
-    return hiprom.analyze(SAMPLE, config)
+def sample_result(landmarks):
+    return landmarks.analyze(SAMPLE)
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +120,9 @@ def test_frames_are_matched_by_index_and_frames_without_a_pose_get_no_overlay(
     assert mad(frame_at(plain_video, 25)[knee], whole[knee]) > 3 * mad(partial[knee], whole[knee])
 
 
-def test_60fps_clip_keeps_its_rate_and_frame_count(config: Config, shared_dir: Path, tmp_path: Path):
+def test_60fps_clip_keeps_its_rate_and_frame_count(landmarks, shared_dir: Path, tmp_path: Path):
     clip = shared_dir / "bench" / "synthetic" / "clips" / BENCH_60FPS
-    result = hiprom.analyze(clip, config)
+    result = landmarks.analyze(clip)
     seen: list[tuple[int, int | None]] = []
     out = write_annotated_video(result, clip, tmp_path / "b15.mp4",
                                 progress=lambda done, total: seen.append((done, total)))
@@ -175,7 +170,7 @@ def test_rotated_source_comes_out_upright(sample_result, plain_video: Path, tmp_
     assert mad(frame_at(out, index), frame_at(plain_video, index)) < 6  # the same picture, upright
 
 
-def test_errors_name_the_file(sample_result, config: Config, shared_dir: Path, tmp_path: Path):
+def test_errors_name_the_file(sample_result, shared_dir: Path, tmp_path: Path):
     with pytest.raises(OutputExistsError, match="must end in .mp4"):
         write_annotated_video(sample_result, SAMPLE, tmp_path / "annotated.avi")
     with pytest.raises(OutputExistsError, match="would replace the source clip"):

@@ -1,31 +1,27 @@
 """End to end with the real pose model: rendered clips with exact truth, the repo's samples,
-real third-party footage, rotation metadata, mirroring, ``--from-landmarks`` and the
-output folder.
+real third-party footage, rotation metadata and mirroring (the CLI's output folder and
+``--from-landmarks``: tests/e2e/test_cli.py).
 
 Data and model come from the shared folder (``shared_dir`` / ``shared_model_path``: skipped
-outside CI when missing, a failure in CI).
+outside CI when missing, a failure in CI). Each clip is detected once per run (``landmarks``,
+tests/e2e/conftest.py); re-analyses with other settings reuse its landmarks.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import REPO, SAMPLES
 from helpers.mp4util import set_display_rotation
 
 import hiprom
 from hiprom.config import Config
 from hiprom.errors import AnalysisError
-from hiprom.core.landmarks import LM, LandmarkSeries
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples"
+from hiprom.core.landmarks import LM
 
 #: Largest accepted difference (degrees) between a measured peak and the rendered truth.
 #: A goniometer in a clinician's hands is good to about ±5° (see the shared clinical notes);
@@ -60,16 +56,6 @@ SAMPLE_NAMES = sorted(json.loads((SAMPLES / "gt.json").read_text())["clips"])
 # --- fixtures -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def config(shared_model_path: Path) -> Config:
-    return Config().with_overrides({"model.path": str(shared_model_path)})
-
-
-@pytest.fixture(scope="module")
-def model(config: Config):
-    return hiprom.load_model(config, progress=False)
-
-
-@pytest.fixture(scope="module")
 def bench_dir(shared_dir: Path) -> Path:
     return shared_dir / "bench" / "synthetic"
 
@@ -80,14 +66,11 @@ def bench_gt(bench_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def bench_result(bench_dir: Path, bench_gt: dict, config: Config, model):
-    """``bench_result(name)``: the analysis of one bench clip, run once per module."""
-    cache: dict[str, hiprom.AnalysisResult] = {}
+def bench_result(bench_dir: Path, bench_gt: dict, landmarks):
+    """``bench_result(name)``: the analysis of one bench clip (detected once per run)."""
 
     def get(name: str) -> hiprom.AnalysisResult:
-        if name not in cache:
-            cache[name] = hiprom.analyze(bench_dir / bench_gt[name]["file"], config, model=model)
-        return cache[name]
+        return landmarks.analyze(bench_dir / bench_gt[name]["file"])
 
     return get
 
@@ -208,10 +191,10 @@ def test_a_still_leg_shows_little_false_motion(bench_gt: dict, bench_result) -> 
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
-def test_sample_clip_peaks(name: str, config: Config, model) -> None:
+def test_sample_clip_peaks(name: str, landmarks) -> None:
     gt = json.loads((SAMPLES / "gt.json").read_text())["clips"][name]
     clip = SAMPLES / Path(gt["file"]).name
-    result = hiprom.analyze(clip, config, model=model)
+    result = landmarks.analyze(clip)
     assert result.series.n_frames == gt["frame_count"]
     problems = peak_errors(result, gt["summary"])
     assert not problems, f"{name}: " + "; ".join(problems)
@@ -251,11 +234,11 @@ MIN_FOUND = 0.8
 @pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("name", sorted(REAL_CLIPS))
-def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
+def test_real_clip(name: str, shared_dir: Path, config: Config, model, landmarks) -> None:
     real = shared_dir / "samples" / "real"
     counts = provenance_frame_counts(real)
     assert sorted(counts) == sorted(REAL_CLIPS), "PROVENANCE.md lists other clips"
-    series, info = hiprom.detect_landmarks(real / name, config, model=model)
+    series, info = landmarks.detect(real / name)
     assert series.n_frames == counts[name], "not every frame was decoded"
     np.testing.assert_array_equal(series.frame_index, np.arange(counts[name]))
     assert np.all(np.diff(series.time_s) > 0)
@@ -273,8 +256,7 @@ def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
 
 
 @pytest.mark.shared
-def test_rotation_metadata_gives_upright_frames(tmp_path: Path, shared_dir: Path,
-                                                config: Config, model) -> None:
+def test_rotation_metadata_gives_upright_frames(tmp_path: Path, shared_dir: Path, landmarks) -> None:
     """Portrait pixels stored turned 90° CCW (landscape) with a 90° display matrix, as a
     phone writes them, must come out 1080x1920 with the person upright."""
     import cv2
@@ -296,7 +278,7 @@ def test_rotation_metadata_gives_upright_frames(tmp_path: Path, shared_dir: Path
     assert n == 30
     clip = set_display_rotation(stored, tmp_path / "portrait_rotated.mp4", 90)
 
-    series, info = hiprom.detect_landmarks(clip, config, model=model)
+    series, info = landmarks.detect(clip)
     assert info.rotation_deg == 90
     assert series.frame_size_px == (1080, 1920)
     assert series.n_frames == 30
@@ -309,7 +291,7 @@ def test_rotation_metadata_gives_upright_frames(tmp_path: Path, shared_dir: Path
 
 @pytest.mark.slow
 @pytest.mark.shared
-def test_mirrored_clip(tmp_path: Path, bench_dir: Path, bench_result, config: Config, model) -> None:
+def test_mirrored_clip(tmp_path: Path, bench_dir: Path, bench_result, config: Config, landmarks) -> None:
     """A selfie-style (left-right flipped) clip analysed with video.mirrored = true."""
     import cv2
 
@@ -330,87 +312,10 @@ def test_mirrored_clip(tmp_path: Path, bench_dir: Path, bench_result, config: Co
     writer.release()
 
     plain = bench_result(name)
-    mirrored = hiprom.analyze(flipped, config.with_overrides({"video.mirrored": True}), model=model)
+    mirrored = landmarks.analyze(flipped, config.with_overrides({"video.mirrored": True}))
     assert mirrored.source["mirrored"] is True
     assert mirrored.sides["right"].tested and not mirrored.sides["left"].tested
     diff = mirrored.sides["right"].peak_ir_deg - plain.sides["right"].peak_ir_deg
     assert abs(diff) <= MIRROR_TOL_DEG, (
         f"right peak IR {mirrored.sides['right'].peak_ir_deg:.2f} mirrored vs "
         f"{plain.sides['right'].peak_ir_deg:.2f} plain ({diff:+.2f})")
-
-
-# --- the CLI's output folder and --from-landmarks -----------------------------------------
-
-def run_cli(*args, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
-    full.update(env, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=full, cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def cli_output(tmp_path_factory, shared_model_path: Path) -> Path:
-    """``hiprom analyze samples/seated_ir_right.mp4 --out <tmp>/out``."""
-    work = tmp_path_factory.mktemp("cli")
-    out = work / "out"
-    proc = run_cli("analyze", SAMPLES / "seated_ir_right.mp4", "--out", out, "--quiet",
-                   env={"HIPROM_MODEL": str(shared_model_path)}, cwd=work)
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-def test_output_folder(cli_output: Path) -> None:
-    import pandas as pd
-
-    assert sorted(p.name for p in cli_output.iterdir()) == [
-        "angles.csv", "angles.png", "landmarks.npz", "result.json"]
-    result = json.loads((cli_output / "result.json").read_text())
-    assert result["schema"] == "hiprom.result"
-    assert result["schema_version"] == 1
-    frames = result["input"]["frames"]
-    assert frames == 216  # samples/gt.json frame_count of seated_ir_right
-    for side in SIDES:
-        s = result["sides"][side]
-        assert {"peak_ir_deg", "peak_er_deg", "tested"} <= set(s)
-        for key in ("peak_ir_deg", "peak_er_deg"):
-            if s["tested"]:
-                assert isinstance(s[key], (int, float)), (side, key, s[key])
-            else:
-                assert s[key] is None, (side, key, s[key])
-    assert result["sides"]["right"]["tested"] and not result["sides"]["left"]["tested"]
-
-    table = pd.read_csv(cli_output / "angles.csv")
-    assert list(table.columns) == ["frame", "time_s"] + [
-        f"{side}_{what}" for side in SIDES for what in ("raw_deg", "deg", "visibility", "used")]
-    assert len(table) == frames
-    assert table["frame"].tolist() == list(range(frames))
-
-    png = (cli_output / "angles.png").read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert len(png) > 10_000
-
-    series = LandmarkSeries.load(cli_output / "landmarks.npz")
-    assert series.n_frames == frames
-    assert series.frame_size_px == (540, 960)
-
-
-def test_from_landmarks_needs_no_model(cli_output: Path, tmp_path: Path) -> None:
-    with socket.socket() as s:  # a port nobody listens on: no download can succeed
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {"HIPROM_MODEL": str(tmp_path / "no-such-model.task"),
-           "HIPROM_CACHE_DIR": str(tmp_path / "cache"),
-           "HIPROM_MODEL_URL": f"http://127.0.0.1:{port}/x.task"}
-    out = tmp_path / "again"
-    proc = run_cli("analyze", cli_output / "landmarks.npz", "--from-landmarks", "--json",
-                   "--out", out, env=env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    again = json.loads(proc.stdout)
-    first = json.loads((cli_output / "result.json").read_text())
-    for side in SIDES:
-        for key in ("peak_ir_deg", "peak_er_deg"):
-            a, b = first["sides"][side][key], again["sides"][side][key]
-            assert (a is None) == (b is None), (side, key, a, b)
-            if a is not None:
-                assert abs(a - b) <= 0.01, (side, key, a, b)
-    assert (out / "result.json").is_file()

@@ -20,13 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import REPO
 
 from hiprom.errors import ModelError
 from hiprom.core.landmarks import LM
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.pose import PoseModel
 
-REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "samples" / "seated_ir_right.mp4"
 FRAMES = (0, 30, 66, 100, 160, 200)      # rest, rest, right IR 38° hold, back, ER -30° hold, back
 LEG = {"hip_L": LM.LEFT_HIP, "hip_R": LM.RIGHT_HIP, "knee_L": LM.LEFT_KNEE, "knee_R": LM.RIGHT_KNEE,

@@ -1,87 +1,37 @@
 """The ``hiprom`` command line, run as a user runs it: in a subprocess.
 
 Every bad input must give one clear message that names the file, a non-zero exit code, no
-Python traceback and no output folder. Cases that need the pose model use the shared
-model (``shared_model_path``: skipped outside CI when missing, a failure in CI); the others
-run with ``HIPROM_MODEL`` pointing at a file that does not exist, which also checks that
-the input is judged before any model is looked for.
+Python traceback and no output folder. These cases run with ``HIPROM_MODEL`` pointing at a file
+that does not exist, which also checks that the input is judged before any model is looked for
+(the cases that need the pose model: tests/e2e/test_cli.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from helpers.videos import read_bgr_frames, write_mp4
+from helpers import SAMPLES
+from helpers.cli import assert_clean_failure, closed_port, listing, run_cli
+from helpers.videos import write_mp4
 
 from hiprom.config import Config
 from hiprom.errors import ConfigError, InputError, OutputExistsError
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
-BENCH_CLIP = "b01_man_front_R40.mp4"  # any bench clip with a person in it
+SAMPLE = SAMPLES / "seated_ir_right.mp4"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def run_cli(*args: str | Path, env: dict[str, str], cwd: Path | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python -m hiprom ARGS`` with exactly the HIPROM_* variables in ``env``."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
-    full.update(env)
-    full.setdefault("MPLBACKEND", "Agg")
-    return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=full, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def assert_clean_failure(proc: subprocess.CompletedProcess, *, code: int | None = None) -> str:
-    """Non-zero exit (``code`` if given), no traceback, no bug report; returns stderr."""
-    both = proc.stdout + proc.stderr
-    assert proc.returncode != 0, f"expected a failure, got exit 0\n{both}"
-    if code is not None:
-        assert proc.returncode == code, f"exit code {proc.returncode}, expected {code}\n{both}"
-    assert "Traceback" not in both, both
-    assert "internal error" not in both, both
-    assert proc.stderr.strip().startswith("error:"), both
-    return proc.stderr
-
-
-def listing(folder: Path) -> set[str]:
-    """Everything in ``folder`` (hidden temp folders included)."""
-    return {p.name for p in folder.iterdir()}
-
-
-def closed_port() -> int:
-    """A local TCP port nobody listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def no_model_env(tmp_path: Path) -> dict[str, str]:
     """HIPROM_MODEL points at a file that does not exist: any model lookup fails at once."""
     return {"HIPROM_MODEL": str(tmp_path / "no-such-model.task"),
             "HIPROM_CACHE_DIR": str(tmp_path / "no-cache")}
-
-
-@pytest.fixture
-def model_env(shared_model_path: Path) -> dict[str, str]:
-    return {"HIPROM_MODEL": str(shared_model_path)}
-
-
-@pytest.fixture
-def bench_clip(shared_dir: Path) -> Path:
-    path = shared_dir / "bench" / "synthetic" / "clips" / BENCH_CLIP
-    assert path.is_file(), f"{path} is missing from the shared bench set"
-    return path
 
 
 @pytest.fixture
@@ -153,41 +103,6 @@ def test_path_with_brackets_is_printed_literally(tmp_path: Path, no_model_env) -
     assert str(bad) in err, err
 
 
-# --- bad inputs found while analysing (need the model) --------------------------------------
-
-@pytest.mark.model
-def test_truncated_mp4(tmp_path: Path, model_env, bench_clip: Path) -> None:
-    data = bench_clip.read_bytes()
-    bad = tmp_path / "half.mp4"
-    bad.write_bytes(data[: len(data) // 2])
-    before = listing(tmp_path)
-    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path),
-                               code=InputError.exit_code)
-    assert str(bad) in err and "truncated" in err, err
-    assert listing(tmp_path) == before
-
-
-@pytest.mark.model
-def test_clip_without_a_person(tmp_path: Path, model_env) -> None:
-    rng = np.random.default_rng(1)
-    grey = [np.clip(128 + rng.normal(0, 12, (360, 640, 3)), 0, 255).astype(np.uint8)
-            for _ in range(90)]  # 3 s of grey noise
-    bad = write_mp4(tmp_path / "nobody.mp4", grey)
-    before = listing(tmp_path)
-    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path))
-    assert str(bad) in err and "no person" in err, err
-    assert listing(tmp_path) == before
-
-
-@pytest.mark.model
-def test_clip_too_short_for_a_rest_phase(tmp_path: Path, model_env, bench_clip: Path) -> None:
-    bad = write_mp4(tmp_path / "short.mp4", read_bgr_frames(bench_clip, 8))
-    before = listing(tmp_path)
-    err = assert_clean_failure(run_cli("analyze", bad, env=model_env, cwd=tmp_path))
-    assert str(bad) in err and "rest" in err, err
-    assert listing(tmp_path) == before
-
-
 # --- the output folder -----------------------------------------------------------------------
 
 def test_existing_output_folder_needs_force(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
@@ -201,18 +116,6 @@ def test_existing_output_folder_needs_force(tmp_path: Path, no_model_env, sample
     assert listing(tmp_path) == before
     assert listing(out) == {"keep.txt"}
     assert (out / "keep.txt").read_text() == "the user's own file\n"
-
-
-@pytest.mark.model
-def test_force_replaces_the_output_folder(tmp_path: Path, model_env, sample_copy: Path) -> None:
-    out = tmp_path / "clip_hiprom"
-    out.mkdir()
-    (out / "keep.txt").write_text("old\n")
-    proc = run_cli("analyze", sample_copy, "--force", "--quiet", env=model_env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert {"result.json", "angles.csv", "landmarks.npz", "angles.png"} <= listing(out)
-    assert not (out / "keep.txt").exists()
-    assert listing(tmp_path) == {"clip.mp4", "clip_hiprom"}, "temp folders left behind"
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -299,18 +202,6 @@ def test_no_model_anywhere(tmp_path: Path, sample_copy: Path) -> None:
 
 
 # --- --json -----------------------------------------------------------------------------------
-
-@pytest.mark.model
-def test_json_output(tmp_path: Path, model_env) -> None:
-    out = tmp_path / "out"
-    proc = run_cli("analyze", SAMPLE, "--json", "--out", out, env=model_env, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)  # stdout is the JSON and nothing else
-    peak = data["sides"]["right"]["peak_ir_deg"]
-    assert isinstance(peak, (int, float)) and not isinstance(peak, bool)
-    assert data["schema"] == "hiprom.result"
-    assert json.loads((out / "result.json").read_text())["sides"] == data["sides"]
-
 
 def test_from_landmarks_with_a_video(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
     """``--from-landmarks`` given a video instead of a landmarks.npz: a clear refusal."""

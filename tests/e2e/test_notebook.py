@@ -1,4 +1,5 @@
-"""The walkthrough notebook runs from top to bottom (so it never rots), and is kept stripped.
+"""The walkthrough notebook runs from top to bottom (so it never rots; that it is kept stripped:
+tests/unit/test_notebook.py).
 
 It is executed with nbclient on a ``python3`` kernel, from a temporary copy (the repository's
 file is never written), with the repository root as the working folder. It analyses the bundled
@@ -9,14 +10,13 @@ failure in CI).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "hiprom_walkthrough.ipynb"
 
 
@@ -25,16 +25,6 @@ def need(module: str):
     if os.environ.get("CI") == "true":
         return importlib.import_module(module)
     return pytest.importorskip(module, reason=f"{module} is missing: pip install -e '.[test]'")
-
-
-def test_notebook_is_stored_without_outputs():
-    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code, "the notebook has no code cells"
-    for cell in code:
-        assert cell["outputs"] == [] and cell["execution_count"] is None, \
-            "strip the notebook's outputs before committing (e.g. jupyter nbconvert --clear-output --inplace)"
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
 @pytest.mark.model

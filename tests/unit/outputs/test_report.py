@@ -1,12 +1,11 @@
-"""The HTML report: self-contained, escaped, atomic; from a result, a folder, the CLI; rendered by Chromium."""
+"""The HTML report: self-contained, escaped, atomic; from a result, a folder, the CLI (a real
+analysis of the sample and Chromium's rendering: tests/e2e/test_report.py)."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.report_html import assert_self_contained, data_uris
 from helpers.synthetic_subject import RIGHT, series_from_body
 
 from hiprom.outputs import report as report_mod
@@ -22,9 +22,6 @@ from hiprom.errors import InputError
 from hiprom.interpret.norms import compare
 from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.outputs.report import build_report_from_folder, read_result_json, write_report
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -36,27 +33,6 @@ def result():
 @pytest.fixture(scope="module")
 def folder(result, tmp_path_factory) -> Path:
     return result.save(tmp_path_factory.mktemp("syn") / "clip_hiprom")
-
-
-@pytest.fixture(scope="module")
-def sample_folder(shared_model_path: Path, tmp_path_factory) -> Path:
-    """A real analysis of the bundled sample, saved once (needs the pose model)."""
-    import hiprom
-
-    config = Config().with_overrides({"model.path": str(shared_model_path)})
-    res = hiprom.analyze(SAMPLE, config)
-    return res.save(tmp_path_factory.mktemp("sample") / "seated_ir_right_hiprom")
-
-
-def data_uris(html: str, kind: str) -> list[bytes]:
-    return [base64.b64decode(m) for m in re.findall(rf"data:image/{kind};base64,([A-Za-z0-9+/=]+)", html)]
-
-
-def assert_self_contained(html: str) -> None:
-    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert re.search(r"""(src|href)\s*=\s*['"](?!data:)""", html) is None   # every image is a data: URI
-    for needle in ("<script", "<link", "@import", "url(", "http://", "https://"):
-        assert needle not in html, needle
 
 
 def test_report_of_a_result_holds_the_values_figures_and_advice(result, tmp_path: Path) -> None:
@@ -184,63 +160,6 @@ def test_cli_report(folder: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2 and "known sport" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli(tmp_path / "missing.json")
     assert proc.returncode == 1 and "does not exist" in proc.stderr
-
-
-def test_report_of_the_sample_has_a_key_frame(sample_folder: Path) -> None:
-    html = build_report_from_folder(sample_folder, video_path=SAMPLE, blur_faces=True).read_text(encoding="utf-8")
-    assert_self_contained(html)
-    saved = json.loads((sample_folder / "result.json").read_text(encoding="utf-8"))
-    assert f"{saved['sides']['right']['peak_ir_deg']:.1f}°" in html
-    import cv2
-
-    jpegs = data_uris(html, "jpeg")
-    assert len(jpegs) == 1                                                    # right side only
-    img = cv2.imdecode(np.frombuffer(jpegs[0], np.uint8), cv2.IMREAD_COLOR)
-    assert img is not None and max(img.shape[:2]) >= 720 and img.std() > 20
-
-
-# -- a real browser -----------------------------------------------------------------------
-def chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium not found on PATH (CI=true: install it, see .ci/run)", pytrace=False)
-        pytest.skip("chromium not found on PATH (apt-get install chromium)")
-    return exe
-
-
-def render(report: Path, png: Path, tmp_path: Path) -> np.ndarray:
-    import cv2
-
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'chrome-profile'}", f"--screenshot={png}", "--window-size=1200,3000",
-           report.resolve().as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    assert png.is_file(), f"no screenshot (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
-    img = cv2.imread(str(png))
-    assert img is not None, "the screenshot does not decode"
-    return img
-
-
-@pytest.mark.parametrize("which", ["synthetic", "sample"])
-def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> None:
-    chromium()
-    src = request.getfixturevalue("folder" if which == "synthetic" else "sample_folder")
-    kwargs = {"video_path": SAMPLE} if which == "sample" else {}
-    report = write_report(src, tmp_path / "report.html",
-                          comparison=compare(read_result_json(src), age=35), **kwargs)
-    img = render(report, tmp_path / "report.png", tmp_path)
-    assert img.shape == (3000, 1200, 3)
-    assert img.std() > 20                                                     # not a blank page
-    title = img[20:80, 60:700]
-    assert (title.max(axis=2) < 60).sum() > 1000                               # the dark heading text is there
-    plot_band = img[1000:3000]
-    greens = (plot_band[..., 1].astype(int) - plot_band[..., 2] > 15) & (plot_band[..., 1] > 180)
-    assert greens.sum() > 500                                                 # the shaded norm band in the figures
-    keep = os.environ.get("HIPROM_REPORT_PNG_DIR")          # set it to look at the screenshots yourself
-    if keep:
-        shutil.copy(tmp_path / "report.png", Path(keep) / f"report_{which}.png")
 
 
 @pytest.mark.parametrize("value, text", [(-0.04, "0.0°"), (0.0, "0.0°"), (-0.06, "-0.1°"), (37.95, "38.0°"),

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.batch import two_sample_clips
 
 from hiprom.apps.batch.run import CLIPS_DIR, run_batch
 from hiprom.apps.batch.worker import read_record
-from hiprom.errors import HipromError
 from hiprom.vision.model_store import resolve_model
 
 try:
@@ -27,22 +26,10 @@ except ImportError:  # the test extras install it
         raise
     pytest.skip("dask distributed is not installed (pip install -e '.[test]')", allow_module_level=True)
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture()
 def two_clips(tmp_path: Path) -> Path:
-    src = tmp_path / "in"
-    for folder, name in (("a", "seated_ir_right"), ("b", "seated_ir_both")):
-        (src / folder).mkdir(parents=True)
-        (src / folder / "clip.mp4").write_bytes((SAMPLES / f"{name}.mp4").read_bytes())
-    return src
+    return two_sample_clips(tmp_path / "in")
 
 
 @pytest.mark.model
@@ -74,12 +61,3 @@ def test_dask_cluster_gives_the_local_results(tmp_path: Path, two_clips: Path, s
     assert ta["peak_ir_deg"].notna().sum() == 3  # right of a; right and left of b
 
 
-def test_unreachable_scheduler_is_a_clean_error(tmp_path: Path, two_clips: Path) -> None:
-    model_file = tmp_path / "m.task"  # never opened: the scheduler is tried first
-    from hiprom.vision.model_store import ModelInfo
-
-    model = ModelInfo(model_file, "full", "argument", "0" * 64, 0)
-    with pytest.raises(HipromError, match="cannot reach the Dask scheduler") as err:
-        run_batch(two_clips, tmp_path / "out", dask=f"tcp://127.0.0.1:{closed_port()}", model=model)
-    assert "tcp://HOST:8786" in (err.value.fix or "")
-    assert not (tmp_path / "out").exists()
