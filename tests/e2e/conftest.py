@@ -11,6 +11,10 @@ once per test run and its landmarks are shared (the ``landmarks`` fixture):
 - ``landmarks.npz(clip)`` is the series saved once as a landmarks file, for CLI tests that
   check the output and need no detection (``hiprom analyze FILE --from-landmarks``).
 
+Under pytest-xdist (``-n 2``, pyproject's default) each worker process has its own cache, and
+the workers share their detections through files in the run's temporary folder: the first to
+ask for a clip detects it (holding a lock on it) and saves it; the others wait and load it.
+
 The paths a user takes still run for real, each at least once: ``hiprom analyze`` on a clip
 (``sample_cli_run`` below), a photo, ``hiprom batch``, ``hiprom live --headless`` and the report.
 Results are shared between tests: never change one in place (``dataclasses.replace`` makes a copy).
@@ -18,6 +22,9 @@ Results are shared between tests: never change one in place (``dataclasses.repla
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -45,10 +52,13 @@ class Landmarks:
         Default settings (``config.model.path`` = ``model``).
     folder
         Where :meth:`npz` writes the landmarks files.
+    shared
+        A folder every test process of this run sees (pytest-xdist workers), where detections
+        are handed from one process to the others; None: this process only.
     """
 
-    def __init__(self, model: ModelInfo, config: Config, folder: Path):
-        self.model, self.config, self.folder = model, config, folder
+    def __init__(self, model: ModelInfo, config: Config, folder: Path, shared: Path | None = None):
+        self.model, self.config, self.folder, self.shared = model, config, folder, shared
         self._series: dict[tuple, tuple[LandmarkSeries, SourceInfo]] = {}
         self._results: dict[tuple, AnalysisResult] = {}
         self._files: dict[tuple, Path] = {}
@@ -66,8 +76,27 @@ class Landmarks:
         config = config or self.config
         key = self._key(clip, config)
         if key not in self._series:
-            self._series[key] = hiprom.detect_landmarks(clip, config, model=self.model)
+            self._series[key] = self._detect_once(clip, config, key)
         return self._series[key]
+
+    def _detect_once(self, clip: str | Path, config: Config, key: tuple) -> tuple[LandmarkSeries, SourceInfo]:
+        """Detect, or load what another process of this run detected (``shared``)."""
+        try:
+            import fcntl
+        except ImportError:  # no POSIX file locks (Windows): each process detects for itself
+            fcntl = None
+        if self.shared is None or fcntl is None:
+            return hiprom.detect_landmarks(clip, config, model=self.model)
+        name = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+        series_file, info_file = self.shared / f"{name}.npz", self.shared / f"{name}.info.pickle"
+        with open(self.shared / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if info_file.is_file():           # written last: the detection is complete
+                return LandmarkSeries.load(series_file), pickle.loads(info_file.read_bytes())
+            series, info = hiprom.detect_landmarks(clip, config, model=self.model)
+            series.save(series_file)
+            info_file.write_bytes(pickle.dumps(info))
+            return series, info
 
     def analyze(self, clip: str | Path, config: Config | None = None) -> AnalysisResult:
         """``hiprom.analyze(clip, config)`` from the clip's cached landmarks."""
@@ -103,7 +132,11 @@ def model(config: Config) -> ModelInfo:
 @pytest.fixture(scope="session")
 def landmarks(model: ModelInfo, config: Config, tmp_path_factory: pytest.TempPathFactory) -> Landmarks:
     """Each clip's landmarks, detected once per test run."""
-    return Landmarks(model, config, tmp_path_factory.mktemp("landmarks"))
+    shared = None
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' temporary folders share this parent
+        shared = tmp_path_factory.getbasetemp().parent / "landmarks-shared"
+        shared.mkdir(exist_ok=True)
+    return Landmarks(model, config, tmp_path_factory.mktemp("landmarks"), shared)
 
 
 @pytest.fixture(scope="session")
