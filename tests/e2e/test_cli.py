@@ -75,6 +75,30 @@ def test_clip_too_short_for_a_rest_phase(tmp_path: Path, model_env, bench_clip: 
     assert listing(tmp_path) == before
 
 
+# --- a photo ---------------------------------------------------------------------------------
+
+#: A still at end range from the shared bench set: right leg IR 45°, left leg at rest.
+PHOTO = "s01_man_front_R45"
+#: As every clip peak in tests/e2e/test_end_to_end.py (stills measure 0.48° MAE, max 2°).
+TOL_DEG = 4.0
+
+
+@pytest.mark.model
+def test_a_photo(tmp_path: Path, model_env, shared_dir: Path) -> None:
+    """``hiprom analyze photo.png``: the one-frame path, against the still's rendered truth."""
+    bench = shared_dir / "bench" / "synthetic"
+    truth = json.loads((bench / "gt.json").read_text())["stills"][PHOTO]
+    proc = run_cli("analyze", bench / truth["file"], "--json", "--out", tmp_path / "out", env=model_env,
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["input"]["kind"] == "image" and data["input"]["frames"] == 1
+    right, left = data["sides"]["right"], data["sides"]["left"]
+    assert right["tested"] and abs(right["peak_ir_deg"] - truth["right_ir_deg"]) <= TOL_DEG, right
+    assert not left["tested"] and truth["left_ir_deg"] == 0
+    assert {"result.json", "angles.csv", "landmarks.npz", "angles.png"} <= listing(tmp_path / "out")
+
+
 # --- the output folder -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
