@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hiprom.errors import ConfigError
-from hiprom.signal.filtering import SignalSettings
-from hiprom.signal.movement import MovementSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "QualitySettings",
+__all__ = ["Config", "ModelSettings", "VideoSettings", "GeometrySettings", "SignalSettings", "MovementSettings",
+           "QualitySettings", "RecognitionSettings",
            "default_config_text"]
 
 
@@ -35,6 +34,7 @@ class ModelSettings:
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    mirror_photos: bool = True
 
     def __post_init__(self) -> None:
         if self.variant not in ("lite", "full", "heavy"):
@@ -95,12 +95,91 @@ class GeometrySettings:
 
 
 @dataclass(frozen=True)
+class SignalSettings:
+    """Settings of :func:`clean_angle` (see the ``[signal]`` section of the config).
+
+    ``cutoff_hz`` None = automatic: ``default_cutoff_hz`` capped at 0.4 × the frame rate.
+    """
+
+    min_visibility: float = 0.5
+    max_gap_s: float = 0.35
+    outlier_window_s: float = 0.2
+    outlier_threshold: float = 4.0
+    outlier_min_deg: float = 4.0
+    cutoff_hz: float | None = None
+    default_cutoff_hz: float = 3.0
+    filter_order: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_visibility <= 1.0:
+            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
+        if self.max_gap_s < 0 or self.outlier_window_s <= 0 or self.outlier_threshold <= 0:
+            raise ValueError("max_gap_s, outlier_window_s and outlier_threshold must be positive")
+        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
+            raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
+        if self.default_cutoff_hz <= 0:
+            raise ValueError(f"default_cutoff_hz must be positive, got {self.default_cutoff_hz}")
+        if self.filter_order < 1 or self.filter_order % 2:
+            raise ValueError(f"filter_order must be even and >= 2, got {self.filter_order}")
+
+    def cutoff_for(self, fps: float) -> float:
+        """The cutoff frequency used at a frame rate (always below Nyquist)."""
+        wanted = self.cutoff_hz if self.cutoff_hz is not None else self.default_cutoff_hz
+        return float(min(wanted, 0.4 * fps))
+
+
+@dataclass(frozen=True)
+class MovementSettings:
+    """Thresholds of phase detection (the ``[movement]`` section of the config)."""
+
+    still_velocity_deg_s: float = 12.0
+    min_rest_s: float = 0.4
+    tested_min_range_deg: float = 8.0
+    excursion_enter_deg: float = 6.0
+    excursion_exit_deg: float = 3.0
+    min_excursion_s: float = 0.3
+    hold_tolerance_deg: float = 2.0
+    min_hold_s: float = 0.3
+    photo_tested_min_deg: float = 12.0
+
+    def __post_init__(self) -> None:
+        if self.excursion_exit_deg >= self.excursion_enter_deg:
+            raise ValueError("excursion_exit_deg must be smaller than excursion_enter_deg")
+        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg", "photo_tested_min_deg",
+                     "excursion_exit_deg", "min_excursion_s", "hold_tolerance_deg"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
 class QualitySettings:
     min_detected_fraction: float = 0.9
     min_leg_visibility: float = 0.7
     max_jitter_deg: float = 1.5
     max_roll_deg: float = 8.0
     max_yaw_deg: float = 30.0
+    good_max_uncertainty_deg: float = 3.0
+    fair_max_uncertainty_deg: float = 6.0
+    max_uncertainty_deg: float = 10.0
+
+
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """Recognising the seated test (the ``[recognition]`` section; see :mod:`hiprom.signal.seated`)."""
+
+    min_excursion_deg: float = 10.0
+    min_seated_s: float = 2.0
+    max_thigh_drop: float = 0.6
+    max_hip_shift: float = 0.35
+    max_knee_shift: float = 0.5
+    min_shank_ratio: float = 0.7
+
+    def __post_init__(self) -> None:
+        for name in ("min_excursion_deg", "min_seated_s", "max_thigh_drop", "max_hip_shift", "max_knee_shift"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.min_shank_ratio < 1.0:
+            raise ValueError(f"min_shank_ratio must be between 0 and 1, got {self.min_shank_ratio}")
 
 
 #: What a value written as each annotation may be (bool is never a number here).
@@ -135,6 +214,7 @@ _SECTIONS = {
     "signal": SignalSettings,
     "movement": MovementSettings,
     "quality": QualitySettings,
+    "recognition": RecognitionSettings,
 }
 
 
@@ -148,6 +228,7 @@ class Config:
     signal: SignalSettings = field(default_factory=SignalSettings)
     movement: MovementSettings = field(default_factory=MovementSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (what ``result.json`` records); auto values as in the file."""

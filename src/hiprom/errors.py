@@ -14,6 +14,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "AnalysisError",
+    "NoTestError",
     "OutputExistsError",
     "ConfigError",
 ]
@@ -61,6 +62,18 @@ class ModelError(HipromError):
 
 class AnalysisError(HipromError):
     """The input was read but no trustworthy measurement can be made from it."""
+
+
+class NoTestError(AnalysisError):
+    """The clip holds no seated test: nobody sits still, or no leg is turned about a still knee.
+
+    ``verdicts`` gives each side's verdict (``"not_tested"`` or ``"not_a_seated_test"``).
+    """
+
+    def __init__(self, what: str, *, path: str | Path | None = None, fix: str | None = None,
+                 verdicts: dict[str, str] | None = None):
+        super().__init__(what, path=path, fix=fix)
+        self.verdicts = dict(verdicts or {})
 
 
 class OutputExistsError(HipromError):

@@ -32,10 +32,11 @@ from helpers import SAMPLES
 from helpers.cli import run_cli
 
 import hiprom
+from hiprom.apps.analysis import Analysis
 from hiprom.config import Config
 from hiprom.core.landmarks import LandmarkSeries
-from hiprom.core.result import AnalysisResult
 from hiprom.io.frames import SourceInfo
+from hiprom.io.landmarks_npz import load_series, save_series
 from hiprom.vision.model_store import ModelInfo
 
 SAMPLE = SAMPLES / "seated_ir_right.mp4"
@@ -60,7 +61,7 @@ class Landmarks:
     def __init__(self, model: ModelInfo, config: Config, folder: Path, shared: Path | None = None):
         self.model, self.config, self.folder, self.shared = model, config, folder, shared
         self._series: dict[tuple, tuple[LandmarkSeries, SourceInfo]] = {}
-        self._results: dict[tuple, AnalysisResult] = {}
+        self._results: dict[tuple, Analysis] = {}
         self._files: dict[tuple, Path] = {}
 
     def _key(self, clip: str | Path, config: Config) -> tuple:
@@ -92,13 +93,13 @@ class Landmarks:
         with open(self.shared / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if info_file.is_file():           # written last: the detection is complete
-                return LandmarkSeries.load(series_file), pickle.loads(info_file.read_bytes())
+                return load_series(series_file), pickle.loads(info_file.read_bytes())
             series, info = hiprom.detect_landmarks(clip, config, model=self.model)
-            series.save(series_file)
+            save_series(series, series_file)
             info_file.write_bytes(pickle.dumps(info))
             return series, info
 
-    def analyze(self, clip: str | Path, config: Config | None = None) -> AnalysisResult:
+    def analyze(self, clip: str | Path, config: Config | None = None) -> Analysis:
         """``hiprom.analyze(clip, config)`` from the clip's cached landmarks."""
         config = config or self.config
         key = (self._key(clip, config), config)
@@ -113,7 +114,7 @@ class Landmarks:
         key = self._key(clip, config)
         if key not in self._files:
             series, _info = self.detect(clip, config)
-            self._files[key] = series.save(self.folder / f"{len(self._files)}_{Path(clip).stem}.npz")
+            self._files[key] = save_series(series, self.folder / f"{len(self._files)}_{Path(clip).stem}.npz")
         return self._files[key]
 
 

@@ -16,9 +16,9 @@ import pytest
 from helpers import SAMPLES
 from helpers.batch import hidden_leftovers, task_for, visible
 
+from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import CLIPS_DIR, EXIT_SOME_FAILED
 from hiprom.apps.batch.worker import read_record, run_clip
-from hiprom.apps.batch.manifest import ClipItem
 from hiprom.vision.model_store import validate_model_file
 
 TOL_DEG = 4.0  # as tests/e2e/test_end_to_end.py: measured peak vs the render's truth
@@ -136,5 +136,6 @@ def test_kill_9_loses_nothing_and_rerun_finishes(tmp_path: Path, model_env: Path
     table = pd.read_csv(out / "summary.csv")
     assert len(table) == 8 and set(table["status"]) == {"ok"}
     norm = table.drop_duplicates("clip").set_index("clip")["norm_row"].fillna("").to_dict()
-    assert norm == {"p1/clip.mp4": "adults", "p2/clip.mp4": "over50", "p3/clip.mp4": "", "p4/clip.mp4": "teens"}
+    assert norm == {"p1/clip.mp4": "popular_adults_ir", "p2/clip.mp4": "popular_over50_ir", "p3/clip.mp4": "",
+                    "p4/clip.mp4": "popular_teens_ir"}
     assert table["date"].tolist() == [f"2024-05-0{k}" for k in (1, 1, 2, 2, 3, 3, 4, 4)]

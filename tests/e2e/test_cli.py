@@ -18,8 +18,8 @@ from helpers import SAMPLES
 from helpers.cli import assert_clean_failure, closed_port, listing, run_cli
 from helpers.videos import read_bgr_frames, write_mp4
 
-from hiprom.core.landmarks import LandmarkSeries
 from hiprom.errors import InputError
+from hiprom.io.landmarks_npz import load_series
 
 SAMPLE = SAMPLES / "seated_ir_right.mp4"
 SIDES = ("left", "right")
@@ -163,7 +163,7 @@ def test_output_folder(cli_output: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000
 
-    series = LandmarkSeries.load(cli_output / "landmarks.npz")
+    series = load_series(cli_output / "landmarks.npz")
     assert series.n_frames == frames
     assert series.frame_size_px == (540, 960)
 

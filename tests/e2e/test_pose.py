@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from helpers import REPO
 
-from hiprom.errors import ModelError
 from hiprom.core.landmarks import LM
+from hiprom.errors import ModelError
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.pose import PoseModel
 

@@ -39,8 +39,8 @@ def test_real_model_frames_give_shank_lines_along_the_true_shanks(shared_model_p
         series, _ = rec.series((540, 960), fps=FPS)
     assert all(p.mask is None and p.mask_owner is None for people in rec.people for p in people)
     assert series.detected.all()
-    assert {s["frame"] for s in rec.scene_lines} <= {0, 3}       # the dense probe schedule
-    mid = series.extras["shank_mid_px"]
+    assert {s.frame for s in rec.scene_lines} <= {0, 3}       # the dense probe schedule
+    mid = series.shank_lines.mid_px
     for row, f in enumerate(frames):
         joints = truth["frames"][f]["joints_2d"]
         for k, tag in enumerate(("L", "R")):

@@ -15,10 +15,11 @@ from helpers import SAMPLES
 from helpers.report_html import assert_self_contained, data_uris
 from helpers.synthetic_subject import RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.apps.saved import build_report_from_folder
 from hiprom.config import Config
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
-from hiprom.outputs.report import build_report_from_folder, read_result_json, write_report
+from hiprom.outputs.report import read_result_json
 
 SAMPLE = SAMPLES / "seated_ir_right.mp4"
 
@@ -78,8 +79,8 @@ def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> Non
     chromium()
     src = request.getfixturevalue("folder" if which == "synthetic" else "sample_folder")
     kwargs = {"video_path": SAMPLE} if which == "sample" else {}
-    report = write_report(src, tmp_path / "report.html",
-                          comparison=compare(read_result_json(src), age=35), **kwargs)
+    report = build_report_from_folder(src, tmp_path / "report.html",
+                                      comparison=compare(read_result_json(src), age=35), **kwargs)
     img = render(report, tmp_path / "report.png", tmp_path)
     assert img.shape == (3000, 1200, 3)
     assert img.std() > 20                                                     # not a blank page

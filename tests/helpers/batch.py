@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 
 from helpers import SAMPLES
-
+from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import CLIPS_DIR
 from hiprom.apps.batch.worker import ClipOutcome, ClipTask
 from hiprom.config import Config
-from hiprom.apps.batch.manifest import ClipItem
 
 
 def task_for(item: ClipItem, out: Path, sha: str = "in0", settings: str = "set0") -> ClipTask:

@@ -31,4 +31,4 @@ def series_from_body(right_knots, left_deg: float = -5.0, roll_deg: float = 3.0)
     img[others] = 0.0                         # landmarks hiprom does not use
     vis = np.ones((len(t), N_LANDMARKS))
     return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                          source="synthetic", meta={"kind": "video"})
+                          source="synthetic")

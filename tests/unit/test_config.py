@@ -15,7 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SECTIONS = ["model", "video", "geometry", "signal", "movement", "quality"]
+SECTIONS = ["model", "video", "geometry", "signal", "movement", "quality", "recognition"]
 
 
 def write(tmp_path, text: str, name: str = "my.toml"):
@@ -134,7 +134,7 @@ def test_unknown_section_in_file(tmp_path):
         Config.from_toml(path)
     message = str(info.value)
     assert "[sigal]" in message and str(path) in message
-    assert "model, video, geometry, signal, movement, quality" in message
+    assert "model, video, geometry, signal, movement, quality, recognition" in message
     assert info.value.exit_code == 2
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hiprom.errors import InputError
 from hiprom.io.video_probe import (
     FIX_COPY,
     FIX_KIND,
@@ -46,7 +47,6 @@ from hiprom.io.video_probe import (
     truncated_error,
     unopenable_error,
 )
-from hiprom.errors import InputError
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]

@@ -4,7 +4,7 @@
 >>> with History() as h:                                   # doctest: +SKIP
 ...     h.add(result, "P-017")                             # False if this clip is already stored
 ...     h.rows("P-017")                                    # one row per measurement, oldest first
-...     h.plot("P-017", norm_band=(28, 45)).savefig("p017.png")
+...     h.plot("P-017", norm_band=(35, 45)).savefig("p017.png")
 
 Where: :func:`default_history_path` (an explicit path, else ``$HIPROM_HISTORY``, else
 ``history.sqlite`` in the user data folder, e.g. ``~/.local/share/hiprom`` on Linux). Use
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hiprom.core.measurement import SIDES
 from hiprom.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,14 +45,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hiprom.core.result import AnalysisResult
 
-__all__ = ["History", "default_history_path", "with_changes", "plot_history", "SCHEMA_VERSION", "DEFAULT_MDC_DEG"]
+__all__ = ["History", "default_history_path", "with_changes", "plot_history", "SCHEMA_VERSION", "default_mdc_deg"]
 
 #: Version of the database layout written by this hiprom.
 SCHEMA_VERSION = 1
-#: Minimal detectable change of careful clinical measurement (digital inclinometer, seated
-#: IR: about 5°); a change smaller than this is within measurement error.
-DEFAULT_MDC_DEG = 5.0
-SIDES = ("right", "left")
 ROW_COLUMNS = ["date", "right_ir_deg", "right_er_deg", "left_ir_deg", "left_er_deg",
                "quality_level", "quality_score", "reference", "clip", "result_dir"]
 
@@ -275,20 +272,32 @@ class History:
             df[col] = pd.to_numeric(df[col]).astype(float)
         return df
 
-    def plot(self, subject_id: str, *, norm_band: tuple[float, float] | None = None,
-             mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
+    def plot(self, subject_id: str, *, norm_band: tuple[float, float] | None = None, norm_label: str | None = None,
+             mdc_deg: float | None = None) -> "matplotlib.figure.Figure":
         """Peak IR per side over time (see :func:`plot_history`)."""
-        return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, mdc_deg=mdc_deg)
+        return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, norm_label=norm_label,
+                            mdc_deg=mdc_deg)
 
 
-def with_changes(rows: "pd.DataFrame", mdc_deg: float = DEFAULT_MDC_DEG) -> "pd.DataFrame":
+def default_mdc_deg() -> float:
+    """The minimal detectable change hiprom uses everywhere, degrees: the reference row of
+    ``measurement_error.csv`` (:func:`hiprom.interpret.norm_tables.reference_mdc`; 5.4° for a
+    seated digital inclinometer, Krause et al. 2015). A change smaller than this is within
+    clinical measurement error."""
+    from hiprom.interpret.norm_tables import reference_mdc
+
+    return reference_mdc().hi_deg
+
+
+def with_changes(rows: "pd.DataFrame", mdc_deg: float | None = None) -> "pd.DataFrame":
     """``rows`` plus, per side, the IR change since the previous and the first measurement.
 
     Adds ``{side}_ir_change_deg`` (vs the previous measurement of that side),
     ``{side}_ir_since_first_deg`` and ``{side}_ir_within_mdc`` (True when the change vs the
-    previous one is smaller than ``mdc_deg``: not evidence of a real change; None where there
-    is no change to judge).
+    previous one is smaller than ``mdc_deg``, default :func:`default_mdc_deg`: not evidence of
+    a real change; None where there is no change to judge).
     """
+    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
     if not mdc_deg > 0:
         raise ValueError(f"mdc_deg must be positive, got {mdc_deg!r}")
     out = rows.copy()
@@ -305,21 +314,24 @@ def with_changes(rows: "pd.DataFrame", mdc_deg: float = DEFAULT_MDC_DEG) -> "pd.
 
 
 def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[float, float] | None = None,
-                 mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
-    """Peak IR per side against the date: one line per measured side, the norm band shaded,
-    each point after the first labelled with its change (``within MDC`` when smaller than
-    ``mdc_deg``, drawn hollow), the change since the first measurement in the legend."""
+                 norm_label: str | None = None, mdc_deg: float | None = None) -> "matplotlib.figure.Figure":
+    """Peak IR per side against the date: one line per measured side, the norm band shaded
+    (legend ``norm_label``, default ``"norm LO–HI°"``), each point after the first labelled
+    with its change (``within MDC`` when smaller than ``mdc_deg``, default
+    :func:`default_mdc_deg`; drawn hollow), the change since the first measurement in the legend."""
     from matplotlib.figure import Figure
 
     from hiprom.outputs.plots import SIDE_COLOURS
 
     if norm_band is not None and not norm_band[0] < norm_band[1]:
         raise ValueError(f"norm_band must be (low, high) with low < high, got {norm_band!r}")
+    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
     df = with_changes(rows, mdc_deg)
     fig = Figure(figsize=(9.0, 4.5), layout="constrained")
     ax = fig.add_subplot()
     if norm_band is not None:
-        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0, label=f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
+        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0,
+                   label=norm_label or f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
     dates = df["date"].dt.tz_convert(None).to_numpy()
     for side in SIDES:
         have = df[f"{side}_ir_deg"].notna().to_numpy()

@@ -70,6 +70,10 @@ class ModelInfo:
     sha256: str
     size_bytes: int
 
+    def to_dict(self) -> dict[str, str | None]:
+        """What a result records of the model: ``path``, ``variant``, ``source``, ``sha256``."""
+        return {"path": str(self.path), "variant": self.variant, "source": self.source, "sha256": self.sha256}
+
 
 def _manifest_text() -> tuple[str, str]:
     """Return ``(text, location)`` of the packaged manifest, else the source checkout's."""
@@ -230,7 +234,7 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
     fix = _provide_hint(entry, dest_dir)
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,
+        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,  # noqa: SIM115 (closed below)
                                           prefix=f".{entry['file']}.", suffix=".part")
     except OSError as exc:
         raise ModelError(f"expected a writable cache directory, got: {exc}", path=dest_dir,

@@ -18,6 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
+from hiprom.core.capture import ShankLines
 from hiprom.errors import ModelError
 from hiprom.vision.model_store import ModelInfo
 
@@ -30,8 +31,8 @@ class PoseCandidate:
 
     ``image_px`` (33, 3): x, y in pixels, z in pixels (relative depth scaled by the width);
     ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips;
-    ``mask`` (H, W) the person's segmentation probabilities when asked for; ``extras``
-    per-person features computed from the frame (see :mod:`hiprom.silhouette`).
+    ``mask`` (H, W) the person's segmentation probabilities when asked for; ``shank``
+    this person's shank lines in the silhouette, one frame (see :mod:`hiprom.vision.silhouette`).
     ``mask_owner`` keeps the native image that ``mask`` is a view of alive: MediaPipe frees
     a mask's pixels when its ``mediapipe.Image`` is garbage-collected, and the view does
     not hold a reference to it. Drop both together.
@@ -42,7 +43,7 @@ class PoseCandidate:
     presence: np.ndarray
     world_m: np.ndarray
     mask: np.ndarray | None = None
-    extras: dict = field(default_factory=dict)
+    shank: ShankLines | None = None
     mask_owner: object = field(default=None, repr=False)
 
 
@@ -66,7 +67,7 @@ class _NativeStderr:
             self.fd = None
         if self.fd is not None:
             self.saved = os.dup(self.fd)
-            self.sink = tempfile.TemporaryFile()
+            self.sink = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the model's lifetime)
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:

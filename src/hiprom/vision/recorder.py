@@ -11,14 +11,15 @@ analysed afterwards gives the numbers ``hiprom analyze`` would.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 
 from hiprom.config import Config
+from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.vision.mirror import mirror_image, unmirror
 from hiprom.vision.model_store import ModelInfo
-from hiprom.vision.person import PersonChoice, choose_subject
+from hiprom.vision.person import choose_subject
 from hiprom.vision.pose import PoseCandidate, PoseModel
 from hiprom.vision.scene import level_line_roll_deg, sample_every
 from hiprom.vision.silhouette import shank_lines
@@ -43,7 +44,7 @@ def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
         return person
     p = person.image_px
     front = bool(p[LM.LEFT_HIP, 0] >= p[LM.RIGHT_HIP, 0])
-    return dataclasses.replace(person, mask=None, mask_owner=None, extras=shank_lines(person.mask, p, front))
+    return dataclasses.replace(person, mask=None, mask_owner=None, shank=shank_lines(person.mask, p, front))
 
 
 def model_text(model: ModelInfo) -> str:
@@ -71,12 +72,14 @@ class LandmarkRecorder:
     (about 3 kB a frame); frames and masks are not kept.
     """
 
-    def __init__(self, model: ModelInfo, config: Config = Config(), *, mode: str = "video",
+    def __init__(self, model: ModelInfo, config: Config | None = None, *, mode: str = "video",
                  expected_frames: int | None = None):
+        config = config or Config()
         m = config.model
         self.model = model
         self.config = config
         self.mode = mode
+        self._mirror_photos = mode != "video" and m.mirror_photos
         self._pose = PoseModel(model, mode=mode, max_people=m.max_people,
                                min_detection_confidence=m.min_detection_confidence,
                                min_presence_confidence=m.min_presence_confidence,
@@ -86,7 +89,7 @@ class LandmarkRecorder:
         self.people: list[list[PoseCandidate]] = []
         self.times: list[float] = []
         self.indices: list[int] = []
-        self.scene_lines: list[dict[str, Any]] = []
+        self.scene_lines: list[SceneLine] = []
         self._restart_schedule()
 
     def _restart_schedule(self) -> None:
@@ -104,15 +107,21 @@ class LandmarkRecorder:
 
     def add(self, rgb: np.ndarray, time_s: float, index: int | None = None) -> list[PoseCandidate]:
         """Run the model on one upright RGB frame; return the people found in it."""
-        index = len(self.times) if index is None else int(index)
+        index = (self.indices[-1] + 1 if self.indices else 0) if index is None else int(index)
         people = [_with_shank_lines(c) for c in self._pose.detect(rgb, time_s)]
         if self._wants_scene_sample(index, float(time_s)):
             found = level_line_roll_deg(rgb)
             if found is not None:
-                self.scene_lines.append({"frame": index, **dataclasses.asdict(found)})
+                self.scene_lines.append(SceneLine(index, found.roll_deg, found.support, found.length_px))
         self.people.append(people)
         self.times.append(float(time_s))
         self.indices.append(index)
+        if self._mirror_photos:   # the photo read again, mirrored: a second, largely independent reading
+            width = rgb.shape[1]
+            self.people.append([_with_shank_lines(unmirror(c, width))
+                                for c in self._pose.detect(mirror_image(rgb), time_s)])
+            self.times.append(float(time_s))
+            self.indices.append(index)
         return people
 
     def _wants_scene_sample(self, index: int, time_s: float) -> bool:
@@ -122,7 +131,7 @@ class LandmarkRecorder:
         if self._t0 is None:
             self._t0 = time_s
         if self.hand_held is None and time_s - self._t0 >= PROBE_S:
-            rolls = [s["roll_deg"] for s in self.scene_lines if s["support"] >= 0.3]
+            rolls = [s.roll_deg for s in self.scene_lines if s.support >= 0.3]
             self.hand_held = len(rolls) >= 3 and max(rolls) - min(rolls) > HANDHELD_SPREAD_DEG
         if self.hand_held is None or self.hand_held:
             # 1 ms of slack: frame times are rounded (3 frames at 30 fps are 0.1 s apart)
@@ -139,15 +148,20 @@ class LandmarkRecorder:
         return len(self.times)
 
     def series(self, frame_size_px: tuple[int, int], *, source: str = "", fps: float | None = None,
-               meta: dict[str, Any] | None = None) -> tuple[LandmarkSeries, PersonChoice]:
-        """The seated subject's landmark series over every frame added so far."""
+               capture: Capture | None = None) -> tuple[LandmarkSeries, PersonChoice]:
+        """The seated subject's landmark series over every frame added so far.
+
+        ``capture`` describes the frames (kind, rotation...); the recorder fills in how many
+        people it looked for and whether the camera is hand-held.
+        """
         time_s = np.asarray(self.times, float)
         if self.mode != "video":
             time_s = np.arange(len(self.times), dtype=float)
-        full_meta = {"max_people": self.config.model.max_people, "scene_lines": list(self.scene_lines),
-                     "camera_hand_held": bool(self.hand_held), **(meta or {})}
+        capture = dataclasses.replace(capture or Capture(), max_people=self.config.model.max_people,
+                                      hand_held=bool(self.hand_held), mirror_pairs=self._mirror_photos)
         return choose_subject(self.people, time_s, np.asarray(self.indices, dtype=np.int64), frame_size_px,
-                              source=source, model=model_text(self.model), fps=fps, meta=full_meta)
+                              source=source, model=model_text(self.model), fps=fps, capture=capture,
+                              scene_lines=tuple(self.scene_lines))
 
     def close(self) -> None:
         self._pose.close()

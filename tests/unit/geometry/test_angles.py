@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.synthetic_leg import Body, Camera, image_joints
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers.synthetic_leg import Body, Camera, image_joints
 
 from hiprom.geometry import angles as geo
 

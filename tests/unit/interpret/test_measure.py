@@ -8,9 +8,9 @@ from helpers.synthetic_leg import Body, Camera, image_joints
 from helpers.synthetic_series import clip_time, eased
 from helpers.synthetic_subject import FPS, RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.apps.pipeline import analyze_landmarks
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_a_view_from_the_side_withholds_the_number():
             img[f, idx, :2] = j[name]
     vis = np.ones((len(t), N_LANDMARKS))
     series = LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                            source="synthetic", meta={"kind": "video"})
+                            source="synthetic")
     r = analyze_landmarks(series, Config())
     right_side = r.sides["right"]
     assert right_side.tested and right_side.quality.withheld

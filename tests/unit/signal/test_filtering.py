@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.synthetic_series import clip_time, eased
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import signal as sps
-from helpers.synthetic_series import clip_time, eased
 
 from hiprom.signal.filtering import (
     CleanAngle,

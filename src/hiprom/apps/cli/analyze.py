@@ -10,7 +10,16 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from hiprom.apps.cli.common import Reference, Variant, age_option, app, err_console, run_guarded, sex_option, sport_option
+from hiprom.apps.cli.common import (
+    Reference,
+    Variant,
+    age_option,
+    app,
+    err_console,
+    run_guarded,
+    sex_option,
+    sport_option,
+)
 
 
 @app.command()
@@ -106,16 +115,17 @@ def _parse_roll(text: Optional[str]) -> Any:
     try:
         return float(text)
     except ValueError:
-        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll")
+        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll") from None
 
 
 def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
              overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool,
-             extra: Extras = Extras()) -> None:
+             extra: Extras | None = None) -> None:
     from hiprom.config import Config
     from hiprom.errors import InputError
     from hiprom.outputs.folder import check_output_dir, default_output_dir
 
+    extra = extra or Extras()
     config = Config.from_toml(config_file).with_overrides(overrides)
     if not input_path.exists():
         raise InputError("does not exist", path=input_path,
@@ -134,15 +144,15 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         normalise_sex(extra.sex)                      # a bad --sex fails before the analysis
     show = not quiet and not json_out
     if from_landmarks:
-        from hiprom.core.landmarks import LandmarkSeries
         from hiprom.apps.pipeline import analyze_landmarks
+        from hiprom.io.landmarks_npz import load_series
 
-        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+        result = analyze_landmarks(load_series(input_path), config)
     else:
-        from hiprom.io.frames import open_source
+        from hiprom.apps.cli.terminal import FrameProgress
         from hiprom.apps.pipeline import analyze as run
         from hiprom.apps.pipeline import load_model
-        from hiprom.apps.cli.terminal import FrameProgress
+        from hiprom.io.frames import open_source
 
         with open_source(input_path):  # a bad input fails now, before a model download
             pass
@@ -154,10 +164,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         from hiprom.interpret.norms import compare
 
         comparison = compare(result, age=extra.age, sex=extra.sex, sport=extra.sport)
-        result.subject = {"id": extra.subject, "age": extra.age, "sex": extra.sex, "sport": extra.sport}
-        result.norms = comparison.to_dict()
+        result = result.with_subject(id=extra.subject, age=extra.age, sex=extra.sex, sport=extra.sport)
+        result = result.with_norms(comparison.to_dict())
     elif extra.subject is not None:
-        result.subject = {"id": extra.subject}
+        result = result.with_subject(id=extra.subject)
     video = input_path if not from_landmarks else None
     written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
     if extra.subject is not None:
@@ -173,4 +183,5 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif show:
         from hiprom.apps.cli.terminal import print_summary
 
-        print_summary(Console(highlight=False), result, written, comparison=comparison)
+        print_summary(Console(highlight=False), result, written, comparison=comparison,
+                      report_path=written / "report.html" if extra.report else None)

@@ -117,7 +117,7 @@ def _batch(input_path: Path, out: Path, workers: Optional[int], force: bool, das
         reporter.close()
         err_console.print(f"interrupted: the clips already finished are kept in {escape(str(out))}; run the same "
                           "command again to finish the rest.", soft_wrap=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     finally:
         reporter.close()
     failed = report.failed_in_table

@@ -42,16 +42,16 @@ class Reference(str, Enum):
 
 # The norm comparison's options, the same for every command that compares (analyze, report).
 def age_option() -> Any:
-    return typer.Option(None, "--age", help="Age in years: chooses the norm row for that age.")
+    return typer.Option(None, "--age", help="Age in years: chooses the norm rows for that age (see hiprom norms).")
 
 
 def sex_option() -> Any:
-    return typer.Option(None, "--sex", help="female, male or other: adds the norm row for that sex (none for other).")
+    return typer.Option(None, "--sex", help="female, male or other: adds the norm rows for that sex (none for other).")
 
 
 def sport_option() -> Any:
-    return typer.Option(None, "--sport", help="An activity or sport to compare with its demand (running, squat, "
-                                              "cycling, baseball, tennis...).")
+    return typer.Option(None, "--sport", help="An activity to compare with its demand (running, squat, cycling, "
+                                              "baseball...), or 'athlete' to add the norms measured in athletes.")
 
 
 def _version_callback(value: bool) -> None:
@@ -90,7 +90,7 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         fail(exc)
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was written.")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
@@ -101,6 +101,6 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                           "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
                           "and report it.", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_INTERNAL) from exc
 
 

@@ -51,10 +51,10 @@ def _live(camera: int, source: Optional[str], realtime: bool, headless: bool, ou
     from rich.console import Console
     from rich.markup import escape
 
+    from hiprom.apps.cli.terminal import print_summary
+    from hiprom.apps.live.session import LiveOptions, run_live
     from hiprom.config import Config
     from hiprom.errors import AnalysisError
-    from hiprom.apps.live.session import LiveOptions, run_live
-    from hiprom.apps.cli.terminal import print_summary
 
     config = Config.from_toml(config_file).with_overrides(overrides)
     options = LiveOptions(camera=camera, source=source, realtime=realtime, headless=headless, out=out,

@@ -31,9 +31,10 @@ def report(
 
 def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: Optional[str],
             sport: Optional[str], video: Optional[Path], force: bool, blur_faces: bool) -> None:
+    from hiprom.apps.saved import build_report_from_folder
     from hiprom.errors import InputError, OutputExistsError
     from hiprom.interpret.norms import compare
-    from hiprom.outputs.report import read_result_json, write_report
+    from hiprom.outputs.report import read_result_json
 
     if not result_json.exists():
         raise InputError("does not exist: expected a result.json written by hiprom analyze", path=result_json,
@@ -48,5 +49,6 @@ def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: O
                                 fix="give a file name with --out, e.g. --out report.html.")
     data = read_result_json(result_json)  # a bad file fails before any work
     comparison = compare(data, age=age, sex=sex, sport=sport)
-    written = write_report(result_json, out_path, comparison=comparison, video_path=video, blur_faces=blur_faces)
+    written = build_report_from_folder(result_json, out_path, comparison=comparison, video_path=video,
+                                       blur_faces=blur_faces)
     err_console.print(f"report written: {written}", soft_wrap=True, markup=False)

@@ -20,8 +20,8 @@ import numpy as np
 from hiprom.errors import HipromError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from hiprom.apps.live.options import LiveOptions
     from hiprom.config import Config
-    from hiprom.apps.live.session import LiveOptions
 
 __all__ = ["Grab", "LatestFrame", "Capture", "open_camera", "STREAM_TIMEOUT_MS"]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from hiprom.errors import InputError
 from hiprom.apps.batch.manifest import (
     COLUMNS,
     ClipItem,
@@ -23,6 +22,7 @@ from hiprom.apps.batch.manifest import (
     load_items,
     read_manifest,
 )
+from hiprom.errors import InputError
 
 HEADER = ",".join(COLUMNS)
 

@@ -6,6 +6,7 @@ The faults run the command in a subprocess, as a user runs it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import socket
 import threading
@@ -17,14 +18,14 @@ import pytest
 from helpers.cli import assert_clean
 from helpers.cli import run_live_cli as run_cli
 
-from hiprom.config import Config
-from hiprom.errors import ConfigError
-from hiprom.core.landmarks import LM
-from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions
 from hiprom.apps.live.overlay import LiveStats, OverlayState, draw_overlay, headless_line
 from hiprom.apps.live.protocol import LiveAngles, Peaks, Prompt, Step
+from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions
+from hiprom.config import Config
+from hiprom.core.capture import ShankLines
+from hiprom.core.landmarks import LM
+from hiprom.errors import ConfigError
 from hiprom.vision.pose import PoseCandidate
-
 
 # --- faults ---------------------------------------------------------------------------------
 
@@ -136,14 +137,18 @@ def test_live_angles_signs_and_roll(roll):
 
 def test_live_angles_silhouette_hidden_legs_and_nobody():
     cand = candidate(20.0, 0.0)
-    mid = np.full((2, 2, 2), np.nan)
+    # the right shank's outline runs at 24° (its run middles on every slice), the landmarks say 20°
+    points = np.full((2, 24, 2), np.nan)
     knee = cand.image_px[LM.RIGHT_KNEE, :2]
-    mid[1] = [knee, knee + 150 * np.array([-math.sin(math.radians(24)), math.cos(math.radians(24))])]
-    cand.extras["shank_mid_px"] = mid
+    length = float(np.linalg.norm(cand.image_px[LM.RIGHT_ANKLE, :2] - knee))
+    axis = np.array([-math.sin(math.radians(24)), math.cos(math.radians(24))])
+    points[1] = knee + np.linspace(0.0, 1.0, 24)[:, None] * length * axis
+    empty = ShankLines.empty(1)
+    cand = dataclasses.replace(cand, shank=dataclasses.replace(empty, points_px=points[None]))
     reader = LiveAngles(Config(), (720, 1280))
     reading = reader.update([cand], 0.0)
-    assert reading.raw_deg["right"] == pytest.approx(24.0)     # the silhouette midline wins
-    assert reading.raw_deg["left"] == pytest.approx(0.0)       # no midline: the landmarks
+    assert reading.raw_deg["right"] == pytest.approx(24.0)     # the silhouette's axis wins
+    assert reading.raw_deg["left"] == pytest.approx(0.0)       # no outline: the landmarks
     hidden = reader.update([candidate(20.0, 0.0, vis=0.2)], 0.033)
     assert math.isnan(hidden.raw_deg["right"]) and hidden.quality.text.startswith("legs not visible")
     nobody = reader.update([], 0.066)
