@@ -17,6 +17,7 @@ __all__ = [
     "NoTestError",
     "OutputExistsError",
     "ConfigError",
+    "UsageError",
 ]
 
 
@@ -82,5 +83,12 @@ class OutputExistsError(HipromError):
 
 class ConfigError(HipromError):
     """A setting is unknown or out of range."""
+
+    exit_code = 2
+
+
+class UsageError(HipromError):
+    """A command-line argument or option is unusable (out of range, an output place that
+    cannot be written...); found before any work is done."""
 
     exit_code = 2

@@ -186,3 +186,17 @@ def test_from_landmarks_needs_no_model(cli_output: Path, tmp_path: Path) -> None
             if a is not None:
                 assert abs(a - b) <= 0.01, (side, key, a, b)
     assert (out / "result.json").is_file()
+
+
+def test_live_refuses_a_truncated_file_as_analyze_does(tmp_path, shared_model_path):
+    half = tmp_path / "half.mp4"
+    data = SAMPLE.read_bytes()
+    half.write_bytes(data[: len(data) // 2])                      # index first: half the frames decode
+    env = {"HIPROM_MODEL": str(shared_model_path)}
+    analyzed = run_cli("analyze", half, "--out", tmp_path / "a", "-q", env=env)
+    live = run_cli("live", "--source", half, "--headless", "--out", tmp_path / "l", env=env)
+    assert analyzed.returncode == live.returncode == 1
+    refusal = analyzed.stderr.splitlines()[0]
+    assert refusal.startswith(f"error: {half}: is truncated: only ") and refusal in live.stderr.splitlines()
+    assert "Not saved: is truncated" in live.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "l").exists()

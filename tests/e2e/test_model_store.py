@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import io
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -15,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import model_files
-from helpers.model_files import FULL, leftovers, sha256_of
+from helpers import SAMPLES, model_files
+from helpers.model_files import FULL, leftovers, sha256_of, swap_members
 
 from hiprom.errors import ModelError
 from hiprom.vision import model_store as ms
@@ -97,6 +100,25 @@ def test_validate_real_model_returns_its_sha(shared_model_path):
     assert ms.validate_model_file(shared_model_path, expected_sha256=sha.upper()) == sha
     with pytest.raises(ModelError, match="expected sha256 0{64}, got " + sha):
         ms.validate_model_file(shared_model_path, expected_sha256="0" * 64)
+
+
+def test_the_real_bundle_with_its_models_swapped_is_refused(shared_model_path, tmp_path):
+    swapped = swap_members(shared_model_path, tmp_path / "swapped.task")
+    with pytest.raises(ModelError, match="two models are swapped: pose_detector.tflite holds the landmark model "
+                                         r"\(256×256 input\)"):
+        ms.resolve_model(swapped, progress=False)
+
+
+def test_cli_with_a_swapped_bundle_is_a_model_error_without_traceback(shared_model_path, tmp_path):
+    swapped = swap_members(shared_model_path, tmp_path / "swapped.task")
+    clip = SAMPLES / "seated_ir_right.mp4"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
+    for args in (["analyze", clip, "--out", tmp_path / "o"], ["batch", clip.parent, "--out", tmp_path / "b"]):
+        proc = subprocess.run([sys.executable, "-m", "hiprom", *map(str, args), "--model", swapped], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"error: {swapped}: (given as --model) expected a .task zip"), proc.stderr
+        assert "two models are swapped" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # --- download ---------------------------------------------------------------------------

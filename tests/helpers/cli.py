@@ -1,4 +1,5 @@
-"""Run the ``hiprom`` command as a user runs it (a subprocess) and check how it fails."""
+"""Run the ``hiprom`` command as a user runs it (a subprocess, or in-process with typer's
+CliRunner: :func:`invoke`) and check how it fails."""
 
 from __future__ import annotations
 
@@ -59,3 +60,20 @@ def assert_clean(proc: subprocess.CompletedProcess) -> None:
     """No traceback and no bug report, whatever the exit code."""
     both = proc.stdout + proc.stderr
     assert "Traceback" not in both and "internal error" not in both, both
+
+
+def invoke(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None):
+    """``hiprom ARGS`` in-process, with no usable pose model (any model lookup fails)."""
+    full = {"HIPROM_MODEL": "/nonexistent/no-model.task", "HIPROM_CACHE_DIR": "/nonexistent/cache",
+            "HIPROM_HISTORY": "/nonexistent/history.sqlite", **(env or {})}
+    from typer.testing import CliRunner
+
+    from hiprom.apps.cli import app
+
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        return CliRunner().invoke(app, [str(a) for a in args], env=full)
+    finally:
+        os.chdir(old)

@@ -71,26 +71,40 @@ def detect_landmarks(path: str | Path, config: Config | None = None, *, model: M
                     close()
             files = tuple(str(p) for p in info.files) if info.kind == "images" else ()
             capture = Capture(kind=info.kind, rotation_deg=info.rotation_deg, mirrored=info.mirrored,
-                              codec=info.codec, files=files)
+                              codec=info.codec, files=files, damaged_frames=tuple(source.damaged))
             series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
                                               fps=info.fps, capture=capture)
     return series, info
 
 
-def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
+def _check_usable(series: LandmarkSeries, path: str | Path, config: Config) -> None:
     """Refuse, with a clear reason, a series no measurement can come from."""
+    movement = config.movement
+    fps = series.median_fps
+    clip_s = series.duration_s + (1.0 / fps if fps else 0.0)      # the last frame lasts a period too
+    if series.kind == "video" and clip_s < movement.min_clip_s - 1e-9:
+        raise AnalysisError(
+            f"is too short to hold a test: {clip_s:.2f} s, and the seated test needs at least "
+            f"{movement.min_clip_s:g} s (the legs still for {movement.min_rest_s:g} s, then a rotation lasting "
+            f"at least {movement.min_excursion_s:g} s that holds at end range for {movement.min_hold_s:g} s)",
+            path=path, fix="record the whole test: a second with the legs hanging still, then the leg rotated "
+                           "out and in, holding each end position for about a second.")
+    damaged = len(series.capture.damaged_frames)
+    why = (f" ({damaged} of the {series.n_frames} frames are damaged: their lower part is a uniform grey band, "
+           "where the picture data is missing)") if damaged else ""
+    recopy = "copy the file again from the phone or camera: this copy is damaged."
     if not series.detected.any():
-        raise AnalysisError("no person was found in any frame", path=path,
-                            fix="film the whole body from the front, in good light, with the "
-                                "person filling at least a third of the frame.")
+        raise AnalysisError(f"no person was found in any frame{why}", path=path,
+                            fix=recopy if damaged else "film the whole body from the front, in good light, with "
+                                                       "the person filling at least a third of the frame.")
     legs = [LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
     vis = np.nan_to_num(series.visibility[:, legs], nan=0.0)
     seen = (vis >= 0.5).all(axis=1)
     if not seen.any():
-        raise AnalysisError("a person was found but the knees and ankles are never visible "
-                            "(out of frame or hidden)", path=path,
-                            fix="frame the person from head to feet, with the lower legs bare or "
-                                "in tight clothing and nothing in front of them.")
+        raise AnalysisError(f"a person was found but the knees and ankles are never visible "
+                            f"(out of frame or hidden){why}", path=path,
+                            fix=recopy if damaged else "frame the person from head to feet, with the lower legs "
+                                                       "bare or in tight clothing and nothing in front of them.")
 
 
 #: What to do when a clip holds no seated test (recognition, :mod:`hiprom.signal.seated`).
@@ -116,6 +130,20 @@ def _check_tested(m: Measurement, series: LandmarkSeries) -> None:
                           verdicts={side: v.test for side, v in verdicts.items()})
 
 
+def _check_photo_tested(m: Measurement, series: LandmarkSeries, config: Config) -> None:
+    """Refuse photos in which neither leg is clearly turned: a hanging leg is not a reading."""
+    if not series.capture.still or any(s.tested for s in m.sides.values()):
+        return
+    limit = config.movement.photo_tested_min_deg
+    where = "this photo" if series.kind == "image" else "these photos"
+    angles = ", ".join(f"{side} {s.rest_deg:+.0f}°" for side, s in m.sides.items() if s.rest_deg is not None)
+    raise NoTestError(f"no test in {where}: both legs hang within {limit:g}° of vertical"
+                      + (f" ({angles})" if angles else ""), path=series.source or None,
+                      fix="photograph the leg held at end range: the foot turned out (internal rotation) or in "
+                          "(external rotation), the other leg hanging; or film the whole test.",
+                      verdicts={side: "not_tested" for side in m.sides})
+
+
 def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
                       source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> Analysis:
     """Measure both legs from a landmark series (no model needed).
@@ -123,13 +151,15 @@ def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
     Raises
     ------
     AnalysisError
-        Nobody in the clip, legs never visible, a clip too short to find a rest phase, or
-        no seated test in it (nobody sits still, or no leg is turned about a still knee).
+        A video shorter than the protocol (``config.movement.min_clip_s``), nobody in the
+        clip, legs never visible, no rest phase, or no seated test in it (nobody sits still,
+        or no leg is turned about a still knee).
     """
     config = config or Config()
-    _check_usable(series, series.source or "landmarks")
+    _check_usable(series, series.source or "landmarks", config)
     m = measure(series, config)
     _check_seated(m, series)                     # recognition: nobody sits still long enough
+    _check_photo_tested(m, series, config)       # a photo: neither leg clearly turned
     if series.kind == "video" and not any(s.rest_found for s in m.sides.values()):
         raise AnalysisError(
             f"no rest phase found: neither leg is still for {config.movement.min_rest_s:g} s "

@@ -15,7 +15,8 @@ from hiprom.apps.analysis import Analysis
 from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.io.landmarks_npz import load_series
-from hiprom.outputs.report import read_result_json, write_report
+from hiprom.io.result_json import check_landmarks_match, read_result, result_file
+from hiprom.outputs.report import write_report
 
 __all__ = ["load_result_folder", "build_report_from_folder"]
 
@@ -23,14 +24,15 @@ __all__ = ["load_result_folder", "build_report_from_folder"]
 def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], Analysis | None]:
     """``result.json`` of an output folder, and the analysis rebuilt from its ``landmarks.npz``
     (``None`` without landmarks)."""
-    folder = Path(folder)
-    path = folder / "result.json" if folder.is_dir() else folder
-    data = read_result_json(path)
+    path = result_file(folder)
+    data = read_result(path)                          # validated: a hand-edited value is refused
     npz = path.parent / "landmarks.npz"
     if not npz.is_file():
         return data, None
     config = Config().with_overrides(data.get("config") or {}, origin=str(path))
-    result = analyze_landmarks(load_series(npz), config)
+    series = load_series(npz)
+    check_landmarks_match(data, series, npz)          # a landmarks.npz of another clip is refused
+    result = analyze_landmarks(series, config)
     result = dataclasses.replace(result, source=data.get("input", result.source),
                                  model=data.get("model", result.model),
                                  created_utc=data.get("created_utc", result.created_utc))

@@ -54,7 +54,9 @@ class Capture:
     model looked for per frame; ``hand_held`` the camera's roll changed within the first
     second (it is followed frame by frame); ``mirror_pairs`` photos were read twice, as
     taken and mirrored: frames come in pairs with one frame index (see
-    :mod:`hiprom.vision.mirror`); ``live`` live mode's counts.
+    :mod:`hiprom.vision.mirror`); ``live`` live mode's counts; ``damaged_frames`` the
+    frames whose lower part the decoder could not fill, as ``(frame index, first row of the
+    uniform grey band)`` (:func:`hiprom.io.damage.grey_band_row`).
     """
 
     kind: str = "video"
@@ -66,11 +68,16 @@ class Capture:
     hand_held: bool = False
     mirror_pairs: bool = False
     live: LiveInfo | None = None
+    damaged_frames: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         object.__setattr__(self, "files", tuple(str(f) for f in self.files))
+        damaged = tuple((int(i), int(row)) for i, row in self.damaged_frames)
+        if any(i < 0 or row < 0 for i, row in damaged):
+            raise ValueError(f"damaged_frames must be (frame index, row) pairs >= 0, got {damaged[:3]}")
+        object.__setattr__(self, "damaged_frames", damaged)
 
     @property
     def still(self) -> bool:
@@ -80,6 +87,7 @@ class Capture:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["files"] = list(self.files)
+        out["damaged_frames"] = [list(d) for d in self.damaged_frames]
         return out
 
     @classmethod

@@ -68,7 +68,8 @@ def _side_quality(series: LandmarkSeries, angles: SideAngles, roll: RollEstimate
         leg_visibility=float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0,
         roll_deg=float(roll.roll_deg), yaw_deg=yaw_deg, view_solved=None if view is None else view.solved,
         tested=tested, rest_found=rest_found, jitter_deg=angles.jitter_deg, excursions=excursions,
-        n_frames=series.n_frames, settings=config.quality, still=still, uncertainty=uncertainty)
+        n_frames=series.n_frames, settings=config.quality, still=still, uncertainty=uncertainty,
+        damaged_frames=damaged_leg_frames(series, angles.side))
 
 
 _WITHHELD = ("peak_ir_deg", "peak_er_deg", "mean_ir_deg", "mean_er_deg", "ir_spread_deg", "er_spread_deg")
@@ -81,6 +82,36 @@ def _withhold(res: SideResult) -> SideResult:
     return dataclasses.replace(res, **{name: None for name in _WITHHELD},
                                diagnostics={**res.diagnostics, "withheld": kept,
                                             "withheld_because": list(res.quality.blocking)})
+
+
+def damaged_leg_frames(series: LandmarkSeries, side: str) -> int:
+    """Frames in which this leg's knee or ankle lies in a damaged part of the picture.
+
+    ``series.capture.damaged_frames`` lists ``(frame index, first row of a uniform grey band)``
+    (:func:`hiprom.io.damage.grey_band_row`: the decoder had no data below that row). The leg
+    counts as in the band when its knee or ankle is at most 2 % of the height above it, or
+    was not found in that frame (the band may have hidden it).
+    """
+    rows = dict(series.capture.damaged_frames)
+    if not rows:
+        return 0
+    leg = LM.leg(side)
+    margin = 0.02 * series.frame_size_px[1]
+    hit = 0
+    for k, index in enumerate(series.frame_index):
+        if int(index) in rows:
+            y = series.image_px[k, [leg["knee"], leg["ankle"]], 1]
+            hit += bool(not np.isfinite(y).all() or (y >= rows[int(index)] - margin).any())
+    return hit
+
+
+def _outside_share(series: LandmarkSeries, side: str, frames: slice | np.ndarray) -> float:
+    """Share of the frames whose ankle or heel lies outside the picture."""
+    leg = LM.leg(side)
+    p = series.image_px[frames][:, [leg["ankle"], leg["heel"]], :2]
+    width, height = series.frame_size_px
+    outside = (p[..., 0] < 0) | (p[..., 0] > width) | (p[..., 1] < 0) | (p[..., 1] > height)
+    return float(outside.any(axis=1).mean()) if len(p) else 0.0
 
 
 def _hold_middle(exc: Excursion) -> int:
@@ -125,8 +156,9 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     worst: tuple[float, str] | None = None
     for name, exc in (("ir", best_ir), ("er", best_er)):
         if exc is not None:
-            facts = hold_facts(angles, slice(exc.hold_start, exc.hold_stop), exc.hold_s, rest=rest_frames,
-                               yaw_deg=yaw_deg, roll=roll)
+            hold = slice(exc.hold_start, exc.hold_stop)
+            facts = hold_facts(angles, hold, exc.hold_s, rest=rest_frames, yaw_deg=yaw_deg, roll=roll,
+                               outside_share=_outside_share(series, angles.side, hold))
             u, parts = reading_uncertainty(facts)
             unc[name] = u
             diag[f"peak_{name}_uncertainty_parts_deg"] = {k: _r(v) for k, v in parts.items()}
@@ -180,7 +212,8 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     roll_source = roll_kind(roll.source)
     results = [reading_uncertainty(ReadingFacts(
         landmark_share=float(1.0 - angles.from_silhouette[series.frame_index == idx].mean()),
-        yaw_deg=yaw_deg or 0.0, roll_source=roll_source, photo_spread_deg=spread))
+        yaw_deg=yaw_deg or 0.0, roll_source=roll_source, photo_spread_deg=spread,
+        outside_share=_outside_share(series, angles.side, series.frame_index == idx)))
         for spread, idx in zip(readings.spread_deg, readings.frame_index)]
     unc = np.array([u for u, _ in results])
     worst = max(((u, explain(parts)) for (u, parts), t in zip(results, tested_photo) if t), default=None)

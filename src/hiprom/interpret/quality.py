@@ -26,7 +26,7 @@ def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, r
                 yaw_deg: float | None, view_solved: bool | None, tested: bool, rest_found: bool,
                 jitter_deg: float, excursions: Sequence["Excursion"], n_frames: int,
                 settings: "QualitySettings", still: bool = False,
-                uncertainty: tuple[float, str] | None = None) -> Quality:
+                uncertainty: tuple[float, str] | None = None, damaged_frames: int = 0) -> Quality:
     """Check one leg's measurement and explain what lowers trust in it.
 
     Parameters
@@ -52,14 +52,23 @@ def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, r
     settings
         Thresholds (the ``[quality]`` section).
     still
-        A photo: only the view checks and the uncertainty apply.
+        A photo: only the view checks, the uncertainty and damage apply.
     uncertainty
         The largest uncertainty of the side's readings (degrees, ~95 %) and what its main
         source means (see :mod:`hiprom.interpret.uncertainty`): beyond
         ``good_max_uncertainty_deg`` a reading is at best fair, beyond
         ``fair_max_uncertainty_deg`` poor, and beyond ``max_uncertainty_deg`` withheld.
+    damaged_frames
+        Frames (photos) in which this leg lies in a damaged part of the picture
+        (:func:`hiprom.interpret.measure.damaged_leg_frames`). In a photo that withholds the
+        reading; in a video it is a major problem from 5 % of the frames, else a minor one.
     """
     failed: list[tuple[float, str]] = []
+    if damaged_frames:
+        where = f"{damaged_frames} image(s)" if still else f"{damaged_frames} of {n_frames} frames"
+        factor = BLOCKING if still else MAJOR if damaged_frames >= 0.05 * n_frames else MINOR
+        failed.append((factor, f"the {side} lower leg lies in a damaged part of {where} (a uniform grey band where "
+                               f"the picture data is missing); use an undamaged copy of the file"))
     detected = detected_fraction
     if detected < settings.min_detected_fraction:
         failed.append((MAJOR if detected < 0.6 else MINOR,

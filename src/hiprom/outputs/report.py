@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import json
 import os
 import tempfile
 from importlib import resources
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.result_json import read_result
 from hiprom.outputs.report_sections import (
     _drills_section,
     _e,
@@ -64,25 +64,8 @@ def _when(iso: Any) -> str:
 
 
 # -- loading ----------------------------------------------------------------------------
-def read_result_json(path: str | Path) -> dict[str, Any]:
-    """A validated ``result.json`` (``hiprom.result`` v1) from a file or an output folder."""
-    from hiprom.core.result import RESULT_SCHEMA
-
-    path = Path(path)
-    path = path / "result.json" if path.is_dir() else path
-    if not path.is_file():
-        raise InputError("no result.json here: expected an output folder of hiprom analyze", path=path,
-                         fix="give the folder hiprom analyze wrote (…_hiprom/) or its result.json.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not valid JSON: {exc}", path=path, fix="re-run hiprom analyze.") from None
-    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA or data.get("schema_version") != 1 \
-            or not isinstance(data.get("sides"), dict) or set(data["sides"]) != {"left", "right"}:
-        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"expected a {RESULT_SCHEMA} v1 result with left and right sides, got {got!r}",
-                         path=path, fix="give a result.json written by hiprom analyze.")
-    return data
+#: The one validated reader of result.json (kept under this name for the report's callers).
+read_result_json = read_result
 
 
 def find_video(data: dict[str, Any], folder: Path | None = None, video_path: str | Path | None = None) -> Path | None:
@@ -165,13 +148,14 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
         [_td("camera yaw (estimate)"), _td(_deg(cam.get("yaw_deg_estimate")))],
         [_td("angles measured"), _td("from the vertical (as a goniometer)" if d.get("reference") == "vertical"
                                      else "from the leg's rest position")],
-        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score', 0):.2f})")]])]
+        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score') or 0:.2f})")]])]
     warns = d.get("warnings") or []
     out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
     rows = []
     for side in ("right", "left"):
         s = d["sides"][side]
-        verdict = f"{s['quality']['level']} ({s['quality']['score']:.2f})" if s.get("tested") else "not tested"
+        sq = s.get("quality") or {}
+        verdict = f"{sq.get('level', '?')} ({sq.get('score') or 0:.2f})" if s.get("tested") else "not tested"
         rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
                      _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")

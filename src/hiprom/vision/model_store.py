@@ -27,6 +27,7 @@ from typing import BinaryIO
 import platformdirs
 
 from hiprom.errors import ModelError
+from hiprom.vision.tflite_info import pose_bundle_problem
 
 try:  # Python 3.11+
     import tomllib
@@ -159,7 +160,8 @@ def validate_model_file(path: Path, *, expected_sha256: str | None = None) -> st
     ------
     ModelError
         If the file is missing, empty, not a zip, lacks a required ``.tflite`` member (named),
-        fails a CRC check, or has a different digest.
+        fails a CRC check, holds members that are not the models their names say (e.g. the
+        two swapped: told by their tensors, see :mod:`hiprom.vision.tflite_info`), or has a different digest.
     """
     path = Path(path)
     fix = "download the model again, or point --model / HIPROM_MODEL at a valid .task file"
@@ -185,10 +187,14 @@ def validate_model_file(path: Path, *, expected_sha256: str | None = None) -> st
                 raise fail(f"a zip without {' and '.join(missing)} "
                            f"(members: {', '.join(sorted(names)) or 'none'})")
             bad = zf.testzip()
+            if bad is None:
+                problem = pose_bundle_problem({m: zf.read(m) for m in REQUIRED_MEMBERS})
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise fail(f"a damaged zip archive ({exc})") from exc
     if bad is not None:
         raise fail(f"a damaged zip ({bad} fails its CRC check)")
+    if problem is not None:
+        raise fail(problem)
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -265,7 +265,8 @@ _WRITER = textwrap.dedent("""
         for i in range(100000):
             d = {"schema": "hiprom.result", "schema_version": 1, "created_utc": "2024-01-01T00:00:00+00:00",
                  "input": {"path": f"/nowhere/clip{i}.mp4", "frames": i}, "reference": "vertical",
-                 "sides": {"right": {"peak_ir_deg": float(i)}}, "quality": {"score": 1.0, "level": "good"},
+                 "sides": {"right": {"peak_ir_deg": float(i % 90)}, "left": {}},
+                 "quality": {"score": 1.0, "level": "good"},
                  "warnings": pad}
             h.add(d, "crash")
 """)

@@ -8,12 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import platformdirs
 import pytest
 from helpers import model_files
-from helpers.model_files import FULL, leftovers, make_task, sha256_of
+from helpers.model_files import FULL, leftovers, make_task, sha256_of, swap_members
+from helpers.tflite_util import pose_member, tiny_tflite
 
 from hiprom.errors import ModelError
 from hiprom.vision import model_store as ms
@@ -94,6 +96,39 @@ def test_validate_rejects_corrupt_member(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="CRC"):
         ms.validate_model_file(path)
+
+
+def test_validate_tells_the_members_by_their_tensors(tmp_path):
+    """A bundle whose members are not the models their names say is refused before MediaPipe
+    sees it (reliability issue, item 12); told by the tensors, not the names."""
+    good = make_task(tmp_path / "good.task")
+    assert ms.validate_model_file(good) == sha256_of(good)
+    with pytest.raises(ModelError) as info:
+        ms.validate_model_file(swap_members(good, tmp_path / "swapped.task"))
+    assert info.value.what.endswith(
+        "got a bundle whose two models are swapped: pose_detector.tflite holds the landmark model (256×256 input) "
+        "and pose_landmarks_detector.tflite holds the person detector (224×224 input)")
+    twice = tmp_path / "twice.task"
+    with zipfile.ZipFile(twice, "w") as zf:
+        for name in ms.REQUIRED_MEMBERS:
+            zf.writestr(name, pose_member("pose_detector.tflite"))
+    with pytest.raises(ModelError, match="got a bundle whose pose_landmarks_detector.tflite is the person detector "
+                                         r"\(224×224 input\), not the landmark model\n"):
+        ms.validate_model_file(twice)
+    junk = tmp_path / "junk.task"
+    with zipfile.ZipFile(junk, "w") as zf:
+        zf.writestr("pose_detector.tflite", b"not a model" * 20)
+        zf.writestr("pose_landmarks_detector.tflite", pose_member("pose_landmarks_detector.tflite"))
+    with pytest.raises(ModelError, match="got a bundle whose pose_detector.tflite is not a TensorFlow Lite model "
+                                         r"\(no TFL3 identifier\)\n"):
+        ms.validate_model_file(junk)
+    other = tmp_path / "other.task"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("pose_detector.tflite", pose_member("pose_detector.tflite"))
+        zf.writestr("pose_landmarks_detector.tflite", tiny_tflite([(1, 224, 224, 3)], [(1, 1001)]))
+    with pytest.raises(ModelError, match="pose_landmarks_detector.tflite is not a pose model "
+                                         r"\(224×224 input\), not the landmark model\n"):
+        ms.validate_model_file(other)
 
 
 # --- download ----------------------------------------------------------------------------

@@ -22,7 +22,6 @@ per side by age group, against the band the report uses for that age), each atom
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -30,12 +29,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.worker import read_record
+from hiprom.errors import InputError
+from hiprom.io.result_json import read_result
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
     import pandas as pd
 
-__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary"]
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary", "spreadsheet_safe",
+           "FORMULA_STARTS"]
 
 SUMMARY_COLUMNS = (
     "clip", "row", "subject_id", "age", "sex", "date", "notes", "side", "status", "error", "tested",
@@ -49,11 +51,12 @@ _FLOATS = ("age", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "lr_ir_diff_deg
 _SIDE_COLOURS = {"right": "#1f77b4", "left": "#d95f02"}
 
 
-def _result_json(folder: Path) -> dict | None:
+def _result_json(folder: Path) -> tuple[dict | None, str | None]:
+    """The clip's validated result.json (:func:`hiprom.io.result_json.read_result`), or why not."""
     try:
-        return json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return read_result(folder / "result.json"), None
+    except InputError as exc:
+        return None, exc.message
 
 
 def _norms(result: dict, item: ClipItem) -> Any:
@@ -72,10 +75,11 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
     for item in items:
         folder = out / clips_dir / item.folder
         rec = read_record(folder) or {}
-        result = _result_json(folder) if rec.get("status") == "ok" else None
+        result, unreadable = _result_json(folder) if rec.get("status") == "ok" else (None, None)
         status = "ok" if result is not None else ("failed" if rec else "missing")
-        error = " ".join(ln.strip() for ln in (rec.get("error") or "").splitlines()) if status == "failed" else (
-            "not analysed yet: run the batch again to finish it" if status == "missing" else None)
+        error = " ".join(ln.strip() for ln in (unreadable or rec.get("error") or "").splitlines()) \
+            if status == "failed" else ("not analysed yet: run the batch again to finish it" if status == "missing"
+                                        else None)
         comparison = _norms(result, item) if result is not None else None
         for side in item.sides:
             row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
@@ -213,13 +217,42 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+#: (OWASP "CSV injection"): ``=HYPERLINK(...)`` in a manifest note would become a live link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula
+    (:data:`FORMULA_STARTS`); the quote makes it plain text and is not shown. Other values as
+    they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``df`` with :func:`spreadsheet_safe` applied to every text column."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = df.copy()
+    for col in out.columns:
+        if is_object_dtype(out[col]) or is_string_dtype(out[col]):
+            out[col] = out[col].map(spreadsheet_safe)
+    return out
+
+
 def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: bool = True) -> dict[str, Path]:
-    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths."""
+    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths.
+
+    In ``summary.csv`` (the file people open in a spreadsheet) text that would run as a
+    formula is prefixed with ``'`` (:func:`spreadsheet_safe`); ``summary.parquet`` keeps the
+    values as they are.
+    """
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
     files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
-    _atomic(files["csv"], lambda p: df.to_csv(p, index=False, float_format="%.2f"))
+    safe = spreadsheet_safe_frame(df)
+    _atomic(files["csv"], lambda p: safe.to_csv(p, index=False, float_format="%.2f"))
     _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
     if figure:
         files["figure"] = out / "cohort.png"

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from hiprom.apps.cli.common import age_option, app, run_guarded, sex_option
+from hiprom.apps.cli.common import age_option, app, in_range, run_guarded, sex_option
 
 _MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({mdc:g}°{source}), so it is "
              "within measurement error and not evidence of progress.")
@@ -19,11 +19,13 @@ _MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({m
 @app.command("history")
 def history(
     subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The subject's (pseudonymous) ID."),
-    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $HIPROM_HISTORY, "
-                                                         "else history.sqlite in the user data folder)."),
+    db: Optional[Path] = typer.Option(None, "--history-db",
+                                      help="History database, as for analyze (default: $HIPROM_HISTORY, "
+                                           "else history.sqlite in the user data folder)."),
+    db_alias: Optional[Path] = typer.Option(None, "--db", hidden=True),  # the option's former name
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also save the IR-over-time plot (.png, .svg, .pdf)."),
     json_out: bool = typer.Option(False, "--json", help="Print the series as JSON to stdout (for scripts)."),
-    mdc: Optional[float] = typer.Option(None, "--mdc", min=0.1,
+    mdc: Optional[float] = typer.Option(None, "--mdc", callback=in_range(0, 45, unit="°", lo_open=True),
                                         help="Minimal detectable change in degrees (default: 5.4, seated digital "
                                              "inclinometer, Krause et al. 2015; see hiprom norms)."),
     norm_band: str = typer.Option("auto", "--norm-band",
@@ -35,7 +37,7 @@ def history(
     """Print a subject's stored measurements (hiprom analyze ... --subject ID) and their changes."""
     auto = norm_band.strip().lower() == "auto"
     band = None if auto else _parse_band(norm_band)  # a bad band is a usage error, before any work
-    run_guarded(_history, subject_id, db, plot, json_out, mdc, auto, band, age, sex)
+    run_guarded(_history, subject_id, db or db_alias, plot, json_out, mdc, auto, band, age, sex)
 
 
 def _auto_band(age: Optional[float], sex: Optional[str]) -> tuple[tuple[float, float] | None, str | None]:
@@ -85,9 +87,13 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
         mdc, source = ref.hi_deg, f", {ref.method}, {ref.position}, {ref.source.short}"
 
     path = default_history_path(db)
+    if plot is not None:
+        from hiprom.io.paths import check_can_create
+
+        check_can_create(plot, option="--plot")
     if not path.is_file():
         raise InputError("no history database here (nothing stored yet)", path=path,
-                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --db "
+                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --history-db "
                              "(or HIPROM_HISTORY) at an existing history file.")
     with History(path) as hist:
         rows = hist.rows(subject_id)
@@ -95,7 +101,7 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
             known = hist.subjects()
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none"
             raise InputError(f"no measurements stored for subject {subject_id!r} (subjects: {shown})",
-                             path=path, fix="check the ID (IDs are case-sensitive) or the --db file.")
+                             path=path, fix="check the ID (IDs are case-sensitive) or the --history-db file.")
         table = with_changes(rows, mdc)
         if plot is not None:
             plot.parent.mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,9 @@ class LiveReport:
     ended: str = ""
     messages: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: A file source that turned out unusable (truncated, damaged): what ``analyze`` refuses it
+    #: with. The measurement it ended is not saved (the same rule as ``analyze``).
+    source_error: HipromError | None = None
 
 
 def default_live_dir(options: LiveOptions) -> Path:
@@ -328,7 +331,12 @@ class _Session:
         try:
             if self.worker.error is not None:
                 raise self.worker.error
-            if self.unsaved and len(self.recorder):
+            failure = self.capture.failure if self.o.kind == "file" else None
+            if failure is not None:             # analyze refuses this file: so does live mode
+                report.source_error = failure
+                if self.unsaved and len(self.recorder):
+                    self.say(f"Not saved: {failure.what}")
+            elif self.unsaved and len(self.recorder):
                 if self.worker.measuring and ended == self.capture.ended and self.worker.ended is None:
                     self.say(f"The source ended during the measurement ({ended}): saving what was measured")
                 self._save()
