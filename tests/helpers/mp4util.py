@@ -6,7 +6,7 @@ recording whose pixels were stored landscape. Only the 36 matrix bytes change, s
 offsets (``stco``/``co64``) need fixing and the file stays valid.
 
 Direction convention (checked empirically against OpenCV 5 / FFmpeg, see
-``tests/test_frames.py::test_rotation_90_*``):
+``tests/e2e/test_frames.py::test_rotation_90_*``):
 
 The tkhd matrix maps a stored pixel ``(x, y)`` (y pointing DOWN) to display coordinates::
 
