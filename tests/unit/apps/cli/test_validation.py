@@ -160,7 +160,7 @@ def test_help_says_how_to_give_a_name_starting_with_a_dash(tmp_path):
 def test_plot_of_a_file_named_with_an_emoji_draws_without_a_glyph_warning():
     import io
 
-    from test_measure import RIGHT, series_from_body
+    from helpers.synthetic_subject import RIGHT, series_from_body
 
     from hiprom.apps.pipeline import analyze_landmarks
     from hiprom.config import Config
