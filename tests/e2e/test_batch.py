@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import SAMPLES
-from helpers.batch import hidden_leftovers, task_for, visible
+from helpers.batch import cli_env, hidden_leftovers, task_for, visible
 
 from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import CLIPS_DIR, EXIT_SOME_FAILED
@@ -27,11 +27,6 @@ TOL_DEG = 4.0  # as tests/e2e/test_end_to_end.py: measured peak vs the render's 
 def run_cli(*args: object, timeout: float = 900, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "hiprom", "batch", *map(str, args)], env=cli_env(),
                           capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    return env
 
 
 # --- a worker with another model ---------------------------------------------------------------

@@ -114,11 +114,12 @@ def test_force_replaces_the_output_folder(tmp_path: Path, model_env, landmarks) 
     clip = Path(shutil.copy(landmarks.npz(SAMPLE), tmp_path / "clip.npz"))
     out = tmp_path / "clip_reanalysed_hiprom"  # the default output folder of --from-landmarks clip.npz
     out.mkdir()
-    (out / "keep.txt").write_text("old\n")
+    (out / "result.json").write_text('{"schema": "hiprom.result", "old": true}\n')  # a previous output
+    (out / "report.html").write_text("old\n")
     proc = run_cli("analyze", clip, "--from-landmarks", "--force", "--quiet", env=model_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert {"result.json", "angles.csv", "landmarks.npz", "angles.png"} <= listing(out)
-    assert not (out / "keep.txt").exists()
+    assert listing(out) == {"result.json", "angles.csv", "landmarks.npz", "angles.png"}
+    assert "old" not in json.loads((out / "result.json").read_text())
     assert listing(tmp_path) == {"clip.npz", "clip_reanalysed_hiprom"}, "temp folders left behind"
 
 

@@ -19,6 +19,11 @@ def task_for(item: ClipItem, out: Path, sha: str = "in0", settings: str = "set0"
                     "/nowhere/model.task", "m" * 64, "full", False, item.meta())
 
 
+def cli_env() -> dict[str, str]:
+    """This process's environment for a ``hiprom batch`` subprocess (no display needed)."""
+    return dict(os.environ, MPLBACKEND="Agg")
+
+
 def visible(folder: Path) -> list[Path]:
     """What a user sees in ``folder`` (no hidden entries)."""
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))

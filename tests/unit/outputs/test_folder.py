@@ -12,58 +12,16 @@ import os
 import stat
 from pathlib import Path
 
-import numpy as np
 import pytest
-from helpers.synthetic_leg import Body, Camera, image_joints
+from helpers.synthetic_front import synthetic_series
 
 from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
-from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.core.result import AnalysisResult
-from hiprom.errors import OutputExistsError
+from hiprom.errors import OutputExistsError, UnsafeOutputError
 from hiprom.io.landmarks_npz import load_series
 from hiprom.outputs import folder as folder_mod
-from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
-
-FPS = 30.0
-# (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.
-KEYFRAMES = [(0, 0), (1, 0), (2, 35), (3, 35), (4, 0), (4.5, 0), (5.5, -25), (6.5, -25),
-             (7.5, 0), (8.5, 0)]
-
-
-def _profile(t: np.ndarray) -> np.ndarray:
-    ts, vs = (np.array(v, float) for v in zip(*KEYFRAMES))
-    i = np.clip(np.searchsorted(ts, t, side="right") - 1, 0, len(ts) - 2)
-    u = np.clip((t - ts[i]) / (ts[i + 1] - ts[i]), 0.0, 1.0)
-    return vs[i] + (vs[i + 1] - vs[i]) * (1 - np.cos(np.pi * u)) / 2
-
-
-def synthetic_series() -> LandmarkSeries:
-    """A front view of a seated subject: legs from ``synthetic_leg``, trunk placed above."""
-    t = np.arange(int(8.5 * FPS)) / FPS
-    body, cam = Body(abduction_deg=4.0), Camera()
-    n = len(t)
-    img, world = np.zeros((n, N_LANDMARKS, 3)), np.zeros((n, N_LANDMARKS, 3))
-    ids = {"hip": (LM.LEFT_HIP, LM.RIGHT_HIP), "knee": (LM.LEFT_KNEE, LM.RIGHT_KNEE),
-           "ankle": (LM.LEFT_ANKLE, LM.RIGHT_ANKLE)}
-    for k, ir in enumerate(_profile(t)):
-        j2, j3 = image_joints(body, cam, 0.0, ir), body.joints(0.0, ir)
-        img[k, :, :2] = (j2["hip_L"] + j2["hip_R"]) / 2 + (0.0, -300.0)  # head and arms
-        for joint, (left, right) in ids.items():
-            for s, i in (("L", left), ("R", right)):
-                img[k, i, :2] = j2[f"{joint}_{s}"]
-                x, y, z = j3[f"{joint}_{s}"]
-                world[k, i] = (x, -z, -y)  # model frame: x image right, y down, z away
-        for ankle, heel, toe in ((LM.LEFT_ANKLE, LM.LEFT_HEEL, LM.LEFT_TOE),
-                                 (LM.RIGHT_ANKLE, LM.RIGHT_HEEL, LM.RIGHT_TOE)):
-            img[k, heel, :2] = img[k, ankle, :2] + (0.0, 10.0)
-            img[k, toe, :2] = img[k, ankle, :2] + (0.0, 20.0)
-        for shoulder, hip in ((LM.LEFT_SHOULDER, LM.LEFT_HIP), (LM.RIGHT_SHOULDER, LM.RIGHT_HIP)):
-            img[k, shoulder, :2] = img[k, hip, :2] + (0.0, -220.0)
-            world[k, shoulder] = world[k, hip] + (0.0, -0.5, 0.0)
-    vis = np.full((n, N_LANDMARKS), 0.95)
-    return LandmarkSeries(img, vis, vis.copy(), world, t, np.arange(n), (cam.width_px, cam.height_px),
-                          source="synthetic.mp4", model="none", fps=FPS)
+from hiprom.outputs.folder import OUTPUT_FILES, check_output_dir, default_output_dir, is_hiprom_output, write_outputs
 
 
 @pytest.fixture(scope="module")
@@ -188,31 +146,100 @@ def test_existing_file_is_refused_even_with_force(tmp_path: Path, result: Analys
     assert listing(tmp_path) == {"clip_hiprom"}
 
 
-def test_force_replaces(tmp_path: Path, result: AnalysisResult) -> None:
-    out = _old_folder(tmp_path)
+def _previous_output(tmp_path: Path, result: AnalysisResult) -> Path:
+    """A folder a previous hiprom run wrote (without the plot), its result.json marked as old."""
+    out = write_outputs(result, tmp_path / "clip_hiprom", plot=False)
+    data = json.loads((out / "result.json").read_text())
+    (out / "result.json").write_text(json.dumps({**data, "old": True}))
+    return out
+
+
+def test_force_replaces_a_previous_output(tmp_path: Path, result: AnalysisResult) -> None:
+    out = _previous_output(tmp_path, result)
     write_outputs(result, out, force=True)
     assert listing(out) == set(OUTPUT_FILES)
-    assert json.loads((out / "result.json").read_text())["schema"] == "hiprom.result"
+    data = json.loads((out / "result.json").read_text())
+    assert data["schema"] == "hiprom.result" and "old" not in data
     assert listing(tmp_path) == {"clip_hiprom"}, "the old folder or a temp folder was left behind"
+
+
+def test_force_never_replaces_a_folder_with_other_files(tmp_path: Path, result: AnalysisResult) -> None:
+    """--force only ever replaces hiprom's own output: the user's files are never deleted."""
+    out = _old_folder(tmp_path)
+    with pytest.raises(UnsafeOutputError, match=r"holds files hiprom did not write \(notes.txt\)") as info:
+        write_outputs(result, out, force=True)
+    assert info.value.exit_code == 2
+    assert listing(tmp_path) == {"clip_hiprom"}
+    assert listing(out) == {"result.json", "notes.txt"}
+    previous = _previous_output(tmp_path / "p", result)
+    (previous / "notes.txt").write_text("mine\n")
+    with pytest.raises(UnsafeOutputError, match="notes.txt"):
+        write_outputs(result, previous, force=True)
+    assert (previous / "notes.txt").read_text() == "mine\n"
+
+
+def test_force_never_replaces_a_folder_hiprom_did_not_write(tmp_path: Path, result: AnalysisResult) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "result.json").write_text('{"schema": "someone.else"}\n')
+    with pytest.raises(UnsafeOutputError, match="not written by hiprom"):
+        write_outputs(result, out, force=True)
+    assert (out / "result.json").read_text() == '{"schema": "someone.else"}\n'
+    assert is_hiprom_output(_previous_output(tmp_path / "p", result)) and not is_hiprom_output(out)
+
+
+@pytest.mark.parametrize("where", ["the folder", "a subfolder"])
+def test_an_output_folder_holding_the_input_is_refused(tmp_path: Path, result: AnalysisResult,
+                                                       where: str) -> None:
+    """``hiprom analyze c/clip.mp4 --out c --force`` used to delete the clip and everything in c."""
+    clip = tmp_path / "c" / ("clip.mp4" if where == "the folder" else "sub/clip.mp4")
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"the user's clip")
+    (tmp_path / "c" / "other.txt").write_text("x")
+    for force in (False, True):
+        with pytest.raises(UnsafeOutputError, match="holds the input") as info:
+            write_outputs(result, tmp_path / "c", force=force, input_path=clip)
+        assert info.value.exit_code == 2
+    assert clip.read_bytes() == b"the user's clip" and (tmp_path / "c" / "other.txt").is_file()
+    with pytest.raises(UnsafeOutputError, match="is the input"):
+        check_output_dir(clip, force=True, input_path=clip)
+
+
+def test_the_current_folder_is_never_replaced(tmp_path: Path, result: AnalysisResult, monkeypatch) -> None:
+    out = _previous_output(tmp_path, result)
+    monkeypatch.chdir(out)
+    with pytest.raises(UnsafeOutputError, match="current folder"):
+        write_outputs(result, Path("."), force=True)
+    assert listing(out) == {"result.json", "angles.csv", "landmarks.npz"}
+
+
+def test_an_empty_folder_may_be_replaced(tmp_path: Path, result: AnalysisResult) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    with pytest.raises(OutputExistsError):
+        write_outputs(result, out)
+    write_outputs(result, out, force=True, plot=False)
+    assert listing(out) == set(OUTPUT_FILES) - {"angles.png"}
 
 
 def test_force_keeps_the_old_folder_when_the_new_write_fails(tmp_path: Path, result: AnalysisResult,
                                                                monkeypatch) -> None:
-    out = _old_folder(tmp_path)
+    out = _previous_output(tmp_path, result)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     monkeypatch.setattr(folder_mod, "plot_angles", _fail)
     with pytest.raises(Boom):
         write_outputs(result, out, force=True)
     assert listing(tmp_path) == {"clip_hiprom"}
-    assert listing(out) == {"result.json", "notes.txt"}
-    assert (out / "notes.txt").read_text() == "keep me\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_force_keeps_the_old_folder_when_the_swap_fails(tmp_path: Path, result: AnalysisResult,
                                                           monkeypatch) -> None:
     """The final rename fails (e.g. a disk error): the old folder is put back."""
-    import hiprom.outputs.folder as outputs
+    import hiprom.io.atomic as atomic
 
-    out = _old_folder(tmp_path)
+    out = _previous_output(tmp_path, result)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     real_replace = os.replace
 
     def replace(src, dst):
@@ -220,8 +247,8 @@ def test_force_keeps_the_old_folder_when_the_swap_fails(tmp_path: Path, result: 
             raise OSError("simulated failure renaming the new folder into place")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(outputs.os, "replace", replace)
+    monkeypatch.setattr(atomic.os, "replace", replace)
     with pytest.raises(OSError, match="simulated"):
         write_outputs(result, out, force=True)
     assert listing(tmp_path) == {"clip_hiprom"}
-    assert listing(out) == {"result.json", "notes.txt"}
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

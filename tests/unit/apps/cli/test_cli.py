@@ -20,7 +20,7 @@ from helpers.cli import assert_clean_failure, closed_port, listing, run_cli
 from helpers.videos import write_mp4
 
 from hiprom.config import Config
-from hiprom.errors import ConfigError, InputError, OutputExistsError
+from hiprom.errors import ConfigError, InputError, OutputExistsError, UnsafeOutputError
 
 SAMPLE = SAMPLES / "seated_ir_right.mp4"
 
@@ -116,6 +116,21 @@ def test_existing_output_folder_needs_force(tmp_path: Path, no_model_env, sample
     assert listing(tmp_path) == before
     assert listing(out) == {"keep.txt"}
     assert (out / "keep.txt").read_text() == "the user's own file\n"
+
+
+def test_force_never_deletes_the_users_files(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
+    """--force replaces a previous hiprom output only; the check runs before the model is needed."""
+    out = tmp_path / "clip_hiprom"
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's own file\n")
+    err = assert_clean_failure(run_cli("analyze", sample_copy, "--force", env=no_model_env, cwd=tmp_path),
+                               code=UnsafeOutputError.exit_code)
+    assert "holds files hiprom did not write (keep.txt)" in err, err
+    assert listing(out) == {"keep.txt"}
+    err = assert_clean_failure(run_cli("analyze", sample_copy, "--out", tmp_path, "--force", env=no_model_env,
+                                       cwd=tmp_path), code=2)
+    assert f"the output folder holds the input {sample_copy}" in err, err
+    assert sample_copy.is_file()
 
 
 # --- config ----------------------------------------------------------------------------------
