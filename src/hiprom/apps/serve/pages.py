@@ -81,8 +81,8 @@ def _playable(path: Path) -> tuple[bool, str]:
 def analysis_view(store: "JobStore", rec: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     """What the page of one analysis shows, by its status."""
     job_id, meta = rec["id"], rec["meta"]
-    facts = [(k.replace("_", " "), meta[k]) for k in ("test_date", "age", "sex", "sport", "examiner")
-             if meta.get(k) not in (None, "")]
+    facts = [(k.replace("_", " "), f"{meta[k]:g}" if isinstance(meta[k], float) else meta[k])
+             for k in ("test_date", "age", "sex", "sport", "examiner") if meta.get(k) not in (None, "")]
     if meta.get("notes"):
         facts.append(("notes", meta["notes"]))
     view: dict[str, Any] = {"title": rec["input"]["name"], "nav": "analyses", "name": rec["input"]["name"],
