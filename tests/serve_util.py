@@ -38,7 +38,7 @@ class ServerProcess:
         self.log = data.parent / f"serve-{self.port}.log"
         cmd = [sys.executable, "-m", "hiprom", "serve", "--port", str(self.port), "--data", str(data),
                "--model", str(model), *extra]
-        self.fh = open(self.log, "w")
+        self.fh = open(self.log, "w")  # noqa: SIM115 - the server's log, closed by stop()
         self.proc = subprocess.Popen(cmd, stdout=self.fh, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
 

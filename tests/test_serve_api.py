@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install -e '.[test]')")
 
 with warnings.catch_warnings():        # starlette 1.x would rather have httpx2; httpx works the same here
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
 from hiprom.apps.serve.app import ServeSettings, create_app  # noqa: E402
@@ -83,9 +83,8 @@ def cli_error(tmp_path: Path, name: str, content: bytes) -> HipromError:
     path = tmp_path / "cli" / name
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(content)
-    with pytest.raises(HipromError) as info:
-        with open_source(path):
-            pass
+    with pytest.raises(HipromError) as info, open_source(path):
+        pass
     return info.value
 
 
@@ -192,7 +191,8 @@ def test_a_truncated_clip_gets_the_clis_message(client: TestClient, tmp_path: Pa
 ])
 def test_bad_form_fields_are_refused_like_the_cli_options(client: TestClient, tmp_path: Path, field: str,
                                                           value: str, message: str) -> None:
-    r = client.post("/api/analyses", data={field: value}, files={"file": ("clip.mp4", SAMPLE.read_bytes(), "video/mp4")})
+    r = client.post("/api/analyses", data={field: value},
+                    files={"file": ("clip.mp4", SAMPLE.read_bytes(), "video/mp4")})
     assert r.status_code == 400
     assert message in r.json()["error"]
     assert leftovers(tmp_path) == []
@@ -245,7 +245,8 @@ def test_a_dying_worker_fails_only_its_clip(tmp_path: Path) -> None:
 def test_a_restart_settles_what_the_last_server_left(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "data")
     made = {}
-    for name, attempts, result in (("finished.mp4", 1, True), ("crashed.mp4", 2, False), ("waiting.mp4", 0, False)):
+    for name, attempts, result in (("finished.mp4", 1, True), ("crashed.mp4", 2, False), ("waiting.mp4", 0, False),
+                                   ("killed.mp4", 1, False)):
         job_id = store.new_id()
         (store.folder(job_id) / "input").mkdir()
         shutil.copy(SAMPLE, store.folder(job_id) / "input" / name)
@@ -262,6 +263,7 @@ def test_a_restart_settles_what_the_last_server_left(tmp_path: Path) -> None:
     assert jobs["crashed.mp4"]["status"] == "failed"
     assert jobs["crashed.mp4"]["error"] == stopped_error({"input": {"name": "crashed.mp4"}, "attempts": 2})["message"]
     assert jobs["waiting.mp4"]["status"] == "done"                             # resumed
+    assert jobs["killed.mp4"]["status"] == "done"                              # killed once: tried again
     assert not list((tmp_path / "data" / "analyses").glob("*/.result.*"))
 
 
@@ -281,3 +283,37 @@ def test_the_report_and_downloads_are_served_from_the_job_only(tmp_path: Path) -
         assert f'href="/analyses/{job_id}/files/report.pdf"' in page and "Report (PDF)" in page
         os.symlink("/etc/passwd", folder / "angles.csv")                      # a link out of the data folder
         assert c.get(f"/analyses/{job_id}/files/angles.csv").status_code == 404
+
+
+# -- the command -------------------------------------------------------------------------------------
+
+def test_serve_without_its_packages_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hiprom.apps.cli import app as cli
+    from hiprom.apps.cli import serve as serve_cmd
+
+    monkeypatch.setattr(serve_cmd, "SERVE_PACKAGES", {"hiprom_no_such_module": "starlette"})
+    r = CliRunner().invoke(cli, ["serve", "--data", str(tmp_path / "d")])
+    assert r.exit_code == 2
+    out = " ".join(r.output.split())
+    assert "error: hiprom serve needs the web server packages, and these are not installed: starlette" in out
+    assert 'How to fix: pip install "hiprom[serve]"' in out and "Traceback" not in out
+
+
+def test_serve_on_a_busy_port_or_with_a_bad_token_stops_before_any_work(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from hiprom.apps.cli import app as cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(cli, ["serve", "--port", str(port), "--data", str(tmp_path / "d")])
+    assert r.exit_code == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in " ".join(r.output.split())
+    r = CliRunner().invoke(cli, ["serve", "--token", "a b", "--data", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "--token must be 8-200 letters, digits or ._~- (got 3 characters)" in r.output

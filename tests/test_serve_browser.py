@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import _missing
 from serve_util import CHROMIUM_FLAGS, REPO, SAMPLE, ServerProcess, chromium_path
 
@@ -65,7 +64,8 @@ def test_a_clinic_measures_the_sample_in_the_browser(browser, shared_model_path:
     with ServerProcess(tmp_path / "data", shared_model_path, "--workers", "1") as server:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         outside: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else outside.append(r.url))
+        page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:"))
+                else outside.append(r.url))
         page.goto(server.url + "new")
         page.fill("input[name=subject_id]", "P-017")
         page.fill("input[name=age]", "34")
@@ -113,3 +113,7 @@ def test_a_clinic_measures_the_sample_in_the_browser(browser, shared_model_path:
         assert "How to fix: Pass a video (.mp4" in refused
         assert outside == []
         page.close()
+    assert server.proc.returncode == 0                                    # Ctrl-C: a clean stop
+    log = server.log.read_text()
+    assert f"hiprom serve: open {server.url}" in log and "hiprom serve stopped" in log
+    assert "Traceback" not in log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -132,5 +133,6 @@ def _serve(host: str, port: int, data: Optional[Path], open_browser: bool, token
         threading.Timer(1.0, webbrowser.open, args=(url_token,)).start()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
                                            lifespan="on", server_header=False))
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):   # uvicorn stops gracefully on Ctrl-C, then raises it again
+        server.run()
     err_console.print("hiprom serve stopped; unfinished analyses resume at the next start.")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
 
 __all__ = ["Guard", "PAGE_CSP", "REPORT_CSP", "LOOPBACK_HOSTS", "COOKIE"]

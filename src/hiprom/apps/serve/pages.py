@@ -159,7 +159,8 @@ def patient_view(store: "JobStore", history_path: Path, subject_id: str) -> dict
     out = []
     for _, r in table.iterrows():
         cells = {"date": r["date"].strftime("%Y-%m-%d"), "quality": r["quality_level"] or "",
-                 "clip": Path(str(r["clip"])).name, "right_er": deg(r["right_er_deg"]), "left_er": deg(r["left_er_deg"])}
+                 "clip": Path(str(r["clip"])).name, "right_er": deg(r["right_er_deg"]),
+                 "left_er": deg(r["left_er_deg"])}
         for side in ("right", "left"):
             change = r[f"{side}_ir_change_deg"]
             note = "" if change != change else f" ({change:+.1f}°{' <MDC' if r[f'{side}_ir_within_mdc'] else ''})"

@@ -13,6 +13,7 @@ Nothing heavy is imported at module level (a spawned worker imports this module 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,10 +84,8 @@ class _Progress:
         self.last = now
         lo, hi = STAGES[name]
         frac = min(1.0, done / total) if total else 0.0
-        try:
+        with contextlib.suppress(OSError):   # progress is a courtesy: never fail an analysis for it
             write_json(self.path, {"progress": round(lo + (hi - lo) * frac, 4), "stage": name})
-        except OSError:  # progress is a courtesy: never fail an analysis for it
-            pass
 
     def callback(self, name: str):
         return lambda done, total: self.stage(name, done, total)
