@@ -400,3 +400,19 @@ def synthetic_result():
     from hiprom.config import Config
 
     return analyze_landmarks(series_from_body(RIGHT), Config())
+
+
+def test_each_reading_is_placed_with_its_own_uncertainty() -> None:
+    """A reading's own uncertainty (result.json) decides how close to a threshold counts as
+    "possible": 20.5° ± 0.4° is clear of IR ≤ 20°, 20.5° ± 2° (the default) may not be."""
+    def result(u_right):
+        side = {"tested": True, "peak_ir_deg": 20.5, "peak_er_deg": None, "peak_ir_uncertainty_deg": u_right}
+        return {"sides": {"right": side, "left": {"tested": False, "peak_ir_deg": None, "peak_er_deg": None}}}
+
+    def status(cmp):
+        return next(f["status"] for f in cmp.to_dict()["flags"] if f["code"] == "IR_LE_20" and f["side"] == "right")
+
+    assert status(compare(result(0.4), age=40)) == "not raised"
+    assert status(compare(result(None), age=40)) == "possible"              # no stated uncertainty: ±2°
+    assert status(compare(result(0.4), age=40, uncertainty_deg=2.0)) == "possible"   # an explicit override
+    assert compare(result(0.4), age=40).to_dict()["ir"]["sides"]["right"]["uncertainty_deg"] == 0.4

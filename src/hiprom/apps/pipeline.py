@@ -130,6 +130,20 @@ def _check_tested(m: Measurement, series: LandmarkSeries) -> None:
                           verdicts={side: v.test for side, v in verdicts.items()})
 
 
+def _check_photo_tested(m: Measurement, series: LandmarkSeries, config: Config) -> None:
+    """Refuse photos in which neither leg is clearly turned: a hanging leg is not a reading."""
+    if not series.capture.still or any(s.tested for s in m.sides.values()):
+        return
+    limit = config.movement.photo_tested_min_deg
+    where = "this photo" if series.kind == "image" else "these photos"
+    angles = ", ".join(f"{side} {s.rest_deg:+.0f}°" for side, s in m.sides.items() if s.rest_deg is not None)
+    raise NoTestError(f"no test in {where}: both legs hang within {limit:g}° of vertical"
+                      + (f" ({angles})" if angles else ""), path=series.source or None,
+                      fix="photograph the leg held at end range: the foot turned out (internal rotation) or in "
+                          "(external rotation), the other leg hanging; or film the whole test.",
+                      verdicts={side: "not_tested" for side in m.sides})
+
+
 def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
                       source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> Analysis:
     """Measure both legs from a landmark series (no model needed).
@@ -145,6 +159,7 @@ def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
     _check_usable(series, series.source or "landmarks", config)
     m = measure(series, config)
     _check_seated(m, series)                     # recognition: nobody sits still long enough
+    _check_photo_tested(m, series, config)       # a photo: neither leg clearly turned
     if series.kind == "video" and not any(s.rest_found for s in m.sides.values()):
         raise AnalysisError(
             f"no rest phase found: neither leg is still for {config.movement.min_rest_s:g} s "

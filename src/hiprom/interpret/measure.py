@@ -105,6 +105,15 @@ def damaged_leg_frames(series: LandmarkSeries, side: str) -> int:
     return hit
 
 
+def _outside_share(series: LandmarkSeries, side: str, frames: slice | np.ndarray) -> float:
+    """Share of the frames whose ankle or heel lies outside the picture."""
+    leg = LM.leg(side)
+    p = series.image_px[frames][:, [leg["ankle"], leg["heel"]], :2]
+    width, height = series.frame_size_px
+    outside = (p[..., 0] < 0) | (p[..., 0] > width) | (p[..., 1] < 0) | (p[..., 1] > height)
+    return float(outside.any(axis=1).mean()) if len(p) else 0.0
+
+
 def _hold_middle(exc: Excursion) -> int:
     """Index of the middle of an excursion's hold (where its reported value is measured)."""
     return (exc.hold_start + exc.hold_stop - 1) // 2
@@ -147,8 +156,9 @@ def _measure_video_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     worst: tuple[float, str] | None = None
     for name, exc in (("ir", best_ir), ("er", best_er)):
         if exc is not None:
-            facts = hold_facts(angles, slice(exc.hold_start, exc.hold_stop), exc.hold_s, rest=rest_frames,
-                               yaw_deg=yaw_deg, roll=roll)
+            hold = slice(exc.hold_start, exc.hold_stop)
+            facts = hold_facts(angles, hold, exc.hold_s, rest=rest_frames, yaw_deg=yaw_deg, roll=roll,
+                               outside_share=_outside_share(series, angles.side, hold))
             u, parts = reading_uncertainty(facts)
             unc[name] = u
             diag[f"peak_{name}_uncertainty_parts_deg"] = {k: _r(v) for k, v in parts.items()}
@@ -202,7 +212,8 @@ def _measure_still_side(series: LandmarkSeries, angles: SideAngles, roll: RollEs
     roll_source = roll_kind(roll.source)
     results = [reading_uncertainty(ReadingFacts(
         landmark_share=float(1.0 - angles.from_silhouette[series.frame_index == idx].mean()),
-        yaw_deg=yaw_deg or 0.0, roll_source=roll_source, photo_spread_deg=spread))
+        yaw_deg=yaw_deg or 0.0, roll_source=roll_source, photo_spread_deg=spread,
+        outside_share=_outside_share(series, angles.side, series.frame_index == idx)))
         for spread, idx in zip(readings.spread_deg, readings.frame_index)]
     unc = np.array([u for u, _ in results])
     worst = max(((u, explain(parts)) for (u, parts), t in zip(results, tested_photo) if t), default=None)

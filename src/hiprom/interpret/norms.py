@@ -285,7 +285,7 @@ def _side(measure: str, side: str, v: float, u: float, rows: tuple[NormRow, ...]
         lo, hi = band_row.band
         pos = place(v, lo, hi, u)
         edge = None if pos != "borderline" else ("lower" if abs(v - lo) <= abs(v - hi) else "upper")
-    return {"value": round(v, 2), "row": rows[0].id if rows else None,
+    return {"value": round(v, 2), "uncertainty_deg": round(u, 1), "row": rows[0].id if rows else None,
             "evidence": rows[0].evidence if rows else None, "band_row": None if band_row is None else band_row.id,
             "band_lo": None if band_row is None else band_row.band[0],
             "band_hi": None if band_row is None else band_row.band[1], "position": pos, "edge": edge,
@@ -319,7 +319,9 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
         An activity from ``demands.csv`` (e.g. ``"running"``, ``"squat"``), or ``"athlete"`` to
         add the rows measured in athletes; see :func:`known_sports`.
     uncertainty_deg
-        The reading's uncertainty; default :data:`DEFAULT_UNCERTAINTY_DEG`.
+        Use this uncertainty for every reading; default: each reading's own
+        (``peak_ir_uncertainty_deg`` / ``peak_er_uncertainty_deg`` in the result), else
+        :data:`DEFAULT_UNCERTAINTY_DEG`.
 
     Returns
     -------
@@ -333,8 +335,8 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
     Notes
     -----
     Positions use :func:`place` (or :func:`place_mean` for a mean without SD) and flags
-    :func:`flag_status` with ``u = uncertainty_deg``; the left-right difference of two
-    independent readings gets ``u * sqrt(2)``.
+    :func:`flag_status` with each reading's ``u``; the left-right difference of two
+    independent readings gets ``sqrt(u_left² + u_right²)``.
     """
     d = result.to_dict() if hasattr(result, "to_dict") else result
     u = DEFAULT_UNCERTAINTY_DEG if uncertainty_deg is None else float(uncertainty_deg)
@@ -356,23 +358,30 @@ def compare(result: Any, *, age: float | None = None, sex: str | None = None, sp
                      "rows for that age.")
     sides_in = d.get("sides", {})
     measures = {}
+    own_u: dict[tuple[str, str], float] = {}
     for measure, key in (("ir", "peak_ir_deg"), ("er", "peak_er_deg")):
         rows, orientation = applicable_rows(measure, age=age, sex=sex_n, population=population)
         values = {s: (sides_in.get(s) or {}).get(key) for s in ("left", "right")}
+        for s in values:
+            stated = (sides_in.get(s) or {}).get(f"peak_{measure}_uncertainty_deg")
+            own_u[(measure, s)] = u if uncertainty_deg is not None or stated is None else float(stated)
         measures[measure] = MeasureComparison(measure, rows, orientation, {
-            s: None if v is None else _side(measure, s, float(v), u, rows, orientation) for s, v in values.items()})
+            s: None if v is None else _side(measure, s, float(v), own_u[(measure, s)], rows, orientation)
+            for s, v in values.items()})
         notes += row_notes(measure, rows, orientation, age, sex_n, population)
     flags: list[dict[str, Any]] = []
     for side, s in measures["ir"].sides.items():
         if s is not None:
-            flags += [_flag(r, side, s["value"], u) for r in load_flags() if r.measure == "ir"]
+            us = own_u[("ir", side)]
+            flags += [_flag(r, side, s["value"], us) for r in load_flags() if r.measure == "ir"]
             s["demands"] = [{"id": x.id, "label": x.label, "lo_deg": x.lo_deg, "hi_deg": x.hi_deg,
-                             "evidence": x.source.evidence, "status": _demand_status(s["value"], x, u)}
+                             "evidence": x.source.evidence, "status": _demand_status(s["value"], x, us)}
                             for x in load_demands()]
     ir_sides = measures["ir"].sides
     if ir_sides["left"] is not None and ir_sides["right"] is not None:
         diff = abs(ir_sides["left"]["value"] - ir_sides["right"]["value"])
-        flags += [_flag(r, "both", diff, u * math.sqrt(2)) for r in load_flags() if r.measure == "lr_diff"]
+        u_diff = math.hypot(own_u[("ir", "left")], own_u[("ir", "right")])
+        flags += [_flag(r, "both", diff, u_diff) for r in load_flags() if r.measure == "lr_diff"]
     if d.get("reference") == "neutral":
         notes.append("Angles were measured from the leg's rest position (--reference neutral); the norms are "
                      "for angles from the vertical, so the comparison is approximate.")

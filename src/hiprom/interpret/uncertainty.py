@@ -18,12 +18,17 @@ from the clip itself::
 * ``σ_axes`` — the two axes disagree where they should not: at rest the silhouette's and
   the landmarks' axis both give the hanging shank; a difference beyond
   :data:`REST_AGREEMENT_DEG` means the outline is not the shank's (wide clothing, a shadow
-  or another body joined to it), and it counts in full.
+  or another body joined to it), and it counts in full. At end range the landmarks read a
+  little towards vertical, so the silhouette's angle exceeds theirs by a few degrees
+  (:data:`HOLD_AGREEMENT_DEG` holds every reading of the renders); beyond that window the
+  excess counts too (the two excesses add in quadrature).
 * ``σ_view`` — the camera-view correction grows with the camera's yaw: :data:`VIEW_SD_PER_DEG`
   per degree.
 * ``σ_roll`` — a roll error adds to every angle: about 0.3° from agreeing level lines, 1° from
   the hip line alone, 2° when nothing gave it.
 * ``σ_photo`` — a photo read as taken and mirrored: half the difference of the two readings.
+* ``σ_frame`` — the ankle or heel outside the picture during the hold: the axis's far end is
+  guessed; the share of such frames times :data:`OUTSIDE_SD_DEG`.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import numpy as np
 from hiprom.core.measurement import RollEstimate, SideAngles
 
 __all__ = ["ReadingFacts", "reading_uncertainty", "hold_facts", "explain", "rest_disagreement_deg", "roll_kind",
-           "METHOD_SD_DEG", "LANDMARK_DRIFT_DEG", "REST_AGREEMENT_DEG", "VIEW_SD_PER_DEG"]
+           "METHOD_SD_DEG", "LANDMARK_DRIFT_DEG", "REST_AGREEMENT_DEG", "HOLD_AGREEMENT_DEG", "VIEW_SD_PER_DEG"]
 
 #: The method's standard error on clean renders (the benchmark: SD of the readings' errors).
 METHOD_SD_DEG = 0.4
@@ -44,8 +49,13 @@ METHOD_SD_DEG = 0.4
 LANDMARK_DRIFT_DEG = 3.0
 #: At rest the silhouette and landmark axes agree within this on clean renders.
 REST_AGREEMENT_DEG = 3.0
+#: At end range, the silhouette angle minus the landmark angle (towards the reading's side)
+#: lies in this window on clean renders (-1.4° to +4.9° there, with margin).
+HOLD_AGREEMENT_DEG = (-3.0, 7.0)
 #: The camera-view correction's error per degree of camera yaw (renders: 0.6° MAE at 15°).
 VIEW_SD_PER_DEG = 0.03
+#: A hold whose ankle is outside the picture throughout: the reading is withheld (2σ > 10°).
+OUTSIDE_SD_DEG = 5.5
 ROLL_SD_DEG = {"scene": 0.3, "hip": 1.0, "fixed": 0.3, "none": 2.0}
 
 
@@ -59,9 +69,11 @@ class ReadingFacts:
     hold_range_deg: float = 0.0
     landmark_share: float = 0.0
     rest_disagreement_deg: float = 0.0
+    hold_disagreement_deg: float = 0.0
     yaw_deg: float = 0.0
     roll_source: str = "scene"
     photo_spread_deg: float = 0.0
+    outside_share: float = 0.0
 
 
 def _finite(value: float, default: float = 0.0) -> float:
@@ -76,10 +88,13 @@ def reading_uncertainty(facts: ReadingFacts) -> tuple[float, dict[str, float]]:
         "noise": _finite(facts.jitter_deg) / math.sqrt(n),
         "hold": _finite(facts.hold_range_deg) / math.sqrt(12.0),
         "source": min(1.0, max(0.0, _finite(facts.landmark_share))) * LANDMARK_DRIFT_DEG,
-        "axes": max(0.0, abs(_finite(facts.rest_disagreement_deg)) - REST_AGREEMENT_DEG),
+        "axes": math.hypot(max(0.0, abs(_finite(facts.rest_disagreement_deg)) - REST_AGREEMENT_DEG),
+                           max(0.0, HOLD_AGREEMENT_DEG[0] - _finite(facts.hold_disagreement_deg),
+                               _finite(facts.hold_disagreement_deg) - HOLD_AGREEMENT_DEG[1])),
         "view": VIEW_SD_PER_DEG * abs(_finite(facts.yaw_deg)),
         "roll": ROLL_SD_DEG.get(facts.roll_source, ROLL_SD_DEG["none"]),
         "photo": _finite(facts.photo_spread_deg),
+        "frame": min(1.0, max(0.0, _finite(facts.outside_share))) * OUTSIDE_SD_DEG,
     }
     return 2.0 * math.sqrt(sum(v * v for v in parts.values())), parts
 
@@ -97,6 +112,7 @@ EXPLAIN = {
     "roll": "the camera's tilt could not be found from level lines — level the phone",
     "hold": "the end position was not held steady — hold it for about a second",
     "noise": "the angle is noisy from frame to frame — use more light or a steadier camera",
+    "frame": "the foot leaves the picture at end range — frame the whole lower leg with room to spare",
     "method": "",
 }
 
@@ -125,13 +141,17 @@ def rest_disagreement_deg(angles: SideAngles, rest: slice | None) -> float:
 
 
 def hold_facts(angles: SideAngles, hold: slice, hold_s: float, *, rest: slice | None,
-               yaw_deg: float | None, roll: RollEstimate) -> ReadingFacts:
+               yaw_deg: float | None, roll: RollEstimate, outside_share: float = 0.0) -> ReadingFacts:
     """The facts of a reading held over frames ``hold`` of a clip."""
     filtered = angles.filtered_deg[hold]
     finite = filtered[np.isfinite(filtered)]
+    sign = 1.0 if finite.size == 0 or np.median(finite) >= 0 else -1.0     # towards the reading's side
+    raw, lm, sil = angles.raw_deg[hold], angles.landmark_deg[hold], angles.from_silhouette[hold]
+    both = sil & np.isfinite(raw) & np.isfinite(lm)
+    hold_dis = float(np.median(sign * (raw[both] - lm[both]))) if both.any() else 0.0
     return ReadingFacts(
         jitter_deg=angles.jitter_deg, hold_s=hold_s, cutoff_hz=angles.cutoff_hz,
         hold_range_deg=float(np.ptp(finite)) if finite.size else 0.0,
         landmark_share=float(1.0 - angles.from_silhouette[hold].mean()) if hold.stop > hold.start else 1.0,
-        rest_disagreement_deg=rest_disagreement_deg(angles, rest), yaw_deg=yaw_deg or 0.0,
-        roll_source=roll_kind(roll.source))
+        rest_disagreement_deg=rest_disagreement_deg(angles, rest), hold_disagreement_deg=hold_dis,
+        yaw_deg=yaw_deg or 0.0, roll_source=roll_kind(roll.source), outside_share=outside_share)
