@@ -317,3 +317,22 @@ def test_serve_on_a_busy_port_or_with_a_bad_token_stops_before_any_work(tmp_path
     assert f"error: cannot listen on 127.0.0.1:{port}" in " ".join(r.output.split())
     r = CliRunner().invoke(cli, ["serve", "--token", "a b", "--data", str(tmp_path / "d")])
     assert r.exit_code == 2 and "--token must be 8-200 letters, digits or ._~- (got 3 characters)" in r.output
+
+
+def test_the_form_works_without_javascript(tmp_path: Path) -> None:
+    with TestClient(create_app(settings(tmp_path)), base_url=BASE, follow_redirects=False) as c:
+        refused = c.post("/new", data={"subject_id": "P-5", "notes": "kept <b>as text</b>"},
+                         files={"file": ("notes.mp4", b"just words\n" * 5, "video/mp4")})
+        assert refused.status_code == 415
+        assert "is not a video: it looks like a text file" in refused.text
+        assert 'value="P-5"' in refused.text and "kept &lt;b&gt;as text&lt;/b&gt;" in refused.text  # kept, escaped
+        sent = c.post("/new", data={"subject_id": "P-5"},
+                      files=[("file", ("a.mp4", SAMPLE.read_bytes(), "video/mp4")),
+                             ("file", ("b.mov", SAMPLE.read_bytes(), "video/quicktime"))])
+        assert sent.status_code == 303 and sent.headers["location"] == "/analyses"     # two files: the list
+        listed = c.get("/api/analyses").json()["analyses"]
+        assert sorted(a["input"]["name"] for a in listed) == ["a.mp4", "b.mov"]
+        for a in listed:
+            assert wait_done(c, a["id"])["status"] == "done"
+        page = c.get(f"/analyses/{listed[0]['id']}").text
+        assert 'data-side="right" data-kind="ir">38.0°' in page

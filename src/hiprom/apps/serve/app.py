@@ -114,9 +114,9 @@ def create_app(settings: ServeSettings) -> Any:
     async def new_submit(request: Request) -> Response:
         """The form without JavaScript: queue every file, then show the first (or the list)."""
         try:
-            ids, fields = await _accept(request)
+            ids, _ = await _accept(request)
         except Refused as exc:
-            return new_form(request, getattr(exc, "fields", None), exc.error, exc.status)
+            return new_form(request, exc.fields, exc.error, exc.status)
         return RedirectResponse(f"/analyses/{ids[0]}" if len(ids) == 1 else "/analyses", status_code=303)
 
     def analyses(request: Request) -> Response:
@@ -151,7 +151,7 @@ def create_app(settings: ServeSettings) -> Any:
             meta = check_fields(got.fields)
         except Refused as exc:
             got.discard(store)
-            exc.fields = got.fields  # type: ignore[attr-defined]  (the form is shown again, filled in)
+            exc.fields = got.fields                      # the form is shown again, filled in
             raise
         for f in got.files:
             store.create(f.job_id, {"name": f.name, "file": f.path.name, "size_bytes": f.size_bytes}, meta)

@@ -43,6 +43,7 @@ class Refused(Exception):
     def __init__(self, status: int, exc: HipromError, name: str | None = None):
         self.status = status
         self.error = error_record(exc, name)
+        self.fields: dict[str, str] = {}      # the form's text fields received so far (shown again)
         super().__init__(self.error["message"])
 
 
@@ -133,10 +134,12 @@ async def receive(request: Any, store: JobStore, *, max_bytes: int, max_files: i
                                           fix="add the video (or photo) of the test, then send the form again."))
         for f in got.files:
             await anyio.to_thread.run_sync(_cli_check, f)
-    except BaseException:
+    except BaseException as exc:
         if part is not None and part.get("fh") is not None:
             part["fh"].close()
         got.discard(store)
+        if isinstance(exc, Refused):
+            exc.fields = dict(got.fields)
         raise
     return got
 
