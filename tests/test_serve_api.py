@@ -336,3 +336,12 @@ def test_the_form_works_without_javascript(tmp_path: Path) -> None:
             assert wait_done(c, a["id"])["status"] == "done"
         page = c.get(f"/analyses/{listed[0]['id']}").text
         assert 'data-side="right" data-kind="ir">38.0°' in page
+
+
+def test_a_declared_length_beyond_every_limit_is_refused_before_reading(client: TestClient, tmp_path: Path) -> None:
+    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.mp4\"\r\n\r\nabc\r\n--b--\r\n"
+    r = client.post("/api/analyses", content=body, headers={"content-type": "multipart/form-data; boundary=b",
+                                                             "content-length": str(50_000_000)})
+    assert r.status_code == 413
+    assert r.json()["error"].startswith("is larger than this server's upload limit of 1 MB")
+    assert leftovers(tmp_path) == []

@@ -192,8 +192,8 @@ class JobStore:
             job_id = rec["id"]
             folder = self.folder(job_id)
             sweep(folder)
-            for part in (folder / INPUT_DIR).glob(".*.part*"):
-                part.unlink(missing_ok=True)
+            for part in [*folder.glob(".*.part*"), *(folder / INPUT_DIR).glob(".*.part*")]:
+                part.unlink(missing_ok=True)          # a half-received upload, a half-written record
             if rec.get("status") not in ("queued", "running"):
                 continue
             if (self.result_dir(job_id) / "result.json").is_file():
