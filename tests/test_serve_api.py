@@ -63,7 +63,7 @@ def settings(tmp_path: Path, **kw) -> ServeSettings:
     model.write_bytes(b"a stand-in: workers refuse it without a download")
     info = ModelInfo(model, "full", "argument", "0" * 64, model.stat().st_size)
     base = dict(data_dir=tmp_path / "data", history_path=tmp_path / "data" / "history.sqlite", config=Config(),
-                model=info, workers=1, fn=write_result)
+                model=info, workers=1, fn=write_result, warm=False)
     return ServeSettings(**{**base, **kw})
 
 
@@ -345,3 +345,28 @@ def test_a_declared_length_beyond_every_limit_is_refused_before_reading(client: 
     assert r.status_code == 413
     assert r.json()["error"].startswith("is larger than this server's upload limit of 1 MB")
     assert leftovers(tmp_path) == []
+
+
+def test_another_host_warns_and_requires_a_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--host 0.0.0.0``: a warning, and a token made up when none was given (nothing is bound here)."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    import hiprom.apps.pipeline
+    from hiprom.apps.cli import app as cli
+    from hiprom.apps.cli import serve as serve_cmd
+
+    served = {}
+    monkeypatch.setattr(serve_cmd, "_check_port", lambda host, port: None)
+    monkeypatch.setattr(hiprom.apps.pipeline, "load_model", lambda config, progress: settings(tmp_path).model)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: served.update(config=self.config))
+    r = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123", "--data", str(tmp_path / "d")])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "warning: listening on 0.0.0.0: other computers on the network can reach this page" in out
+    token = re.search(r"open http://127\.0\.0\.1:8123/\?token=([A-Za-z0-9_-]{32})", out).group(1)
+    assert served["config"].app.token == token and served["config"].app.allowed_hosts is None
+    r = CliRunner().invoke(cli, ["serve", "--port", "8123", "--data", str(tmp_path / "d")])
+    assert "warning" not in r.output and "open http://127.0.0.1:8123/ " in " ".join(r.output.split())
+    app = served["config"].app
+    assert app.token is None and app.allowed_hosts == ("127.0.0.1", "localhost", "::1")

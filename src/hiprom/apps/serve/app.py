@@ -57,6 +57,8 @@ class ServeSettings:
     token: str | None = None
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS
     fn: Callable = field(default=run_job)
+    #: Start the workers and import the analysis at start-up (the first clip is then ~6 s sooner).
+    warm: bool = True
 
 
 def _error(status: int, error: dict[str, Any]) -> JSONResponse:
@@ -67,7 +69,7 @@ def create_app(settings: ServeSettings) -> Any:
     """The ASGI application (a Starlette app behind :class:`~hiprom.apps.serve.guard.Guard`)."""
     store = JobStore(settings.data_dir)
     manager = JobManager(store, settings.config, settings.model, workers=settings.workers,
-                         history_path=settings.history_path, fn=settings.fn)
+                         history_path=settings.history_path, fn=settings.fn, warm=settings.warm)
     hist = settings.history_path
 
     def record_or_404(request: Request) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from hiprom.apps.serve.store import JobStore, now_utc
-from hiprom.apps.serve.worker import JobOutcome, JobTask, error_record, run_job
+from hiprom.apps.serve.worker import JobOutcome, JobTask, error_record, run_job, warm_up
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import Config
@@ -47,12 +47,15 @@ class JobManager:
         The history database finished jobs of a subject are stored in.
     fn
         The task a worker runs (:func:`hiprom.apps.serve.worker.run_job`; tests give another).
+    warm
+        Start the worker processes at once and import what an analysis needs
+        (:func:`hiprom.apps.serve.worker.warm_up`), instead of at the first clip.
     """
 
     def __init__(self, store: JobStore, config: "Config", model: "ModelInfo", *, workers: int = 1,
-                 history_path: Path, fn: Callable[[JobTask], JobOutcome] = run_job):
+                 history_path: Path, fn: Callable[[JobTask], JobOutcome] = run_job, warm: bool = False):
         self.store, self.config, self.model = store, config, model
-        self.workers, self.history_path, self.fn = max(1, workers), history_path, fn
+        self.workers, self.history_path, self.fn, self.warm = max(1, workers), history_path, fn, warm
         self._queue: deque[str] = deque()
         self._suspects: deque[str] = deque()
         self._wake = threading.Condition()
@@ -68,6 +71,10 @@ class JobManager:
         for rec in self.store.all():
             if rec.get("status") == "done" and rec["meta"].get("subject_id") and rec.get("history") is None:
                 self._store_history(rec["id"])
+        if self.warm:
+            self._pool = self._new_pool()
+            for _ in range(self.workers):
+                self._pool.submit(warm_up)
         self._thread = threading.Thread(target=self._run, name="hiprom-serve-dispatch", daemon=True)
         self._thread.start()
         for job_id in requeued:

@@ -14,6 +14,7 @@ Nothing heavy is imported at module level (a spawned worker imports this module 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 from hiprom.apps.serve.store import PROGRESS_FILE, write_json
 from hiprom.errors import HipromError
 
-__all__ = ["JobTask", "JobOutcome", "run_job", "error_record", "STAGES"]
+__all__ = ["JobTask", "JobOutcome", "run_job", "warm_up", "error_record", "STAGES"]
 
 #: The share of the progress bar each stage takes: pose model over the frames, then the outputs.
 STAGES = {"reading": (0.0, 0.75), "report": (0.75, 0.85), "video": (0.85, 1.0)}
@@ -89,6 +90,18 @@ class _Progress:
 
     def callback(self, name: str):
         return lambda done, total: self.stage(name, done, total)
+
+
+def warm_up() -> int:
+    """Import what an analysis needs (about 6 s on a busy 2-core machine), so that the first clip
+    a clinic sends after start-up does not wait for it; the pose model loads per clip anyway."""
+    import hiprom.apps.pipeline  # noqa: F401
+    import hiprom.interpret.norms  # noqa: F401
+    import hiprom.outputs.annotate  # noqa: F401
+    import hiprom.outputs.folder  # noqa: F401
+    import hiprom.outputs.report  # noqa: F401
+
+    return os.getpid()
 
 
 def run_job(task: JobTask) -> JobOutcome:
