@@ -9,6 +9,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+try:  # property tests check behaviour, not speed: no per-example deadline on a loaded 2-core machine
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("hiprom", deadline=None)
+    _hypothesis_settings.load_profile("hiprom")
+except ImportError:  # pragma: no cover - hypothesis is a test extra
+    pass
+
 
 def _missing(reason: str) -> None:
     """Skip outside CI; fail in CI (``CI=true``), where the shared data must be present."""

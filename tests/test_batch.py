@@ -3,6 +3,7 @@ the command run as a user runs it (a bad clip, a re-run, kill -9 in the middle).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +41,7 @@ from hiprom.apps.batch.worker import (
     worker_threads,
 )
 from hiprom.config import Config
+from hiprom.core.landmarks import LandmarkSeries
 from hiprom.errors import ConfigError
 from hiprom.vision.model_store import ModelInfo, validate_model_file
 
@@ -50,15 +53,18 @@ TOL_DEG = 4.0  # as tests/test_end_to_end.py: measured peak vs the render's trut
 # --- helpers ------------------------------------------------------------------------------
 
 class FakeResult:
-    """Stands in for an AnalysisResult: ``save`` writes the given result.json."""
+    """Stands in for an AnalysisResult: its result.json is the given dict (and the other
+    output files come from an empty series; publish it with ``plot=False``)."""
 
     def __init__(self, d: dict):
         self.d = d
+        self.series = LandmarkSeries.empty(np.arange(2) / 30.0, np.arange(2), (4, 4))
 
-    def save(self, out: Path, plot: bool = True) -> Path:
-        out.mkdir()
-        (out / "result.json").write_text(json.dumps(self.d))
-        return out
+    def to_json(self) -> str:
+        return json.dumps(self.d)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame({"time_s": self.series.time_s})
 
 
 def side(ir: float | None, er: float | None = None, level: str = "good") -> dict:
@@ -123,7 +129,7 @@ def test_publish_clip_and_is_done(tmp_path: Path) -> None:
     publish_clip(task, ClipOutcome(item.rel, "failed", "worker died", 70), retry=True)
     assert not is_done(folder, task.key)  # a crash is tried again
     publish_clip(task, ClipOutcome(item.rel, "ok"), FakeResult({"x": 1}))
-    assert sorted(p.name for p in folder.iterdir()) == ["batch.json", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["angles.csv", "batch.json", "landmarks.npz", "result.json"]
     assert is_done(folder, task.key) and not is_done(folder, "other key")
     (folder / "result.json").unlink()
     assert not is_done(folder, task.key)
@@ -154,7 +160,7 @@ def test_plan_skips_done_clips_unless_forced(tmp_path: Path) -> None:
     report = BatchReport(out, clips)
     first = _plan(clips, out / CLIPS_DIR, Config(), model, False, True, report)
     assert [t.rel for t in first] == ["a.mp4", "b.mp4"]
-    publish_clip(first[0], ClipOutcome("a.mp4", "ok"), FakeResult({}))
+    publish_clip(dataclasses.replace(first[0], plot=False), ClipOutcome("a.mp4", "ok"), FakeResult({}))
     report = BatchReport(out, clips)
     assert [t.rel for t in _plan(clips, out / CLIPS_DIR, Config(), model, False, True, report)] == ["b.mp4"]
     assert report.count("skipped") == 1
@@ -311,6 +317,70 @@ def test_a_dying_worker_fails_only_its_clip(tmp_path: Path) -> None:
     assert "worker process died" in seen["boom.mp4"].error
     rec = read_record(tmp_path / CLIPS_DIR / items[1].folder)
     assert rec["status"] == "failed" and rec["retry"] is True
+
+
+SLEEPER = """
+import os, time
+from pathlib import Path
+
+def sleep_long(task):
+    Path(os.environ["PIDS"], str(os.getpid())).write_text(task.rel)
+    time.sleep(600)
+"""
+
+BATCH_PARENT = """
+import sys
+from pathlib import Path
+from hiprom.apps.batch.run import _run_local
+from hiprom.apps.batch.worker import ClipTask
+from hiprom.config import Config
+from sleeper import sleep_long
+
+tasks = [ClipTask(f"/x/{i}.mp4", f"{i}.mp4", f"{sys.argv[1]}/out/{i}", "s", "k", Config(), "/nowhere.task",
+                  "m" * 64) for i in range(4)]
+_run_local(tasks, 2, 1, lambda task, outcome: None, fn=sleep_long)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_end_within_seconds_when_the_batch_is_killed(tmp_path: Path) -> None:
+    """After kill -9 of the batch, its workers used to run on for minutes (each ~0.45 GB),
+    publishing clips without the lock."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = dict(cli_env(), PIDS=str(pids), HIPROM_MODEL=str(tmp_path / "none.task"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    parent = subprocess.Popen([sys.executable, "-c", BATCH_PARENT, str(tmp_path)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2:
+            assert parent.poll() is None, parent.stderr.read()
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+            workers = [int(p.name) for p in pids.iterdir()]
+        parent.kill()                                    # kill -9
+        parent.wait()
+        killed = time.monotonic()
+        while any(alive(pid) for pid in workers) and time.monotonic() - killed < 10:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in workers), "a worker outlived its batch by 10 s"
+        print(f"workers ended {time.monotonic() - killed:.2f} s after the batch was killed")
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 # --- the command, end to end (pose model) -------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 from videos import read_bgr_frames, write_mp4
 
 from hiprom.config import Config
-from hiprom.errors import ConfigError, InputError, OutputExistsError
+from hiprom.errors import ConfigError, InputError, OutputExistsError, UnsafeOutputError
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
@@ -207,12 +207,28 @@ def test_existing_output_folder_needs_force(tmp_path: Path, no_model_env, sample
 def test_force_replaces_the_output_folder(tmp_path: Path, model_env, sample_copy: Path) -> None:
     out = tmp_path / "clip_hiprom"
     out.mkdir()
-    (out / "keep.txt").write_text("old\n")
+    (out / "result.json").write_text('{"schema": "hiprom.result", "old": true}\n')  # a previous output
+    (out / "report.html").write_text("old\n")
     proc = run_cli("analyze", sample_copy, "--force", "--quiet", env=model_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert {"result.json", "angles.csv", "landmarks.npz", "angles.png"} <= listing(out)
-    assert not (out / "keep.txt").exists()
+    assert listing(out) == {"result.json", "angles.csv", "landmarks.npz", "angles.png"}
+    assert "old" not in json.loads((out / "result.json").read_text())
     assert listing(tmp_path) == {"clip.mp4", "clip_hiprom"}, "temp folders left behind"
+
+
+def test_force_never_deletes_the_users_files(tmp_path: Path, no_model_env, sample_copy: Path) -> None:
+    """--force replaces a previous hiprom output only; the check runs before the model is needed."""
+    out = tmp_path / "clip_hiprom"
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's own file\n")
+    err = assert_clean_failure(run_cli("analyze", sample_copy, "--force", env=no_model_env, cwd=tmp_path),
+                               code=UnsafeOutputError.exit_code)
+    assert "holds files hiprom did not write (keep.txt)" in err, err
+    assert listing(out) == {"keep.txt"}
+    err = assert_clean_failure(run_cli("analyze", sample_copy, "--out", tmp_path, "--force", env=no_model_env,
+                                       cwd=tmp_path), code=2)
+    assert f"the output folder holds the input {sample_copy}" in err, err
+    assert sample_copy.is_file()
 
 
 # --- config ----------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 """Batch inputs: the manifest CSV (every problem reported per row, before any work), folder
-discovery, output folder names and input content hashes. No model needed."""
+discovery (output trees and special files skipped) and output folder names. No model needed."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from hiprom.apps.batch.manifest import (
     COLUMNS,
     ClipItem,
     ManifestError,
-    content_sha256,
     discover,
     folder_name,
     load_items,
@@ -137,6 +135,38 @@ def test_discover_recursive_natural_order_and_skips(tmp_path: Path) -> None:
     assert all(it.path.is_absolute() and it.row is None and it.sides == ("right", "left") for it in items)
 
 
+def test_discover_skips_special_files_with_a_note(tmp_path: Path) -> None:
+    touch(tmp_path / "a.mp4")
+    os.mkfifo(tmp_path / "pipe.mp4")
+    notes: list[tuple[Path, str]] = []
+    items = discover(tmp_path, on_skip=lambda path, why: notes.append((path, why)))
+    assert [it.rel for it in items] == ["a.mp4"]
+    assert notes == [(tmp_path / "pipe.mp4", "is a named pipe (FIFO), not a regular file: skipped")]
+
+
+def test_discover_never_takes_inputs_from_an_output_tree(tmp_path: Path) -> None:
+    """``batch D --out D``: a second run must not measure the batch's own images."""
+    touch(tmp_path / "a.mp4")
+    touch(tmp_path / ".hiprom-batch.lock", b"")
+    touch(tmp_path / "cohort.png")                                   # the batch's figure
+    touch(tmp_path / "clips" / "a.mp4-1234abcd" / "angles.png")       # a clip folder
+    renamed = tmp_path / "visit1"                                     # an analyze folder, renamed
+    touch(renamed / "angles.png")
+    touch(renamed / "result.json", b'{"schema": "hiprom.result"}')
+    touch(tmp_path / "photos" / "cohort.png")                          # the user's own photo: kept
+    assert [it.rel for it in discover(tmp_path)] == ["a.mp4", "photos/cohort.png"]
+    (tmp_path / ".hiprom-batch.lock").unlink()                        # the --out folder itself
+    assert [it.rel for it in discover(tmp_path, exclude=tmp_path)] == ["a.mp4", "photos/cohort.png"]
+    with pytest.raises(InputError, match="is a hiprom output folder"):
+        discover(renamed)
+
+
+def test_a_manifest_row_naming_a_fifo_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.mp4")
+    with pytest.raises(ManifestError, match=r"row 2: path: 'pipe.mp4' is a named pipe \(FIFO\), not a video"):
+        read_manifest(write_manifest(tmp_path, "pipe.mp4,,,,,,"))
+
+
 def test_load_items_rejects_other_inputs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load_items(tmp_path / "nope")
@@ -144,19 +174,6 @@ def test_load_items_rejects_other_inputs(tmp_path: Path) -> None:
         load_items(tmp_path)
     with pytest.raises(InputError, match="expected a folder of clips or a manifest .csv"):
         load_items(touch(tmp_path / "one.mp4"))
-
-
-def test_content_sha256(tmp_path: Path) -> None:
-    clip = touch(tmp_path / "c.mp4", b"x" * 3_000_000)
-    assert content_sha256(clip, chunk=4096) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
-    photos = tmp_path / "photos"
-    touch(photos / "1.png", b"one")
-    touch(photos / "2.png", b"two")
-    first = content_sha256(photos)
-    touch(photos / "notes.txt", b"ignored")
-    assert content_sha256(photos) == first
-    touch(photos / "2.png", b"TWO")
-    assert content_sha256(photos) != first
 
 
 def test_clip_item_validates() -> None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import zipfile
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -321,10 +320,10 @@ def test_failed_download_through_resolve_leaves_nothing(server, isolated_env):
 
 
 def test_keyboard_interrupt_cleans_up(server, isolated_env, monkeypatch):
-    real_urlopen = urllib.request.urlopen
+    real_open = ms._open_url
 
-    def interrupting_urlopen(*args, **kwargs):
-        resp = real_urlopen(*args, **kwargs)
+    def interrupting_open(*args, **kwargs):
+        resp = real_open(*args, **kwargs)
         real_read, calls = resp.read, []
 
         def read(n=-1):
@@ -336,7 +335,7 @@ def test_keyboard_interrupt_cleans_up(server, isolated_env, monkeypatch):
         resp.read = read
         return resp
 
-    monkeypatch.setattr(urllib.request, "urlopen", interrupting_urlopen)
+    monkeypatch.setattr(ms, "_open_url", interrupting_open)
     with pytest.raises(ModelError, match="interrupted; nothing was saved"):
         ms.download_model("full", isolated_env, url=f"{server.base}/{FULL}", progress=False)
     assert leftovers(isolated_env) == []

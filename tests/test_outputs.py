@@ -20,10 +20,10 @@ from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.core.result import AnalysisResult
-from hiprom.errors import OutputExistsError
+from hiprom.errors import OutputExistsError, UnsafeOutputError
 from hiprom.io.landmarks_npz import load_series
 from hiprom.outputs import folder as folder_mod
-from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
+from hiprom.outputs.folder import OUTPUT_FILES, check_output_dir, default_output_dir, is_hiprom_output, write_outputs
 
 FPS = 30.0
 # (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.
@@ -188,31 +188,100 @@ def test_existing_file_is_refused_even_with_force(tmp_path: Path, result: Analys
     assert listing(tmp_path) == {"clip_hiprom"}
 
 
-def test_force_replaces(tmp_path: Path, result: AnalysisResult) -> None:
-    out = _old_folder(tmp_path)
+def _previous_output(tmp_path: Path, result: AnalysisResult) -> Path:
+    """A folder a previous hiprom run wrote (without the plot), its result.json marked as old."""
+    out = write_outputs(result, tmp_path / "clip_hiprom", plot=False)
+    data = json.loads((out / "result.json").read_text())
+    (out / "result.json").write_text(json.dumps({**data, "old": True}))
+    return out
+
+
+def test_force_replaces_a_previous_output(tmp_path: Path, result: AnalysisResult) -> None:
+    out = _previous_output(tmp_path, result)
     write_outputs(result, out, force=True)
     assert listing(out) == set(OUTPUT_FILES)
-    assert json.loads((out / "result.json").read_text())["schema"] == "hiprom.result"
+    data = json.loads((out / "result.json").read_text())
+    assert data["schema"] == "hiprom.result" and "old" not in data
     assert listing(tmp_path) == {"clip_hiprom"}, "the old folder or a temp folder was left behind"
+
+
+def test_force_never_replaces_a_folder_with_other_files(tmp_path: Path, result: AnalysisResult) -> None:
+    """--force only ever replaces hiprom's own output: the user's files are never deleted."""
+    out = _old_folder(tmp_path)
+    with pytest.raises(UnsafeOutputError, match=r"holds files hiprom did not write \(notes.txt\)") as info:
+        write_outputs(result, out, force=True)
+    assert info.value.exit_code == 2
+    assert listing(tmp_path) == {"clip_hiprom"}
+    assert listing(out) == {"result.json", "notes.txt"}
+    previous = _previous_output(tmp_path / "p", result)
+    (previous / "notes.txt").write_text("mine\n")
+    with pytest.raises(UnsafeOutputError, match="notes.txt"):
+        write_outputs(result, previous, force=True)
+    assert (previous / "notes.txt").read_text() == "mine\n"
+
+
+def test_force_never_replaces_a_folder_hiprom_did_not_write(tmp_path: Path, result: AnalysisResult) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "result.json").write_text('{"schema": "someone.else"}\n')
+    with pytest.raises(UnsafeOutputError, match="not written by hiprom"):
+        write_outputs(result, out, force=True)
+    assert (out / "result.json").read_text() == '{"schema": "someone.else"}\n'
+    assert is_hiprom_output(_previous_output(tmp_path / "p", result)) and not is_hiprom_output(out)
+
+
+@pytest.mark.parametrize("where", ["the folder", "a subfolder"])
+def test_an_output_folder_holding_the_input_is_refused(tmp_path: Path, result: AnalysisResult,
+                                                       where: str) -> None:
+    """``hiprom analyze c/clip.mp4 --out c --force`` used to delete the clip and everything in c."""
+    clip = tmp_path / "c" / ("clip.mp4" if where == "the folder" else "sub/clip.mp4")
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"the user's clip")
+    (tmp_path / "c" / "other.txt").write_text("x")
+    for force in (False, True):
+        with pytest.raises(UnsafeOutputError, match="holds the input") as info:
+            write_outputs(result, tmp_path / "c", force=force, input_path=clip)
+        assert info.value.exit_code == 2
+    assert clip.read_bytes() == b"the user's clip" and (tmp_path / "c" / "other.txt").is_file()
+    with pytest.raises(UnsafeOutputError, match="is the input"):
+        check_output_dir(clip, force=True, input_path=clip)
+
+
+def test_the_current_folder_is_never_replaced(tmp_path: Path, result: AnalysisResult, monkeypatch) -> None:
+    out = _previous_output(tmp_path, result)
+    monkeypatch.chdir(out)
+    with pytest.raises(UnsafeOutputError, match="current folder"):
+        write_outputs(result, Path("."), force=True)
+    assert listing(out) == {"result.json", "angles.csv", "landmarks.npz"}
+
+
+def test_an_empty_folder_may_be_replaced(tmp_path: Path, result: AnalysisResult) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    with pytest.raises(OutputExistsError):
+        write_outputs(result, out)
+    write_outputs(result, out, force=True, plot=False)
+    assert listing(out) == set(OUTPUT_FILES) - {"angles.png"}
 
 
 def test_force_keeps_the_old_folder_when_the_new_write_fails(tmp_path: Path, result: AnalysisResult,
                                                                monkeypatch) -> None:
-    out = _old_folder(tmp_path)
+    out = _previous_output(tmp_path, result)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     monkeypatch.setattr(folder_mod, "plot_angles", _fail)
     with pytest.raises(Boom):
         write_outputs(result, out, force=True)
     assert listing(tmp_path) == {"clip_hiprom"}
-    assert listing(out) == {"result.json", "notes.txt"}
-    assert (out / "notes.txt").read_text() == "keep me\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_force_keeps_the_old_folder_when_the_swap_fails(tmp_path: Path, result: AnalysisResult,
                                                           monkeypatch) -> None:
     """The final rename fails (e.g. a disk error): the old folder is put back."""
-    import hiprom.outputs.folder as outputs
+    import hiprom.io.atomic as atomic
 
-    out = _old_folder(tmp_path)
+    out = _previous_output(tmp_path, result)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     real_replace = os.replace
 
     def replace(src, dst):
@@ -220,8 +289,8 @@ def test_force_keeps_the_old_folder_when_the_swap_fails(tmp_path: Path, result: 
             raise OSError("simulated failure renaming the new folder into place")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(outputs.os, "replace", replace)
+    monkeypatch.setattr(atomic.os, "replace", replace)
     with pytest.raises(OSError, match="simulated"):
         write_outputs(result, out, force=True)
     assert listing(tmp_path) == {"clip_hiprom"}
-    assert listing(out) == {"result.json", "notes.txt"}
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -21,13 +21,15 @@ source comes out at its nominal constant rate (every frame kept, none added). Th
 MPEG-4 Part 2 (``mp4v``), which every OpenCV build can write; frames are streamed (decoded on
 a reader thread, drawn, written), never held in memory. The file is written under a temporary
 name beside the target and renamed into place, so an interrupted run leaves no half video.
+OpenCV's writer fails silently (a full disk gives a file without its index), so the video is
+reopened and its frames counted before it is renamed into place.
 """
 
 from __future__ import annotations
 
+import errno
 import math
-import os
-import secrets
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -35,7 +37,8 @@ import cv2
 import numpy as np
 
 from hiprom.core.landmarks import LM, SIDES
-from hiprom.errors import InputError, OutputExistsError
+from hiprom.errors import InputError, OutputExistsError, OutputWriteError
+from hiprom.io.atomic import atomic_path
 from hiprom.io.frames import iter_frames_threaded, open_source
 from hiprom.io.video_probe import quiet_opencv_log
 from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
@@ -52,6 +55,8 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 _RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.outputs.plots.SIDE_COLOURS
 _WHITE, _YELLOW = (255, 255, 255), (255, 215, 0)
 _MIN_VIS = 0.5
+#: Below this much free space a failed video write is reported as a full disk.
+_MIN_FREE_BYTES = 1 << 20
 
 
 def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> None:
@@ -69,6 +74,31 @@ def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> 
     if out_path.resolve() == video_path.resolve():
         raise OutputExistsError("the annotated video would replace the source clip", path=out_path,
                                 fix="write it to another file (e.g. in the output folder).")
+
+
+def _raise_if_disk_full(folder: Path) -> None:
+    """OpenCV's writer fails silently: a folder with (almost) no free space explains why."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < _MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+
+def _check_written(tmp: Path, frames: int, out_path: Path) -> None:
+    """Reopen the video just written: OpenCV's writer reports no error, so a full disk shows up
+    only as a file without its index (unplayable) or with fewer frames than were written."""
+    with quiet_opencv_log():
+        cap = cv2.VideoCapture(str(tmp))
+        try:
+            ok = cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == frames and cap.read()[0]
+        finally:
+            cap.release()
+    if not ok:
+        _raise_if_disk_full(out_path.parent)
+        raise OutputWriteError(f"OpenCV wrote an unreadable video ({frames} frames written)", path=out_path,
+                               fix="check that the disk is healthy and has free space, then run again.")
 
 
 def head_boxes(image_px: np.ndarray, visibility: np.ndarray, frame_shape: tuple[int, ...]) -> list[HeadBox | None]:
@@ -264,36 +294,34 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
         fps = info.fps or series.fps or series.median_fps or 30.0
         painter = _Painter(result, size)
         boxes = head_boxes(series.image_px, series.visibility, (size[1], size[0])) if blur_faces else None
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.stem}.{secrets.token_hex(4)}.part{out_path.suffix}")
-        with quiet_opencv_log():
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
-        try:
-            if not writer.isOpened():
-                raise OutputExistsError(f"OpenCV cannot write an MPEG-4 video here ({size[0]}×{size[1]} "
-                                        f"at {fps:g} fps)", path=out_path,
-                                        fix="check that the folder is writable and has free space; "
-                                            "an OpenCV build without FFmpeg cannot write videos.")
-            done, last_box, last_row = 0, None, None
-            for frame in iter_frames_threaded(source):
-                row = rows.get(frame.index)
-                last_row = row if row is not None else last_row
-                img = frame.rgb
-                if boxes is not None:
-                    box = boxes[row] if row is not None else last_box
-                    last_box = box if box is not None else last_box
-                    img = blur_region(img, box)
-                else:
-                    img = img.copy()
-                painter.draw(img, row, last_row)
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                done += 1  # noqa: SIM113 (frames written, not rows read)
-                if progress is not None:
-                    progress(done, info.frame_count)
-            writer.release()
-            os.replace(tmp, out_path)
-        except BaseException:
-            writer.release()
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(out_path) as tmp:
+            with quiet_opencv_log():
+                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+            try:
+                if not writer.isOpened():
+                    _raise_if_disk_full(out_path.parent)
+                    raise OutputExistsError(f"OpenCV cannot write an MPEG-4 video here ({size[0]}×{size[1]} "
+                                            f"at {fps:g} fps)", path=out_path,
+                                            fix="check that the folder is writable and has free space; "
+                                                "an OpenCV build without FFmpeg cannot write videos.")
+                done, last_box, last_row = 0, None, None
+                with quiet_opencv_log():  # a failing write warns once per frame; the check below reports it
+                    for frame in iter_frames_threaded(source):
+                        row = rows.get(frame.index)
+                        last_row = row if row is not None else last_row
+                        img = frame.rgb
+                        if boxes is not None:
+                            box = boxes[row] if row is not None else last_box
+                            last_box = box if box is not None else last_box
+                            img = blur_region(img, box)
+                        else:
+                            img = img.copy()
+                        painter.draw(img, row, last_row)
+                        writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                        done += 1  # noqa: SIM113 (frames written, not rows read)
+                        if progress is not None:
+                            progress(done, info.frame_count)
+            finally:
+                writer.release()
+            _check_written(tmp, done, out_path)
     return out_path

@@ -10,8 +10,9 @@ Where: :func:`default_history_path` (an explicit path, else ``$HIPROM_HISTORY``,
 ``history.sqlite`` in the user data folder, e.g. ``~/.local/share/hiprom`` on Linux). Use
 pseudonymous subject IDs: the database keeps each ``result.json`` (with the clip's path).
 
-Same clip, stored once: the key of a clip is the **sha256 of the input file** (of every image,
-in order, for a folder of photos), computed when the input is reachable, either at the
+Same clip, stored once: the key of a clip is the id of its input
+(:func:`hiprom.io.hashing.input_sha256`: the sha256 of the file, or of a folder of photos'
+names and contents; the same id batch mode uses), computed when the input is reachable, either at the
 result's input path or, for an output folder given as ``result_dir``, beside it. When it is
 not reachable (a result.json from elsewhere), a fingerprint of the result's input description
 (file name, kind, size in pixels, frames, fps, duration, codec) stands in. A new result is a
@@ -20,7 +21,8 @@ when either lacks one and the fingerprints are equal. Re-analysing a clip with o
 therefore does not add a second point; a renamed copy of a clip does not either.
 
 Crash safety: the database runs in WAL journal mode with ``synchronous=FULL`` and every change
-is one transaction, so a process killed mid-write leaves the last complete state; the schema
+is one transaction, so a process killed mid-write (or a full disk: ``no space left on
+<folder>``) leaves the last complete state; the schema
 has a version table, and a database written by a newer hiprom is refused, not misread.
 """
 
@@ -30,6 +32,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hiprom.core.measurement import SIDES
-from hiprom.errors import InputError
+from hiprom.errors import InputError, OutputWriteError
+from hiprom.io.atomic import no_space_error, write_error
+from hiprom.io.hashing import try_input_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
@@ -98,28 +103,19 @@ def check_subject_id(subject_id: str) -> str:
     return sid
 
 
-def _sha256_of(path: Path) -> str | None:
-    """sha256 of a file, or of a folder's image files (names and contents, sorted)."""
-    from hiprom.io.frames import IMAGE_EXTENSIONS, natural_sort_key
-
-    try:
-        if path.is_dir():
-            files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-                           key=lambda p: natural_sort_key(p.name))
-        elif path.is_file():
-            files = [path]
-        else:
-            return None
-        digest = hashlib.sha256()
-        for file in files:
-            if path.is_dir():
-                digest.update(file.name.encode() + b"\0")
-            with open(file, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-        return digest.hexdigest() if files else None
-    except OSError:
-        return None
+def _db_write_error(exc: sqlite3.Error, path: Path) -> OutputWriteError | None:
+    """The user-facing error for a write SQLite could not make (a full disk), else ``None``."""
+    text = str(exc).lower()
+    full = "full" in text
+    if not full and "disk i/o error" in text:
+        try:
+            full = shutil.disk_usage(path.parent).free < (1 << 20)
+        except OSError:
+            full = False
+    if full:
+        return no_space_error(path.parent, fix="free some space, or keep the history elsewhere with "
+                                               "--history-db (or HIPROM_HISTORY).")
+    return None
 
 
 def _fingerprint(inp: dict[str, Any]) -> str:
@@ -152,7 +148,10 @@ class History:
 
     def __init__(self, path: str | Path | None = None):
         self.path = default_history_path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, self.path.parent, denied=True) or exc from None
         try:
             self._conn = sqlite3.connect(self.path, timeout=30.0)
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -161,6 +160,9 @@ class History:
             found = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            full = _db_write_error(exc, self.path)
+            if full is not None:
+                raise full from None
             raise InputError(f"is not a usable hiprom history database ({exc})", path=self.path,
                              fix="point --history-db / HIPROM_HISTORY at another file, or move this one "
                                  "away.") from None
@@ -217,7 +219,7 @@ class History:
         inp = data.get("input", {})
         clip = Path(str(inp.get("path", "")))
         candidates = [clip] + ([result_dir.parent / clip.name] if result_dir is not None else [])
-        found = [(c, h) for c in candidates if str(c) not in ("", ".") for h in [_sha256_of(c)] if h]
+        found = [(c, h) for c in candidates if str(c) not in ("", ".") for h in [try_input_sha256(c)] if h]
         sha = found[0][1] if found else None
         clip = found[0][0].resolve() if found else clip
         when = _utc_text(measured_utc or data.get("created_utc") or _now())
@@ -227,14 +229,18 @@ class History:
         row = (sid, when, _now(), str(clip), sha, _fingerprint(inp), *values, quality.get("level"),
                quality.get("score"), data.get("reference"),
                None if result_dir is None else str(result_dir), json.dumps(data, allow_nan=False))
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")  # check and insert in one write transaction
-            if self._stored(sid, sha, row[5]):
-                return False
-            self.conn.execute(
-                "INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, "
-                "clip_fingerprint, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
-                "quality_score, reference, result_dir, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")  # check and insert in one write transaction
+                if self._stored(sid, sha, row[5]):
+                    return False
+                self.conn.execute(
+                    "INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, "
+                    "clip_fingerprint, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
+                    "quality_score, reference, result_dir, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    row)
+        except sqlite3.OperationalError as exc:  # the transaction was rolled back: nothing half-stored
+            raise _db_write_error(exc, self.path) or exc from None
         return True
 
     def _stored(self, sid: str, sha: str | None, fingerprint: str) -> bool:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.atomic import atomic_write_text
 from hiprom.io.result_json import read_result
 from hiprom.outputs.report_sections import (
     _drills_section,
@@ -245,14 +244,5 @@ def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data:
         frames, frame_notes = _key_frames(result, video, blur_faces)
         notes += frame_notes
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_html(data, cmp, figures, frames, notes))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is an ordinary document
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, _html(data, cmp, figures, frames, notes))
     return out

@@ -22,14 +22,13 @@ per side by age group, against the band the report uses for that age), each atom
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from hiprom.apps.batch.manifest import ClipItem
+from hiprom.apps.batch.manifest import SUMMARY_FILES, ClipItem
 from hiprom.apps.batch.worker import read_record
 from hiprom.errors import InputError
+from hiprom.io.atomic import atomic_path
 from hiprom.io.result_json import read_result
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,15 +207,6 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
     return fig
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
 #: (OWASP "CSV injection"): ``=HYPERLINK(...)`` in a manifest note would become a live link.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -250,12 +240,15 @@ def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: boo
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
-    files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
+    files = {key: out / SUMMARY_FILES[key] for key in ("csv", "parquet")}
     safe = spreadsheet_safe_frame(df)
-    _atomic(files["csv"], lambda p: safe.to_csv(p, index=False, float_format="%.2f"))
-    _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
+    with atomic_path(files["csv"]) as tmp:
+        safe.to_csv(tmp, index=False, float_format="%.2f")
+    with atomic_path(files["parquet"]) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow")
     if figure:
-        files["figure"] = out / "cohort.png"
+        files["figure"] = out / SUMMARY_FILES["figure"]
         fig = cohort_figure(rows)
-        _atomic(files["figure"], lambda p: fig.savefig(p, format="png", dpi=110))
+        with atomic_path(files["figure"]) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     return files

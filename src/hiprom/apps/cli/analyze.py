@@ -146,7 +146,7 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
     else:
         out_dir = out or default_output_dir(input_path)
-    check_output_dir(out_dir, force=force)
+    check_output_dir(out_dir, force=force, input_path=input_path)
     check_can_create(out_dir)
     if extra.annotate and (from_landmarks or not input_path.is_file()):
         raise InputError("--annotate needs the video itself", path=input_path,
@@ -186,7 +186,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif extra.subject is not None:
         result = result.with_subject(id=extra.subject)
     video = input_path if not from_landmarks else None
-    written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
+    from hiprom.outputs.folder import write_outputs
+
+    written = write_outputs(result, out_dir, force=force, plot=plot, input_path=input_path,
+                            extras=extra.writers(result, video, comparison))
     if extra.subject is not None:
         from hiprom.outputs.history import History
 

@@ -82,6 +82,13 @@ class _Reporter:
             self.progress.start()
             self.task = self.progress.add_task("clips", total=todo, failed=0)
 
+    def note(self, path: Path, reason: str) -> None:
+        """A file passed over while searching the input folder (a FIFO, a socket...)."""
+        from rich.markup import escape
+
+        if not self.quiet:
+            err_console.print(f"note: {escape(str(path))} {escape(reason)}", soft_wrap=True)
+
     def done(self, outcome: Any) -> None:
         from rich.markup import escape
 

@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -136,17 +137,31 @@ def fail(exc: HipromError) -> None:
 
 
 def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
-    """Run a command body: user errors print cleanly, Ctrl-C exits 130, bugs say so."""
+    """Run a command body: user errors print cleanly, Ctrl-C exits 130, bugs say so.
+
+    Every Ctrl-C is recorded (:func:`hiprom.io.atomic.install_interrupt_handler`), also one
+    Python swallowed inside a ``__del__`` or weak-reference callback: no output is committed
+    after it and the command exits 130, never 0.
+    """
+    from hiprom.io.atomic import install_interrupt_handler, interrupt_requested
+
+    install_interrupt_handler()
     try:
-        return fn(*args, **kwargs)
+        value = fn(*args, **kwargs)
+        if interrupt_requested():
+            raise KeyboardInterrupt
+        return value
     except HipromError as exc:
+        if interrupt_requested():
+            _interrupted()
         fail(exc)
     except KeyboardInterrupt:
-        err_console.print("interrupted; nothing was written.")
-        raise typer.Exit(130) from None
+        _interrupted()
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
+        if interrupt_requested():
+            _interrupted()
         if os.environ.get("HIPROM_DEBUG"):
             raise
         from rich.markup import escape
@@ -157,3 +172,6 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         raise typer.Exit(EXIT_INTERNAL) from exc
 
 
+def _interrupted() -> None:
+    err_console.print("interrupted (Ctrl-C): nothing half-written was left behind.")
+    raise typer.Exit(EXIT_INTERRUPTED)

@@ -104,8 +104,11 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
                              path=path, fix="check the ID (IDs are case-sensitive) or the --history-db file.")
         table = with_changes(rows, mdc)
         if plot is not None:
-            plot.parent.mkdir(parents=True, exist_ok=True)
-            hist.plot(subject_id, norm_band=band, norm_label=band_label, mdc_deg=mdc).savefig(plot, dpi=110)
+            from hiprom.io.atomic import atomic_path
+
+            fig = hist.plot(subject_id, norm_band=band, norm_label=band_label, mdc_deg=mdc)
+            with atomic_path(plot) as tmp:
+                fig.savefig(tmp, dpi=110, format=plot.suffix.lstrip(".").lower() or "png")
     if json_out:
         out = table.assign(date=table["date"].map(lambda d: d.isoformat()))
         records = json.loads(out.to_json(orient="records"))

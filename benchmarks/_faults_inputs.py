@@ -1,22 +1,9 @@
-"""Hostile inputs for the validation items of the reliability issue (5, 8-20), run as a user runs them.
-
-    python benchmarks/faults_validation.py                # every case (about 3 min on 2 cores)
-    python benchmarks/faults_validation.py --only report  # the cases whose name contains "report"
-    python benchmarks/faults_validation.py --list
-
-Same structure as ``benchmarks/faults.py`` (to be merged into it): each case is a small
-function registered with ``@case`` that builds its input in a fresh temporary folder at run
-time (from the repository's own sample clips; nothing third-party is stored), runs
-``python -m hiprom`` in a subprocess and checks the exit code, a phrase of the message, that
-no traceback or internal error was printed, and what was (not) written. It prints one line
-per case and ``N handled cleanly / M tried``; the exit code is 0 only when all were.
-
-Needs the pose model (``HIPROM_MODEL``, else ``../shared/models/pose_landmarker_full.task``).
-"""
+"""Hostile inputs of the reliability issue's items 5 and 8-20: damaged pictures, bad places
+to write, settings and arguments out of range, edited results, a swapped model bundle, short
+and damaged clips, odd file names (see ``benchmarks/faults.py``)."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -25,76 +12,11 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
-SAMPLE_2 = REPO / "samples" / "seated_ir_both.mp4"
-SHARED_MODEL = REPO.parent / "shared" / "models" / "pose_landmarker_full.task"
-
-
-class NotRun(Exception):
-    """A tool the case needs is missing (reported, not counted)."""
-
-
-@dataclass
-class Ctx:
-    """What a case gets: its own empty folder, the model, and a saved analysis of SAMPLE."""
-
-    tmp: Path
-    model: Path
-    base: Path            # an analyze output folder of SAMPLE (landmarks.npz, result.json)
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
-        env.update(MPLBACKEND="Agg", HIPROM_MODEL=str(self.model), HIPROM_HISTORY=str(self.tmp / "history.sqlite"),
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-        env.update(extra)
-        return env
-
-    def hiprom(self, *args: object, cwd: Path | None = None, timeout: float = 600,
-               **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], cwd=cwd or self.tmp,
-                              env=self.env(**env), capture_output=True, text=True, timeout=timeout)
-
-
-Outcome = tuple[bool, str]
-CASES: list[Callable[[Ctx], Outcome]] = []
-
-
-def case(fn: Callable[[Ctx], Outcome]) -> Callable[[Ctx], Outcome]:
-    CASES.append(fn)
-    return fn
-
-
-def verdict(code: int, stderr: str, want_code: int, phrase: str, *extra: tuple[bool, str]) -> Outcome:
-    """Handled cleanly: the expected exit code and message, no traceback, and every extra check."""
-    problems = []
-    if code != want_code:
-        problems.append(f"exit {code}, expected {want_code}")
-    if phrase and phrase not in stderr:
-        problems.append(f"no {phrase!r} on stderr")
-    if "Traceback" in stderr or "internal error" in stderr or "Exception ignored" in stderr:
-        problems.append("a traceback / internal error")
-    problems += [why for ok, why in extra if not ok]
-    first = next((ln.strip() for ln in stderr.splitlines() if ln.strip()), "")
-    return not problems, "; ".join(problems) or f"exit {code}: {first[:110]}"
-
-
-def clip_in(folder: Path, name: str = "clip.mp4", src: Path = SAMPLE) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(src, folder / name))
-
-
-def only(folder: Path, *names: str) -> tuple[bool, str]:
-    """The folder holds exactly ``names`` (nothing was written beside the input)."""
-    have = sorted(p.name for p in folder.iterdir())
-    return have == sorted(names), f"the folder holds {have}"
+from _faults_common import SAMPLE, SAMPLE_2, Ctx, NotRun, Outcome, case, clip_in, only, verdict
 
 
 def _jpeg(ctx: Ctx, share: float, name: str) -> Path:
@@ -479,55 +401,3 @@ def workers_0(ctx: Ctx) -> Outcome:
 def live_max_side_100(ctx: Ctx) -> Outcome:
     p = ctx.hiprom("live", "--headless", "--max-side", "100")
     return verdict(p.returncode, p.stderr, 2, "--max-side must be 0 (full size) or a whole number from 160")
-
-
-# -- running ---------------------------------------------------------------------------------------------
-def _model() -> Path:
-    path = Path(os.environ.get("HIPROM_MODEL") or SHARED_MODEL)
-    if not path.is_file():
-        sys.exit(f"faults_validation.py: no pose model at {path}: set HIPROM_MODEL")
-    return path
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", action="append", default=[], help="run the cases whose name contains this")
-    ap.add_argument("--list", action="store_true", help="list the cases")
-    opts = ap.parse_args()
-    chosen = [c for c in CASES if not opts.only or any(o in c.__name__ for o in opts.only)]
-    if opts.list:
-        for c in chosen:
-            print(f"{c.__name__:34s} {(c.__doc__ or '').strip().splitlines()[0] if c.__doc__ else ''}")
-        return 0
-    model = _model()
-    with tempfile.TemporaryDirectory(prefix="hiprom-faults-") as root:
-        root = Path(root)
-        base = root / "base"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
-        env.update(MPLBACKEND="Agg", HIPROM_MODEL=str(model),
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-        made = subprocess.run([sys.executable, "-m", "hiprom", "analyze", str(SAMPLE), "--out", str(base), "--quiet"],
-                              env=env, capture_output=True, text=True, timeout=900)
-        if made.returncode != 0:
-            sys.exit(f"faults_validation.py: the sample could not be analysed:\n{made.stderr}")
-        good = tried = 0
-        for fn in chosen:
-            work = root / fn.__name__
-            work.mkdir()
-            t0 = time.monotonic()
-            try:
-                ok, detail = fn(Ctx(work, model, base))
-            except NotRun as exc:
-                print(f"  -   {fn.__name__:34s} not run: {exc}", flush=True)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a broken case is reported, not fatal
-                ok, detail = False, f"the case itself failed: {type(exc).__name__}: {exc}"
-            tried += 1
-            good += ok
-            print(f"  {'ok ' if ok else 'BAD'} {fn.__name__:34s} {time.monotonic() - t0:5.1f} s  {detail}", flush=True)
-    print(f"{good} handled cleanly / {tried} tried")
-    return 0 if good == tried else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
