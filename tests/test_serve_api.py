@@ -255,7 +255,7 @@ def test_a_restart_settles_what_the_last_server_left(tmp_path: Path) -> None:
         if result:
             store.result_dir(job_id).mkdir()
             (store.result_dir(job_id) / "result.json").write_text(json.dumps(result_json(name)))
-        (store.folder(job_id) / ".result.dead.tmp").mkdir()                 # a half-built output folder
+        (store.folder(job_id) / ".result.0123abcd.tmp").mkdir()             # a half-built output folder
         made[name] = rec["id"]
     with TestClient(create_app(settings(tmp_path)), base_url=BASE) as c:
         jobs = {n: wait_done(c, i) for n, i in made.items()}

@@ -133,6 +133,9 @@ def _serve(host: str, port: int, data: Optional[Path], open_browser: bool, token
         threading.Timer(1.0, webbrowser.open, args=(url_token,)).start()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
                                            lifespan="on", server_header=False))
+    from hiprom.io.atomic import clear_interrupt
+
     with contextlib.suppress(KeyboardInterrupt):   # uvicorn stops gracefully on Ctrl-C, then raises it again
         server.run()
+    clear_interrupt()                              # Ctrl-C is how a server is stopped: exit 0
     err_console.print("hiprom serve stopped; unfinished analyses resume at the next start.")

@@ -1,8 +1,9 @@
 """The server's worker pool: uploads queue here and are analysed in worker processes.
 
 A dispatcher thread keeps at most ``workers`` jobs in flight on a ``spawn`` process pool whose
-processes start like batch workers (:func:`hiprom.apps.batch.worker._init_worker`: thread caps,
-the model resolved once per process and checked by SHA-256). When a worker process dies (a
+processes start like batch workers (:func:`hiprom.apps.batch.worker._init_worker`: they end with
+the server, even a killed one; thread caps; the model resolved once per process and checked by
+SHA-256) and ignore Ctrl-C (the server stops them). When a worker process dies (a
 crash in the decoder or the model), every job it had in flight becomes a suspect and suspects
 run one at a time, so the clip that crashes alone is marked failed and the others finish, as
 in ``hiprom batch`` (:func:`hiprom.apps.batch.run._run_local`).
@@ -17,6 +18,7 @@ server killed mid-analysis leaves them ``running``, and the next start resumes t
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import threading
 from collections import deque
 from pathlib import Path
@@ -114,12 +116,13 @@ class JobManager:
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         import multiprocessing
 
-        from hiprom.apps.batch.worker import _init_worker, worker_threads
+        from hiprom.apps.batch.worker import worker_threads
+        from hiprom.apps.serve.worker import init_worker
 
         m = self.model
+        initargs = (str(m.path), m.sha256, m.variant, worker_threads(self.workers), os.getpid())  # end with us
         return cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_init_worker,
-                                      initargs=(str(m.path), m.sha256, m.variant, worker_threads(self.workers)))
+                                      initializer=init_worker, initargs=initargs)
 
     def _next(self) -> tuple[str, bool] | None:
         """The next job to start now, if a worker is free (suspects only alone)."""

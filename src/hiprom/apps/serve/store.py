@@ -182,9 +182,9 @@ class JobStore:
         """Settle what a stopped server left; return ``(requeued, finished)`` job IDs.
 
         Hidden half-built folders and files (``.*.tmp``, ``.*.old``, ``.*.part``) are removed
-        (an interrupted replacement is rolled back, :func:`hiprom.apps.batch.worker.sweep`).
+        (an interrupted replacement is rolled back, :func:`hiprom.io.atomic.sweep`).
         """
-        from hiprom.apps.batch.worker import sweep
+        from hiprom.io.atomic import sweep
 
         sweep(self.root)
         requeued, finished = [], []

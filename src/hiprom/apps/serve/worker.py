@@ -23,7 +23,7 @@ from typing import Any
 from hiprom.apps.serve.store import PROGRESS_FILE, write_json
 from hiprom.errors import HipromError
 
-__all__ = ["JobTask", "JobOutcome", "run_job", "warm_up", "error_record", "STAGES"]
+__all__ = ["JobTask", "JobOutcome", "init_worker", "run_job", "warm_up", "error_record", "STAGES"]
 
 #: The share of the progress bar each stage takes: pose model over the frames, then the outputs.
 STAGES = {"reading": (0.0, 0.75), "report": (0.75, 0.85), "video": (0.85, 1.0)}
@@ -90,6 +90,18 @@ class _Progress:
 
     def callback(self, name: str):
         return lambda done, total: self.stage(name, done, total)
+
+
+def init_worker(*batch_args: Any) -> None:
+    """Pool initializer: Ctrl-C in the server's terminal reaches the workers too; they ignore it
+    (the server stops them itself, and puts their jobs back in the queue), then start as batch
+    workers do (:func:`hiprom.apps.batch.worker._init_worker`)."""
+    import signal
+
+    from hiprom.apps.batch.worker import _init_worker
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(*batch_args)
 
 
 def warm_up() -> int:
