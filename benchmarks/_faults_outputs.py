@@ -261,4 +261,4 @@ def no_network_batch_workers(ctx: Ctx) -> Outcome:
 
 @case
 def no_network_live(ctx: Ctx) -> Outcome:
-    return _strace(ctx, "live", "--headless", "--source", SAMPLE, "--duration", "2", "--out", ctx.tmp / "live")
+    return _strace(ctx, "live", "--headless", "--source", SAMPLE, "--duration", "8", "--out", ctx.tmp / "live")

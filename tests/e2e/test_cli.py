@@ -155,8 +155,8 @@ def test_output_folder(cli_output: Path) -> None:
     assert result["sides"]["right"]["tested"] and not result["sides"]["left"]["tested"]
 
     table = pd.read_csv(cli_output / "angles.csv")
-    assert list(table.columns) == ["frame", "time_s"] + [
-        f"{side}_{what}" for side in SIDES for what in ("raw_deg", "deg", "visibility", "used")]
+    assert list(table.columns) == ["frame", "time_s"] + [           # the subject's right first
+        f"{side}_{what}" for side in ("right", "left") for what in ("raw_deg", "deg", "visibility", "used")]
     assert len(table) == frames
     assert table["frame"].tolist() == list(range(frames))
 

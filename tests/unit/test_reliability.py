@@ -4,7 +4,7 @@ batch whose output folder is its input folder, a Ctrl-C that Python swallows.
 
 A full disk is a real one: a small tmpfs mounted in a private mount namespace
 (``unshare -rm``, no root needed where user namespaces are allowed); the tests that need it
-skip with the reason when it cannot be mounted. ``tests/test_atomic.py`` covers the same
+skip with the reason when it cannot be mounted. ``tests/unit/io/test_atomic.py`` covers the same
 errors by simulation. The batch cases use a stand-in model file (a zip with the two members a
 pose model has): the clips are not real videos, so no model ever runs.
 """
