@@ -146,4 +146,4 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
             console.print(f"{side} IR since the first measurement: {total:+.1f}° ({verdict})")
     console.print(_MDC_NOTE.format(mdc=mdc, source=source))          # wrapped between words
     if plot is not None:
-        console.print(f"plot written: {escape(str(plot))}")
+        console.print(f"plot written: {escape(str(plot))}", soft_wrap=True)     # a path stays whole

@@ -223,8 +223,9 @@ def test_run_clip_stores_the_manifest_row_with_the_result(tmp_path: Path, monkey
     import hiprom.apps.batch.worker as worker
     import hiprom.apps.pipeline as pipeline
 
-    synthetic = pytest.importorskip("test_measure")
-    real = pipeline.analyze_landmarks(synthetic.series_from_body(synthetic.RIGHT), Config())
+    from helpers.synthetic_subject import RIGHT, series_from_body
+
+    real = pipeline.analyze_landmarks(series_from_body(RIGHT), Config())
     monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: real)
     monkeypatch.setattr(worker, "_worker_model", lambda *a: None)
     item = ClipItem(path=tmp_path / "c.mp4", rel="c.mp4", row=2, subject_id="S9", age=41.0, sex="male",
