@@ -85,7 +85,11 @@ def test_two_uploads_at_once_both_finish_with_the_truth(model, tmp_path: Path) -
         assert job["result"]["subject"] == {"id": "P-2", "age": 41.0, "sex": "male", "sport": None}
         assert {"report.html", "result.json", "angles.csv", "landmarks.npz", "annotated.mp4"} <= set(job["files"])
         assert job["meta"]["examiner"] == "B. Tester" and job["meta"]["notes"] == "after the season"
+        test = job["result"]["test"]             # the form's test facts reach result.json and the report
+        assert (test["date"][:10], test["date_source"]) == ("2026-01-15", "given")
+        assert (test["examiner"], test["notes"]) == ("B. Tester", "after the season")
     assert report.status_code == 200 and "Hip rotation report" in report.text
+    assert "B. Tester" in report.text and "after the season" in report.text
     assert len(subject["measurements"]) == 2
     assert {m["analysis_id"] for m in subject["measurements"]} == {a["id"] for a in answers.values()}
     assert {m["date"][:10] for m in subject["measurements"]} == {"2026-01-15"}

@@ -133,6 +133,7 @@ def run_job(task: JobTask) -> JobOutcome:
         comparison = compare(result, age=meta.get("age"), sex=meta.get("sex"), sport=meta.get("sport"))
         subject = {k: meta.get(k) for k in ("age", "sex", "sport")}
         result = result.with_subject(id=meta.get("subject_id"), **subject).with_norms(comparison.to_dict())
+        result = result.with_test(date=meta.get("test_date"), examiner=meta.get("examiner"), notes=meta.get("notes"))
         result.save(task.out_dir, plot=True, extras=_writers(task, result, comparison, progress))
     except Exception as exc:  # noqa: BLE001 - a bad clip (HipromError) or a bug: recorded, never raised
         return JobOutcome(task.job_id, False, error_record(exc, task.display_name),
