@@ -32,6 +32,10 @@ class ModelSettings:
     variant: str = "full"
     download: bool = True
     max_people: int = 2
+    follow_after_s: float = 1.0
+    recheck_s: float = 2.0
+    max_side_px: int = 0
+    detect_at_holds: bool = True
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
@@ -41,6 +45,12 @@ class ModelSettings:
             raise ValueError(f"variant must be lite, full or heavy, got {self.variant!r}")
         if not 1 <= self.max_people <= 5:
             raise ValueError(f"max_people must be between 1 and 5, got {self.max_people}")
+        if not 0.0 <= self.follow_after_s <= 60.0:
+            raise ValueError(f"follow_after_s must be between 0 and 60, got {self.follow_after_s}")
+        if not 0.1 <= self.recheck_s <= 3600.0:
+            raise ValueError(f"recheck_s must be between 0.1 and 3600, got {self.recheck_s}")
+        if self.max_side_px != 0 and not 256 <= self.max_side_px <= 8192:
+            raise ValueError(f"max_side_px must be 0 (as decoded) or 256-8192, got {self.max_side_px}")
         for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -51,10 +61,13 @@ class VideoSettings:
     mirrored: bool = False
     queue_size: int = 8
     decoder_threads: int | str = "auto"
+    model_every: int = 3
 
     def __post_init__(self) -> None:
         if self.queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {self.queue_size}")
+        if not 1 <= self.model_every <= 4:
+            raise ValueError(f"model_every must be between 1 and 4, got {self.model_every}")
         if isinstance(self.decoder_threads, str):
             if self.decoder_threads != "auto":
                 raise ValueError(f"decoder_threads must be 'auto' or a number, got {self.decoder_threads!r}")

@@ -133,7 +133,7 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
         w = series.world_m
         a3d = geo.shank_angle_3d_deg(w[:, leg["hip"]], w[:, leg["knee"]], w[:, leg["ankle"]],
                                      w[:, other_hip], roll_deg)
-        clean = clean_angle(series.time_s, raw, vis, config.signal)
+        clean = clean_angle(series.time_s, raw, vis, config.signal, seen=series.extras.get("model_ran"))
         out[side] = SideAngles(side, raw, vis, clean, a3d, shank)
     return out
 

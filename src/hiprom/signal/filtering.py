@@ -184,7 +184,7 @@ def lowpass_zero_phase(time_s: np.ndarray, values: np.ndarray, cutoff_hz: float,
 
 
 def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarray,
-                settings: SignalSettings = SignalSettings()) -> CleanAngle:
+                settings: SignalSettings = SignalSettings(), *, seen: np.ndarray | None = None) -> CleanAngle:
     """Mask, de-spike, gap-fill and zero-phase filter one angle series.
 
     Parameters
@@ -197,16 +197,23 @@ def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarra
         ``(T,)`` the weakest visibility of the landmarks the angle uses.
     settings
         Thresholds and filter settings.
+    seen
+        ``(T,)`` nonzero where the pose model saw the frame (None = every frame). Frames it
+        skipped are gaps, like frames without a pose: not outliers, not low visibility, not
+        counted as valid; step (3) fills them in from the frames seen.
 
     Notes
     -----
-    Order: (1) frames with visibility below ``min_visibility`` are masked; (2) Hampel
-    outliers over ``outlier_window_s`` are masked; (3) gaps up to ``max_gap_s`` are filled
+    Order: (0) frames the model did not see and (1) frames with visibility below
+    ``min_visibility`` are masked; (2) Hampel outliers over ``outlier_window_s`` are
+    masked; (3) gaps up to ``max_gap_s`` are filled
     linearly, longer ones stay empty; (4) a Butterworth low-pass of ``filter_order`` runs
     forward and backward (zero phase) on each gap-free segment.
     """
     time_s = np.asarray(time_s, float)
     raw = np.asarray(angle_deg, float)
+    if seen is not None:
+        raw = np.where(np.asarray(seen, float) > 0, raw, np.nan)
     vis = np.nan_to_num(np.asarray(visibility, float), nan=0.0)
     visible = np.isfinite(raw) & (vis >= settings.min_visibility)
     work = np.where(visible, raw, np.nan)
