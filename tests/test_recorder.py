@@ -299,7 +299,7 @@ def test_a_person_without_a_mask_is_kept_as_found(fake_pose, monkeypatch):
 
 def test_series_has_nan_rows_where_nobody_was_found(fake_pose, monkeypatch):
     lines = install_lines(monkeypatch, lambda i: LineRoll(0.75, 0.9, 300.0))
-    rec = LandmarkRecorder(MODEL, expected_frames=5)
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"video.model_every": 1}), expected_frames=5)
     people = [seated(hip_x=500.0 + f, mask=leg_mask(), owner=Owner()) for f in range(5)]
     found = [True, False, True, False, True]
     fake_pose.made[-1].plan.extend([[p] if ok else [] for p, ok in zip(people, found)])
@@ -444,9 +444,8 @@ def test_resting_legs_let_the_model_skip_frames_that_the_series_fills_in(fake_po
     assert np.array_equal(seen, [bool(r) for r in returned])
     model_times = sorted({t for pose in fake_pose.made for t in pose.times})   # a re-check: two looks
     assert model_times == pytest.approx([i / FPS for i in np.flatnonzero(seen)])
-    assert seen[:31].all()                                         # the choosing second: every frame
     gaps = np.diff(np.flatnonzero(seen))
-    assert gaps.max() == 3 and seen[60:].mean() < 0.4              # then one in three, never fewer
+    assert seen[0] and gaps.max() == 3 and seen.mean() < 0.4        # one frame in three, never fewer
     series, _ = rec.series((1000, 720))
     assert series.detected.all()
     # skipped rows are filled in exactly (the drift is linear) and flagged; after the last frame

@@ -106,8 +106,8 @@ def test_a_quick_turn_is_followed_closely_enough_at_its_end():
     seen, holding = run_with_holding(t, angles)
     hold = np.abs(right - 40.0) <= 2.0
     error = interpolation_error_deg(t, right, seen)[hold]
-    # the mean over the hold (what is reported) moves by at most the mean error: 0.05°
-    assert error.mean() < 0.05 and error.max() < 1.0
+    # the mean over the hold (what is reported) moves by at most the mean error: 0.1°
+    assert error.mean() < 0.1 and error.max() < 1.0
     assert holding[(t > 1.7) & (t < 2.3)].all()     # the middle of the hold
 
 
@@ -126,7 +126,8 @@ def test_something_unexpected_makes_every_frame_seen_for_a_while():
     assert set(range(first, first + 9)) <= set(seen)                 # then 0.3 s of every frame
 
 
-def test_nobody_found_means_every_frame():
+def test_nobody_found_keeps_one_frame_in_three():
+    """Looking for someone who is not there (yet) goes on at the usual rate."""
     t = clip_time(30, 3.0)
     schedule = FrameSchedule(3)
     seen = []
@@ -134,8 +135,7 @@ def test_nobody_found_means_every_frame():
         if schedule.wants(float(time)):
             seen.append(f)
             schedule.saw(float(time), np.zeros(2) if f < 45 else np.full(2, np.nan))
-    assert np.diff([f for f in seen if 30 <= f < 45]).max() == 3
-    assert set(range(48, len(t))) <= set(seen)
+    assert seen == list(range(0, len(t), 3))
 
 
 def test_leg_angles_are_measured_from_image_down_and_nan_when_unseen():

@@ -151,7 +151,7 @@ class LandmarkRecorder:
         (when ``config.model.detect_at_holds``), is a wide look: the person detector on the
         whole frame, as while choosing."""
         look = self._policy.look(time_s)
-        if not self._schedule.wants(time_s, anyway=look.wide):
+        if not self._schedule.wants(time_s):
             return None
         size = (rgb.shape[1], rgb.shape[0])
         whole = self._scaled(ModelView.whole(*size))

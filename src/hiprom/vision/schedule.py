@@ -68,16 +68,17 @@ class FrameSchedule:
     slow_deg_s
         A leg turning slower than this (image angle, degrees per second) is still.
     away_deg
-        A still leg further than this from its rest level (degrees) is holding.
+        A still leg further than this from its rest level (degrees) is holding (end ranges
+        are 15-50°; a resting leg nudged by the other foot stays within 10°).
     surprise_deg
         A seen angle further than this from the straight-line prediction from the frames
         seen before it (a jerk, a spike, a turn the line did not foresee) makes every frame
-        seen for ``settle_s``; so does a frame where nobody (or no leg) was found.
+        seen for ``settle_s``.
     settle_s
-        How long a reason to see every frame, or to count as holding, lasts.
+        How long a reason to see every frame lasts.
     rest_samples
-        The rest level of a leg is the median of its first this-many still samples; until it
-        is known every frame is seen.
+        The rest level of a leg is the median of its first this-many still samples (the
+        test starts at rest); until it is known no leg counts as holding.
 
     Notes
     -----
@@ -90,7 +91,7 @@ class FrameSchedule:
     SPEED_BASE_S = 0.09
 
     def __init__(self, every: int = 1, *, hold_every: int | None = None, slow_deg_s: float = 30.0,
-                 away_deg: float = 5.0, surprise_deg: float = 3.0, settle_s: float = 0.3, rest_samples: int = 8):
+                 away_deg: float = 10.0, surprise_deg: float = 3.0, settle_s: float = 0.3, rest_samples: int = 8):
         if every < 1 or (hold_every is not None and hold_every < 1):
             raise ValueError(f"every and hold_every must be at least 1, got {every}, {hold_every}")
         self.every = int(every)
@@ -104,9 +105,8 @@ class FrameSchedule:
         self._history: deque[tuple[float, np.ndarray]] = deque(maxlen=24)
         self._rest_values: list[list[float]] = [[], []]
         self._full_until = -np.inf
-        self._hold_until = -np.inf
-        self._now = -np.inf
-        self._skipped = 0
+        self._holding = False
+        self._skipped = self.every          # the first frame is always seen
         self.seen = 0
         self.frames = 0
 
@@ -117,16 +117,15 @@ class FrameSchedule:
 
     @property
     def holding(self) -> bool:
-        """A leg was still away from its rest level within the last ``settle_s``: an
-        end-range hold (or a turn about to start or end there), what the measurement averages."""
-        return self._now < self._hold_until
+        """In the last frame seen a leg was still away from its rest level: an end-range
+        hold (or a turn about to end or start there), what the measurement averages."""
+        return self._holding
 
     def wants(self, time_s: float, *, anyway: bool = False) -> bool:
         """Whether the model must see the frame at ``time_s`` (counts it as skipped if not);
         ``anyway``: it will see it whatever the schedule says."""
         self.frames += 1
-        self._now = time_s
-        stride = 1 if time_s < self._full_until else self.hold_every if self.holding else self.every
+        stride = 1 if time_s < self._full_until else self.hold_every if self._holding else self.every
         want = anyway or self._skipped >= stride - 1
         if want:
             self.seen += 1
@@ -138,11 +137,9 @@ class FrameSchedule:
     def saw(self, time_s: float, angles_deg: np.ndarray) -> None:
         """What the model found in a frame it saw: the leg angles (NaN = not found)."""
         a = np.asarray(angles_deg, float)
-        busy, holding = self._judge(time_s, a)
+        busy, self._holding = self._judge(time_s, a)
         if busy:
             self._full_until = time_s + self.settle_s
-        if holding:
-            self._hold_until = time_s + self.settle_s
         self._history.append((float(time_s), a))
 
     def _before(self, t: float) -> tuple[float, np.ndarray] | None:
@@ -152,11 +149,11 @@ class FrameSchedule:
     def _judge(self, t: float, a: np.ndarray) -> tuple[bool, bool]:
         """Whether this sample calls for every frame to be seen, and whether a leg holds."""
         if not np.isfinite(a).any() or not self._history:
-            return True, False
+            return False, False
         t1, a1 = self._history[-1]
         older, ref = self._before(t1), self._before(t)
         if older is None or ref is None:
-            return True, False
+            return False, False
         with np.errstate(invalid="ignore"):
             predicted = a1 + (a1 - older[1]) * (t - t1) / (t1 - older[0])
             surprised = np.nanmax(np.abs(a - predicted), initial=0.0) > self.surprise_deg
@@ -164,11 +161,9 @@ class FrameSchedule:
         for leg in (0, 1):
             if still[leg] and np.isfinite(a[leg]) and len(self._rest_values[leg]) < self.rest_samples:
                 self._rest_values[leg].append(float(a[leg]))
-        rest = self.rest_deg
         with np.errstate(invalid="ignore"):
-            unknown = np.isfinite(a) & ~np.isfinite(rest)
-            away = still & (np.abs(a - rest) > self.away_deg)
-        return bool(surprised or unknown.any()), bool(away.any())
+            away = still & (np.abs(a - self.rest_deg) > self.away_deg)     # False while rest is unknown
+        return bool(surprised), bool(away.any())
 
 
 def subject_box(people: Sequence[PoseCandidate], frame_size_px: tuple[int, int], *,

@@ -133,8 +133,9 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
         True when the subject's left side is on the image's right (a front view).
     mask_origin_px, mask_scale
         Where the mask lies in the frame when it covers only a box of it, resized: frame
-        pixel (x, y) is mask pixel ``((x - x0) * sx, (y - y0) * sy)``. The lines are
-        measured in the mask and returned in frame pixels.
+        pixel (x, y) is mask pixel ``((x - x0 + 0.5) * sx - 0.5, (y - y0 + 0.5) * sy - 0.5)``
+        (pixel centres at whole coordinates: a mask pixel covers 1/s frame pixels). The
+        lines are measured in the mask and returned in frame pixels.
 
     Returns
     -------
@@ -158,9 +159,10 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
         mask = mask[..., 0]
     origin, scale = np.asarray(mask_origin_px, float), np.asarray(mask_scale, float)
     if (origin != 0).any() or (scale != 1).any():
-        out = shank_lines(mask, (np.asarray(image_px, float)[:, :2] - origin) * scale, left_is_image_right)
+        local = (np.asarray(image_px, float)[:, :2] - origin + 0.5) * scale - 0.5
+        out = shank_lines(mask, local, left_is_image_right)
         for key in ("shank_mid_px", "shank_lat_px", "shank_points_px"):
-            out[key] = out[key] / scale + origin
+            out[key] = (out[key] + 0.5) / scale - 0.5 + origin
         return out
     p = np.asarray(image_px, float)[:, :2]
     legs = [LM.leg("left"), LM.leg("right")]

@@ -30,7 +30,7 @@ def analyze(
                                                        "leg's own rest position (default: vertical)."),
     roll: Optional[str] = typer.Option(None, "--roll", help="Camera roll in degrees, or 'auto' (default: auto)."),
     cutoff_hz: Optional[float] = typer.Option(None, "--cutoff-hz", help="Low-pass cutoff (0 = auto, 3 Hz)."),
-    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for per frame (default: 2)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for while choosing the subject (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
                                             help="The video is mirrored (selfie camera)."),
     from_landmarks: bool = typer.Option(False, "--from-landmarks",

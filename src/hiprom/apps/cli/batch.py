@@ -28,7 +28,7 @@ def batch(
                                                     help="Model to download if none is found (default: full)."),
     reference: Optional[Reference] = typer.Option(None, "--reference",
                                                   help="Angles from the vertical or from rest (default: vertical)."),
-    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for per frame (default: 2)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for while choosing the subject (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
                                             help="All clips are mirrored (selfie camera)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="No angles.png per clip."),
