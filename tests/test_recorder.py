@@ -494,3 +494,22 @@ def test_holds_are_looked_at_the_way_the_subject_was_chosen(fake_pose, monkeypat
     turn = np.array(narrow.times)
     assert ((turn > 1.4) & (turn < 2.0)).sum() >= 5
     assert rec.series((1000, 720))[0].detected.all()
+
+
+@pytest.mark.parametrize("mode", ["video", "image"])
+def test_frames_are_shrunk_for_the_model_to_the_longest_side_asked_for_videos_only(fake_pose, monkeypatch, mode):
+    install_lines(monkeypatch, lambda i: None)
+    FakePose.answer = lambda pose, t, view: [seated(300.0)]
+    config = Config().with_overrides({"model.max_side_px": 500, "video.model_every": 1})
+    rec = LandmarkRecorder(MODEL, config, mode=mode)
+    for i in range(40):
+        rec.add(BIG, i / FPS, index=i)
+    views = [v for pose in fake_pose.made for v in pose.views]
+    if mode == "image":
+        assert all(v is None or v.scale == 1.0 for v in views)
+        return
+    wide, narrow = fake_pose.made
+    # the whole 1000 x 720 frame at half size; the subject's 436 x 586 px box (see above) at 500/586
+    assert {(v.x0, v.y0, v.x1, v.y1, v.scale) for v in wide.views} == {(0, 0, 1000, 720, 0.5)}
+    assert {(v.x0, v.y0, v.x1, v.y1) for v in narrow.views} == {(82, 82, 518, 668)}
+    assert [v.scale for v in narrow.views] == pytest.approx([500 / 586] * len(narrow.views))

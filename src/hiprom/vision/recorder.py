@@ -172,10 +172,11 @@ class LandmarkRecorder:
         return [_with_shank_lines(c) for c in model.detect(rgb, time_s, view)]
 
     def _scaled(self, view: ModelView) -> ModelView:
-        """``view`` shrunk so its longer side is at most ``config.model.max_side_px``."""
+        """``view`` shrunk so its longer side is at most ``config.model.max_side_px``
+        (videos only: photos are few and shown to the model as they are)."""
         limit = self.config.model.max_side_px
         longer = max(view.x1 - view.x0, view.y1 - view.y0)
-        if not limit or longer <= limit:
+        if not limit or longer <= limit or self.mode != "video":
             return view
         return dataclasses.replace(view, scale=limit / longer)
 
