@@ -216,8 +216,8 @@ def describe_run(result: dict, frames: dict | None) -> None:
     if frames:
         print(f"hiprom ran the pose model on {frames['seen']} of {frames['of']} frames "
               f"({100 * frames['seen'] / max(frames['of'], 1):.0f} %; one in {frames['every']} where the legs rest "
-              f"or turn steadily), chose the subject {frames['subject_choices']} time(s), looked again for "
-              f"others {frames['rechecks']} time(s)")
+              f"or turn steadily), chose the subject {frames['subject_choices']} time(s); while following "
+              f"the subject, {frames['wide_looks']} of those looks were whole-frame (re-checks and holds)")
     sides = result.get("sides", {})
     peaks = [f"{s} IR {v.get('peak_ir_deg')} ER {v.get('peak_er_deg')} ({v.get('n_reps')} reps)"
              for s, v in sides.items() if v.get("tested")]

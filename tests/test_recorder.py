@@ -430,7 +430,7 @@ def test_after_the_choosing_second_the_subject_alone_is_followed_in_a_box(fake_p
     assert series.detected.all()
     assert choice.position_px == pytest.approx((300.0, 400.0))
     assert choice.max_people_in_frame == 2 and choice.frames_with_several == 32
-    assert series.meta["model_frames"] == {"seen": 120, "of": 120, "every": 1, "subject_choices": 1, "rechecks": 1}
+    assert series.meta["model_frames"] == {"seen": 120, "of": 120, "every": 1, "subject_choices": 1, "wide_looks": 1}
     np.testing.assert_array_equal(series.extras["model_ran"], np.ones(120))
 
 

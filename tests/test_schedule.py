@@ -228,7 +228,7 @@ def test_policy_rechecks_for_others_and_chooses_again_when_someone_looks_more_li
             assert policy.found(t, look, [subject], FRAME) == [subject]
         t += 1 / 30
     assert len(checks) == 3 and np.allclose(np.diff(checks), 1.0, atol=1 / 30 + 1e-9)
-    assert policy.rechecks == 3 and policy.following
+    assert policy.wide_looks == 3 and policy.following
     # a second seated person, larger in the frame, shows up at a re-check: choose again
     bigger = body(800.0, seated=True)
     bigger.image_px[:, :2] = (bigger.image_px[:, :2] - [800, 400]) * 1.6 + [800, 400]

@@ -34,7 +34,7 @@ class ModelSettings:
     max_people: int = 2
     follow_after_s: float = 1.0
     recheck_s: float = 2.0
-    max_side_px: int = 0
+    max_side_px: int = 1920
     detect_at_holds: bool = True
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5

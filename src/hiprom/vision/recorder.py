@@ -214,7 +214,7 @@ class LandmarkRecorder:
                      "camera_hand_held": bool(self.hand_held),
                      "model_frames": {"seen": int(ran.sum()), "of": len(ran),
                                       "every": self._schedule.every, "subject_choices": self._policy.choices,
-                                      "rechecks": self._policy.rechecks}, **(meta or {})}
+                                      "wide_looks": self._policy.wide_looks}, **(meta or {})}
         series, choice = choose_subject([p or [] for p in self.people], time_s,
                                         np.asarray(self.indices, dtype=np.int64), frame_size_px,
                                         source=source, model=model_text(self.model), fps=fps, meta=full_meta)

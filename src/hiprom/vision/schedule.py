@@ -261,7 +261,7 @@ class PeoplePolicy:
         self._last_check = -np.inf
         self._missed = 0
         self.choices = 0            # how many times a subject was chosen
-        self.rechecks = 0
+        self.wide_looks = 0         # whole-frame looks while following (re-checks, holds)
 
     @property
     def following(self) -> bool:
@@ -306,7 +306,7 @@ class PeoplePolicy:
         re-check, or a hold looked at the way the subject was chosen); return the people to
         record: the subject (the one nearest where they were) and the others."""
         self._last_check = time_s
-        self.rechecks += 1
+        self.wide_looks += 1
         if self._subject is None:
             return people
         here = _hips(self._subject)
