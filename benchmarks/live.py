@@ -64,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="people per frame (default: live mode's, 1; analyze uses 2)")
     args = ap.parse_args(argv)
 
-    from hiprom.config import Config
     from hiprom.apps.live.session import LIVE_MAX_PEOPLE, LiveOptions, run_live
     from hiprom.apps.pipeline import load_model
+    from hiprom.config import Config
 
     config = Config().with_overrides({"model.path": str(args.model) if args.model else None})
     max_people = args.max_people or LIVE_MAX_PEOPLE
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                                   max_people=max_people)
             threads0, threads1, done = graph_cpu_s(), {}, threading.Event()
 
-            def sample() -> None:      # the model's threads end with the session: sample while it runs
+            def sample(done=done, threads1=threads1) -> None:   # the model's threads end with the session
                 while not done.wait(0.25):
                     threads1.update(graph_cpu_s())
 

@@ -211,13 +211,10 @@ def speed_table(clip: Path, model_path: str, repeats: int, out_dir: Path) -> dic
     return last["result"] if last else None
 
 
-def describe_run(result: dict, frames: dict | None) -> None:
+def describe_run(result: dict, frames: tuple[int, int] | None) -> None:
     """What the last ``analyze`` run did and found."""
     if frames:
-        print(f"hiprom ran the pose model on {frames['seen']} of {frames['of']} frames "
-              f"({100 * frames['seen'] / max(frames['of'], 1):.0f} %; one in {frames['every']} where the legs rest "
-              f"or turn steadily), chose the subject {frames['subject_choices']} time(s); while following "
-              f"the subject, {frames['wide_looks']} of those looks were whole-frame (re-checks and holds)")
+        print(f"hiprom ran the pose model on {frames[0]} of {frames[1]} frames ({100 * frames[0] / max(frames[1], 1):.0f} %)")
     sides = result.get("sides", {})
     peaks = [f"{s} IR {v.get('peak_ir_deg')} ER {v.get('peak_er_deg')} ({v.get('n_reps')} reps)"
              for s, v in sides.items() if v.get("tested")]
@@ -240,7 +237,8 @@ def samples_check() -> None:
         clip = SAMPLES / Path(rec["file"]).name
         ref = hiprom.analyze(clip, Config().with_overrides(REFERENCE), model=model)
         new = hiprom.analyze(clip, Config(), model=model)
-        frames = new.series.meta.get("model_frames", {})
+        seen = new.series.model_seen
+        frames = {"seen": new.series.n_frames if seen is None else int(seen.sum()), "of": new.series.n_frames}
         for side in ("left", "right"):
             truth = rec["summary"][side]
             if not truth["tested"]:
@@ -313,7 +311,7 @@ def profile(clip: Path) -> None:
     finally:
         rec.PoseModel.detect, rec._with_shank_lines, rec.level_line_roll_deg = saved
     n = series.n_frames
-    seen = series.meta.get("model_frames", {}).get("seen", n)
+    seen = n if series.model_seen is None else int(series.model_seen.sum())
     print(f"{clip.name}: {n} frames in {wall:.2f} s ({n / wall:.1f} fps; the model ran on {seen}), second run")
     for key, value in [*spent.items(), ("other", wall - sum(spent.values()))]:
         print(f"  {key:18s} {1000 * value / n:6.2f} ms/frame  {100 * value / wall:5.1f} %")
@@ -370,12 +368,16 @@ def main() -> None:
         print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def _model_frames(tmp: Path) -> dict | None:
-    """How many frames the model saw, from the last analyze run's landmarks file."""
-    from hiprom.core.landmarks import LandmarkSeries
+def _model_frames(tmp: Path) -> tuple[int, int] | None:
+    """(frames the model saw, frames), from the last analyze run's landmarks file."""
+    from hiprom.io.landmarks_npz import load_series
 
     files = sorted(tmp.glob("run*/landmarks.npz"))
-    return LandmarkSeries.load(files[-1]).meta.get("model_frames") if files else None
+    if not files:
+        return None
+    series = load_series(files[-1])
+    seen = series.n_frames if series.model_seen is None else int(series.model_seen.sum())
+    return seen, series.n_frames
 
 
 if __name__ == "__main__":

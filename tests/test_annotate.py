@@ -15,10 +15,11 @@ import pytest
 from mp4util import set_display_rotation
 
 import hiprom
-from hiprom.outputs.annotate import write_annotated_video
 from hiprom.config import Config
-from hiprom.errors import InputError, OutputExistsError
+from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM
+from hiprom.errors import InputError, OutputExistsError
+from hiprom.outputs.annotate import write_annotated_video
 from hiprom.outputs.privacy import head_box
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +110,7 @@ def test_frames_are_matched_by_index_and_frames_without_a_pose_get_no_overlay(
     nan = lambda a: np.where(lost.reshape((-1,) + (1,) * (a.ndim - 1)), np.nan, a)
     series = series.replace(image_px=nan(series.image_px), visibility=nan(series.visibility),
                             presence=nan(series.presence), world_m=nan(series.world_m),
-                            extras={k: nan(v) for k, v in series.extras.items()})
+                            shank_lines=ShankLines(*(nan(a) for a in series.shank_lines.arrays().values())))
     result = hiprom.analyze_landmarks(series, sample_result.config)
     out = write_annotated_video(result, SAMPLE, tmp_path / "partial.mp4")
     assert probe(out)["decoded"] == 216  # every source frame is written

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import (
     CLIPS_DIR,
     EXIT_SOME_FAILED,
@@ -25,7 +26,7 @@ from hiprom.apps.batch.run import (
     _run_local,
     run_batch,
 )
-from hiprom.apps.batch.summary import SUMMARY_COLUMNS, summary_rows, write_summary
+from hiprom.apps.batch.summary import SUMMARY_COLUMNS, cohort_figure, summary_rows, write_summary
 from hiprom.apps.batch.worker import (
     ClipOutcome,
     ClipTask,
@@ -39,7 +40,6 @@ from hiprom.apps.batch.worker import (
 )
 from hiprom.config import Config
 from hiprom.errors import ConfigError
-from hiprom.apps.batch.manifest import ClipItem
 from hiprom.vision.model_store import ModelInfo, validate_model_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def side(ir: float | None, er: float | None = None, level: str = "good") -> dict
 
 
 def result_dict(right: dict, left: dict) -> dict:
-    return {"reference": "vertical", "sides": {"right": right, "left": left}, "warnings": ["w1", "w2"]}
+    return {"schema": "hiprom.result", "schema_version": 1, "reference": "vertical",
+            "sides": {"right": right, "left": left}, "warnings": ["w1", "w2"]}
 
 
 def task_for(item: ClipItem, out: Path, sha: str = "in0", settings: str = "set0") -> ClipTask:
@@ -168,9 +169,8 @@ def test_second_batch_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     model = ModelInfo(Path("/m.task"), "full", "argument", "f" * 64, 1)
     out = tmp_path / "out"
     out.mkdir()
-    with _locked(out):
-        with pytest.raises(BatchLockedError, match="another hiprom batch is writing to this folder") as err:
-            run_batch(tmp_path / "in", out, model=model)
+    with _locked(out), pytest.raises(BatchLockedError, match="another hiprom batch is writing to this folder") as err:
+        run_batch(tmp_path / "in", out, model=model)
     assert err.value.exit_code == 2 and not (out / CLIPS_DIR).exists()
     with pytest.raises(ConfigError, match="expected at least 1 worker, got 0"):
         run_batch(tmp_path / "in", out, model=model, workers=0)
@@ -196,11 +196,11 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
     got = [(r["clip"], r["side"], r["status"], r["peak_ir_deg"], r["lr_ir_diff_deg"], r["flags"], r["norm_row"],
             r["norm_position"]) for r in rows]
     assert got == [
-        ("a.mp4", "right", "ok", 30.0, -14.0, "LR_DIFF_GT_10", "adults", "below"),
-        ("a.mp4", "left", "ok", 44.0, 14.0, "LR_DIFF_GT_10", "adults", "borderline"),
-        ("b.mp4", "right", "ok", 18.0, None, None, None, None),           # age unknown: no norms
+        ("a.mp4", "right", "ok", 30.0, -14.0, "LR_DIFF_GT_10", "popular_adults_ir", "below"),
+        ("a.mp4", "left", "ok", 44.0, 14.0, "LR_DIFF_GT_10", "popular_adults_ir", "borderline"),
+        ("b.mp4", "right", "ok", 18.0, None, "IR_LE_20", None, None),     # age unknown: flags, but no norm row
         ("b.mp4", "left", "ok", None, None, "not_tested", None, None),
-        ("c.mp4", "right", "ok", 18.0, None, "quality_poor;IR_LE_20", "over50", "below"),
+        ("c.mp4", "right", "ok", 18.0, None, "quality_poor;IR_LE_20", "popular_over50_ir", "below"),
         ("d.mp4", "right", "failed", None, None, None, None, None),
         ("d.mp4", "left", "failed", None, None, None, None, None),
         ("e.mp4", "right", "missing", None, None, None, None, None),
@@ -208,6 +208,12 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
     ]
     assert rows[0]["total_arc_deg"] == 55.0 and rows[0]["quality_level"] == "good"
     assert (rows[0]["norm_lo_deg"], rows[0]["norm_hi_deg"], rows[0]["subject_id"]) == (35.0, 45.0, "S1")
+    assert rows[0]["norm_evidence"] == "popular_article"      # Kouyoumdjian 2012 (first) gives a mean, no band
+    # ER: a woman of 30 has no ER norm of her own; the college athletes' row is used for orientation
+    assert (rows[0]["er_norm_row"], rows[0]["er_norm_lo_deg"], rows[0]["er_norm_hi_deg"],
+            rows[0]["er_norm_position"], rows[0]["er_norm_applies"]) == \
+        ("czuppon2017_er_women", 39.3, 60.1, "below", False)                  # ER 25 + 2 < 39.3
+    assert rows[2]["er_norm_row"] is None and rows[4]["er_norm_row"] is None  # no age / no sex: no ER row
     assert rows[4]["quality_reasons"] == "too dark" and rows[0]["warnings"] == "w1; w2"
     assert rows[5]["error"] == "d.mp4: no person How to fix: x"
     assert rows[7]["error"].startswith("not analysed yet")
@@ -220,7 +226,22 @@ def test_summary_rows_from_folders(tmp_path: Path) -> None:
     assert list(csv.columns) == list(parquet.columns) == list(SUMMARY_COLUMNS)
     assert csv["peak_ir_deg"].tolist()[:3] == parquet["peak_ir_deg"].tolist()[:3] == [30.0, 44.0, 18.0]
     assert str(parquet["n_reps"].dtype) == "Int64" and parquet["age"].iloc[0] == 30.0
+    assert str(parquet["er_norm_applies"].dtype) == "boolean" and csv["norm_evidence"].iloc[0] == "popular_article"
     assert str(parquet["date"].iloc[0])[:10] == "2024-03-28" and csv["date"].iloc[0] == "2024-03-28"
+
+
+def test_cohort_figure_shades_the_bands_the_report_uses() -> None:
+    rows = [{"status": "ok", "peak_ir_deg": ir, "age": age, "side": "right", "clip": f"c{k}", "reference": "vertical"}
+            for k, (ir, age) in enumerate(((44.0, 16), (38.0, 45), (30.0, 70), (35.0, None)))]
+    ax = cohort_figure(rows).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["ages 13–19\n1 clip(s)", "ages 20–50\n1 clip(s)",
+                                                            "ages 51+\n1 clip(s)", "age unknown\n1 clip(s)"]
+    from matplotlib.collections import PolyCollection
+
+    ys = [p.get_paths()[0].vertices[:, 1] for p in ax.collections if isinstance(p, PolyCollection)]
+    assert sorted((round(y.min(), 1), round(y.max(), 1)) for y in ys) == [(25.0, 35.0), (35.0, 45.0), (45.0, 50.0)]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "norm band (popular article, not peer-reviewed)"
 
 
 def test_run_clip_records_a_model_problem_for_a_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,6 +251,34 @@ def test_run_clip_records_a_model_problem_for_a_retry(tmp_path: Path, monkeypatc
     assert outcome.status == "failed" and "(from HIPROM_MODEL)" in outcome.error
     folder = tmp_path / CLIPS_DIR / item.folder
     assert read_record(folder)["retry"] is True and not is_done(folder, task_for(item, tmp_path).key)
+
+
+def test_a_clip_with_no_seated_test_is_recorded_with_its_verdicts(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import hiprom.apps.batch.worker as worker
+    import hiprom.apps.pipeline as pipeline
+    from hiprom.errors import NoTestError
+
+    def no_test(path, config, model=None):
+        raise NoTestError("no seated test found: nobody sits still: the hips move about 2.1 m across the "
+                          "picture (walking?)", path=path, fix="film the seated test.",
+                          verdicts={"right": "not_a_seated_test", "left": "not_a_seated_test"})
+
+    monkeypatch.setattr(worker, "_worker_model", lambda *a: None)
+    monkeypatch.setattr(pipeline, "analyze", no_test)
+    item = ClipItem(path=tmp_path / "walk.mp4", rel="walk.mp4")
+    task = task_for(item, tmp_path)
+    outcome = run_clip(task)
+    assert (outcome.status, outcome.exit_code) == ("failed", 1)
+    folder = tmp_path / CLIPS_DIR / item.folder
+    record = read_record(folder)
+    assert record["test"] == {"right": "not_a_seated_test", "left": "not_a_seated_test"}
+    assert record["retry"] is False and is_done(folder, task.key)       # a re-run would refuse it again
+    rows = summary_rows(tmp_path, [item])
+    assert [(r["side"], r["status"], r["tested"], r["test"]) for r in rows] == [
+        ("right", "failed", False, "not_a_seated_test"), ("left", "failed", False, "not_a_seated_test")]
+    assert rows[0]["error"] == (f"{item.path}: no seated test found: nobody sits still: the hips move about 2.1 m "
+                                "across the picture (walking?) How to fix: film the seated test.")
 
 
 @pytest.mark.model
@@ -353,5 +402,6 @@ def test_kill_9_loses_nothing_and_rerun_finishes(tmp_path: Path, model_env: Path
     table = pd.read_csv(out / "summary.csv")
     assert len(table) == 8 and set(table["status"]) == {"ok"}
     norm = table.drop_duplicates("clip").set_index("clip")["norm_row"].fillna("").to_dict()
-    assert norm == {"p1/clip.mp4": "adults", "p2/clip.mp4": "over50", "p3/clip.mp4": "", "p4/clip.mp4": "teens"}
+    assert norm == {"p1/clip.mp4": "popular_adults_ir", "p2/clip.mp4": "popular_over50_ir", "p3/clip.mp4": "",
+                    "p4/clip.mp4": "popular_teens_ir"}
     assert table["date"].tolist() == [f"2024-05-0{k}" for k in (1, 1, 2, 2, 3, 3, 4, 4)]

@@ -249,7 +249,7 @@ def test_config_command_prints_the_defaults(tmp_path: Path) -> None:
     proc = run_cli("config", env={})
     assert proc.returncode == 0, proc.stderr
     data = tomllib.loads(proc.stdout)
-    assert set(data) == {"model", "video", "geometry", "signal", "movement", "quality"}
+    assert set(data) == {"model", "video", "geometry", "signal", "movement", "quality", "recognition"}
     saved = tmp_path / "hiprom.toml"
     saved.write_text(proc.stdout)
     assert Config.from_toml(saved) == Config(), "the printed file differs from the built-in defaults"

@@ -15,7 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SECTIONS = ["model", "video", "geometry", "signal", "movement", "quality"]
+SECTIONS = ["model", "video", "geometry", "signal", "movement", "quality", "recognition"]
 
 
 def write(tmp_path, text: str, name: str = "my.toml"):
@@ -134,7 +134,7 @@ def test_unknown_section_in_file(tmp_path):
         Config.from_toml(path)
     message = str(info.value)
     assert "[sigal]" in message and str(path) in message
-    assert "model, video, geometry, signal, movement, quality" in message
+    assert "model, video, geometry, signal, movement, quality, recognition" in message
     assert info.value.exit_code == 2
 
 
@@ -234,3 +234,31 @@ def test_settings_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.signal.cutoff_hz = 3.0
     assert GeometrySettings(roll_deg=0).fixed_roll_deg == 0.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[signal]\ncutoff_hz = nan\n", "cutoff_hz must be 0 (automatic) or a number above 0 and at most 100 Hz, got nan"),
+    ("[signal]\nmax_gap_s = nan\n", "max_gap_s must be a number from 0 to 5 s, got nan"),
+    ("[signal]\nmax_gap_s = inf\n", "max_gap_s must be a number from 0 to 5 s, got inf"),
+    ("[movement]\nhold_tolerance_deg = nan\n", "hold_tolerance_deg must be a number above 0 and at most 30°, got nan"),
+    ("[quality]\nmin_detected_fraction = 5\n", "min_detected_fraction must be a number from 0 to 1, got 5"),
+    ("[quality]\nmax_yaw_deg = -5\n", "max_yaw_deg must be a number above 0 and at most 90°, got -5"),
+    ("[quality]\nmax_jitter_deg = nan\n", "max_jitter_deg must be a number above 0 and at most 30°, got nan"),
+    ("[geometry]\ncamera_fov_deg = nan\n", "camera_fov_deg must be a number from 20 to 150°, got nan"),
+    ("[model]\nmin_tracking_confidence = nan\n", "min_tracking_confidence must be a number from 0 to 1, got nan"),
+    ("[video]\nqueue_size = 100000\n", "queue_size must be a whole number from 1 to 1024, got 100000"),
+])
+def test_non_finite_and_out_of_range_settings_name_setting_range_and_file(tmp_path, text, message):
+    """Every number is checked at load for finiteness and range (reliability issue, item 9):
+    NaN passed the old ``x < 0`` checks and then produced nonsense."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        Config.from_toml(path)
+    section = text[1:text.index("]")]
+    assert str(info.value).startswith(f"bad value in [{section}] of the config file {path}: {message}")
+    assert info.value.exit_code == 2
+
+
+def test_nan_cutoff_on_the_command_line_is_refused():
+    with pytest.raises(ConfigError, match="cutoff_hz must be 0 .automatic. or a number above 0 .*, got nan"):
+        Config().with_overrides({"signal.cutoff_hz": float("nan")})

@@ -21,8 +21,9 @@ from mp4util import set_display_rotation
 
 import hiprom
 from hiprom.config import Config
-from hiprom.errors import AnalysisError
-from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.landmarks import LM
+from hiprom.errors import NoTestError
+from hiprom.io.landmarks_npz import load_series
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -244,6 +245,15 @@ REAL_CLIPS = {
     "sports2d_walk_side_1280x720_30fps.mp4": (32, 343),  # gone from frame 344 to the end
 }
 
+#: How each real clip is refused (none holds the seated test): the start of the message.
+REAL_REFUSALS = {
+    "pose2sim_balance_cam01_1080x1920_60fps.mp4": "no seated test found: nobody sits: the thighs are upright",
+    "pose2sim_balance_cam03_1088x1920_60fps.mp4": "no seated test found: nobody sits: the thighs are upright",
+    "sports2d_demo_vp9_1768x994_30fps.mp4": "no seated test found: nobody sits: the thighs are upright",
+    "sports2d_run_side_480x352_29.97fps.mp4": "no seated test found: nobody sits still: the hips move about",
+    "sports2d_walk_side_1280x720_30fps.mp4": "no seated test found: nobody sits still: the hips move about",
+}
+
 #: Share of the in-view frames in which the subject must be found.
 MIN_FOUND = 0.8
 
@@ -264,12 +274,12 @@ def test_real_clip(name: str, shared_dir: Path, config: Config, model) -> None:
     found = float(series.detected[first:last + 1].mean())
     assert found > MIN_FOUND, (
         f"the subject was found in only {found:.0%} of frames {first}-{last}, where they are "
-        f"in view ({series.meta.get('person', {}).get('reason', '')})")
-    # Not a seated test: the analysis may refuse, but only with a clean AnalysisError.
-    try:
+        f"in view ({series.person.reason if series.person else ''})")
+    # Not a seated test (walking, running, balance and lunges, jumping jacks): refused, with what was seen
+    with pytest.raises(NoTestError) as err:
         hiprom.analyze_landmarks(series, config, source_info=info, model=model)
-    except AnalysisError:
-        pass
+    assert err.value.what.startswith(REAL_REFUSALS[name]), err.value.what
+    assert err.value.verdicts == {"right": "not_a_seated_test", "left": "not_a_seated_test"}
 
 
 @pytest.mark.shared
@@ -339,6 +349,32 @@ def test_mirrored_clip(tmp_path: Path, bench_dir: Path, bench_result, config: Co
         f"{plain.sides['right'].peak_ir_deg:.2f} plain ({diff:+.2f})")
 
 
+# --- clips with no test in them ---------------------------------------------------------
+
+#: The realism set's clips tagged ``no_test`` and the refusal expected (``hiprom analyze``, exit 1).
+NO_TEST_CLIPS = {
+    "r09_man_still_no_test": "no seated test found: seated 0.0–5.0 s, but both legs stay within 1° of rest",
+    "r10_woman_fidget_no_test": "no seated test found: seated 0.0–6.5 s, but both legs stay within 4° of rest",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize("name", sorted(NO_TEST_CLIPS))
+def test_a_clip_with_no_test_is_refused(name: str, shared_dir: Path, shared_model_path: Path,
+                                        tmp_path: Path) -> None:
+    realism = shared_dir / "bench" / "realism"
+    rec = json.loads((realism / "gt.json").read_text())["clips"][name]
+    assert "no_test" in rec["tags"]
+    clip = realism / rec["file"]
+    proc = run_cli("analyze", clip, "--out", tmp_path / "out", "--quiet",
+                   env={"HIPROM_MODEL": str(shared_model_path)}, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert f"{clip}: {NO_TEST_CLIPS[name]} (the test turns a leg 15–50°)" in proc.stderr
+    assert "How to fix: film the seated test" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()                               # nothing written
+
+
 # --- the CLI's output folder and --from-landmarks -----------------------------------------
 
 def run_cli(*args, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
@@ -389,7 +425,7 @@ def test_output_folder(cli_output: Path) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000
 
-    series = LandmarkSeries.load(cli_output / "landmarks.npz")
+    series = load_series(cli_output / "landmarks.npz")
     assert series.n_frames == frames
     assert series.frame_size_px == (540, 960)
 

@@ -210,7 +210,8 @@ def test_cli_prints_the_series_with_changes_and_the_mdc_note(filled_db: Path, tm
     out = proc.stdout
     for text in ("2024-01-03", "2024-01-17", "2024-01-31", "36.0°", "38.5°", "(+2.5° <MDC)", "44.0°",
                  "(+5.5°)", "clip_31.mp4", "right IR since the first measurement: +8.0° (larger than the MDC)",
-                 "minimal detectable change (5°"):
+                 "minimal detectable change (5.4°, digital inclinometer (active IR of one leg), seated, "
+                 "Krause et al. 2015)"):
         assert text in out, f"{text!r} missing from:\n{out}"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the database is found through HIPROM_HISTORY too; --json is for scripts
@@ -222,6 +223,24 @@ def test_cli_prints_the_series_with_changes_and_the_mdc_note(filled_db: Path, tm
            for m in data["measurements"]]
     assert got == [("2024-01-03T08:00:00+00:00", 36.0, None, None), ("2024-01-17T08:00:00+00:00", 38.5, 2.5, True),
                    ("2024-01-31T08:00:00+00:00", 44.0, 5.5, True)]
+
+
+def test_the_default_band_and_mdc_are_the_ones_the_report_uses(hist: History, tmp_path: Path):
+    from hiprom.apps.cli.history import _auto_band
+    from hiprom.interpret.norms import compare
+
+    assert _auto_band(None, None) == ((35.0, 45.0), "norm 35–45°: Adults 20–50 (popular article) "
+                                                    "(popular article, not peer-reviewed)")
+    assert _auto_band(19, "male") == ((24.5, 41.5), "norm 24.5–41.5°: Young men 18–21, seated examination chair "
+                                                    "(Hilfiker et al. 2022, peer-reviewed)")
+    assert _auto_band(70, None)[0] == compare({"sides": {"left": {}, "right": {}}}, age=70).row.band == (25.0, 35.0)
+    for day, right in ((1, 30.0), (2, 35.3), (3, 40.8)):
+        hist.add(result_dict(tmp_path / f"c{day}.mp4", right), "Q", measured_utc=f"2024-02-0{day}T08:00:00+00:00")
+    rows = hist.rows("Q")
+    assert with_changes(rows)["right_ir_within_mdc"].tolist() == [None, True, False]   # 5.3° < 5.4° <= 5.5°
+    ax = hist.plot("Q", norm_band=(35.0, 45.0), norm_label="norm 35–45°: from a test").axes[0]
+    assert "norm 35–45°: from a test" in [p.get_label() for p in ax.patches]
+    assert "5.4° minimal detectable change" in ax.get_title()
 
 
 def test_cli_errors_name_the_database(filled_db: Path, tmp_path: Path):
@@ -246,7 +265,8 @@ _WRITER = textwrap.dedent("""
         for i in range(100000):
             d = {"schema": "hiprom.result", "schema_version": 1, "created_utc": "2024-01-01T00:00:00+00:00",
                  "input": {"path": f"/nowhere/clip{i}.mp4", "frames": i}, "reference": "vertical",
-                 "sides": {"right": {"peak_ir_deg": float(i)}}, "quality": {"score": 1.0, "level": "good"},
+                 "sides": {"right": {"peak_ir_deg": float(i % 90)}, "left": {}},
+                 "quality": {"score": 1.0, "level": "good"},
                  "warnings": pad}
             h.add(d, "crash")
 """)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
+from hiprom.core.capture import ShankLines
+from hiprom.core.landmarks import LM
 from hiprom.errors import AnalysisError, InputError
 from hiprom.outputs.keyframes import COLOURS, draw_angle, peak_frame, read_frame, shank_line_px
-from hiprom.core.landmarks import LM
-from hiprom.apps.pipeline import analyze_landmarks
 
 cv2 = pytest.importorskip("cv2")
 
@@ -89,12 +91,14 @@ def test_shank_line_prefers_the_silhouette_midline(result) -> None:
     d = (ankle - knee) / np.linalg.norm(ankle - knee)
     off = 4.0 * np.array([d[1], -d[0]])                                   # a midline 4 px to the side,
     mid[10, 1] = [knee + off + 0.15 * (ankle - knee), knee + off + 0.85 * (ankle - knee)]  # 15-85 % long
-    p0, p1 = shank_line_px(s.replace(extras={"shank_mid_px": mid}), 10, "right")
+    empty = ShankLines.empty(s.n_frames)
+    p0, p1 = shank_line_px(s.replace(shank_lines=dataclasses.replace(empty, mid_px=mid)),
+                           10, "right")
     assert np.allclose(p0, knee + off, atol=1e-6)                         # extended up to the knee's level
     assert np.allclose(p1, ankle + off, atol=1e-6)                        # and down to the ankle's
     mid[10] = np.nan
     s2 = s.replace(image_px=np.where(np.arange(33)[None, :, None] == LM.RIGHT_ANKLE, np.nan, s.image_px),
-                   extras={"shank_mid_px": mid})
+                   shank_lines=dataclasses.replace(empty, mid_px=mid))
     assert shank_line_px(s2, 10, "right") is None
 
 

@@ -1,15 +1,14 @@
-"""LandmarkSeries: validation, immutability, selection, export, save/load round trip."""
+"""LandmarkSeries: validation, immutability, selection, export (saving: test_landmarks_npz.py)."""
 
 from __future__ import annotations
 
-import json
-import zipfile
+import dataclasses
 
 import numpy as np
 import pytest
 
-from hiprom.errors import InputError
-from hiprom.core.landmarks import LANDMARK_NAMES, LM, SCHEMA_VERSION, LandmarkSeries
+from hiprom.core.capture import Capture, PersonChoice, SceneLine, ShankLines
+from hiprom.core.landmarks import LANDMARK_NAMES, LM, LandmarkSeries
 
 N = len(LANDMARK_NAMES)
 
@@ -24,8 +23,9 @@ def make_series(n: int = 6, seed: int = 0, **kwargs) -> LandmarkSeries:
                   world_m=rng.normal(0, 0.5, (n, N, 3)), time_s=np.arange(n) / 30.0 + 0.5,
                   frame_index=np.arange(n) + 15, frame_size_px=(1080, 1920),
                   source="clip.mp4", model="full:pose_landmarker_full.task:sha256=abc", fps=29.97,
-                  meta={"kind": "video", "rotation_deg": 90, "person": {"reason": "one person"},
-                        "lines": [1.5, None, "x"]})
+                  capture=Capture(kind="video", rotation_deg=90, codec="h264", max_people=2, hand_held=True),
+                  scene_lines=(SceneLine(15, 0.5, 0.9, 300.0), SceneLine(18, 0.7, 0.8, 250.0)),
+                  person=PersonChoice(1, 0, 1, 0, 5, (500.0, 900.0), "one person in the clip"))
     fields.update(kwargs)
     return LandmarkSeries(**fields)
 
@@ -38,7 +38,12 @@ def assert_same(a: LandmarkSeries, b: LandmarkSeries) -> None:
     assert a.frame_size_px == b.frame_size_px
     assert a.source == b.source and a.model == b.model
     assert a.fps == b.fps and type(a.fps) is type(b.fps)
-    assert a.meta == b.meta
+    assert a.capture == b.capture and a.scene_lines == b.scene_lines and a.person == b.person
+    if a.shank_lines is None or b.shank_lines is None:
+        assert a.shank_lines is None and b.shank_lines is None
+    else:
+        for name, arr in a.shank_lines.arrays().items():
+            np.testing.assert_array_equal(arr, b.shank_lines.arrays()[name], err_msg=name)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -104,7 +109,8 @@ def test_empty():
     assert len(s) == 5 and not s.detected.any()
     assert np.isnan(s.image_px).all() and np.isnan(s.world_m).all()
     assert np.isnan(s.visibility).all() and np.isnan(s.presence).all()
-    assert s.source == "x.mp4" and s.fps == 25.0 and s.meta == {}
+    assert s.source == "x.mp4" and s.fps == 25.0 and s.capture == Capture() and s.kind == "video"
+    assert s.scene_lines == () and s.shank_lines is None and s.person is None
     assert s.image_px.shape == (5, N, 3) and s.visibility.shape == (5, N)
     none = LandmarkSeries.empty(np.zeros(0), np.zeros(0, dtype=int), (640, 480))
     assert len(none) == 0 and none.duration_s == 0.0 and none.median_fps is None
@@ -121,7 +127,7 @@ def test_select():
     np.testing.assert_array_equal(sub.world_m, s.world_m[keep])
     np.testing.assert_array_equal(sub.visibility, s.visibility[keep])
     np.testing.assert_array_equal(sub.presence, s.presence[keep])
-    assert sub.meta == s.meta and sub.source == s.source and sub.fps == s.fps
+    assert sub.capture == s.capture and sub.source == s.source and sub.fps == s.fps
     assert sub.detected.all()
     assert len(s) == 6                                   # the original is unchanged
 
@@ -131,7 +137,7 @@ def test_replace_revalidates_and_keeps_the_rest():
     r = s.replace(source="other.mp4", fps=None)
     assert r is not s and r.source == "other.mp4" and r.fps is None
     np.testing.assert_array_equal(r.image_px, s.image_px)
-    assert r.model == s.model and r.meta == s.meta
+    assert r.model == s.model and r.capture == s.capture and r.person == s.person
     assert s.source == "clip.mp4" and s.fps == 29.97
     with pytest.raises(ValueError, match="time_s must be strictly increasing"):
         s.replace(time_s=s.time_s[::-1].copy())
@@ -173,112 +179,26 @@ def test_leg_indices():
         LM.leg("middle")
 
 
-# -- save / load ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("fps", [None, 29.97, 60.0])
-def test_save_load_round_trip_is_exact(tmp_path, fps):
-    s = make_series(fps=fps)
-    path = s.save(tmp_path / "landmarks.npz")
-    assert path == tmp_path / "landmarks.npz"
-    back = LandmarkSeries.load(path)
-    assert_same(s, back)
-    assert back.fps == fps
-    assert [p.name for p in tmp_path.iterdir()] == ["landmarks.npz"]        # no temp file left
-
-
-def test_save_load_empty_series_and_overwrite(tmp_path):
-    path = tmp_path / "landmarks.npz"
-    make_series().save(path)
-    empty = LandmarkSeries.empty(np.arange(3) / 30.0, np.arange(3), (640, 480))
-    empty.save(path)                                        # replaces the file
-    back = LandmarkSeries.load(path)
-    assert_same(empty, back)
-    assert not back.detected.any()
+def test_typed_side_channels_are_validated():
+    s = make_series()
+    with pytest.raises(ValueError, match="kind must be one of video, image, images, got 'gif'"):
+        Capture(kind="gif")
+    with pytest.raises(ValueError, match="shank_lines must have 6 frames, got 4"):
+        s.replace(shank_lines=ShankLines.empty(4))
+    with pytest.raises(ValueError, match="scene_lines must be SceneLine records"):
+        s.replace(scene_lines=({"frame": 1, "roll_deg": 0.5},))
+    with pytest.raises(ValueError, match=r"mid_px must have shape \(T×2×2×2\), got \(6, 2, 2\)"):
+        ShankLines(np.zeros((6, 2, 2)), np.zeros((6, 2, 2, 2)), np.zeros((6, 2)), np.zeros((6, 2, 24, 2)),
+                   np.zeros((6, 2, 24)), np.zeros((6, 2, 24)))
+    assert s.kind == "video" and not s.capture.still and Capture(kind="images").still
 
 
-def test_saved_header_documents_the_layout(tmp_path):
-    path = make_series().save(tmp_path / "l.npz")
-    with np.load(path) as data:
-        header = json.loads(str(data["header"]))
-        assert data["image_px"].shape == (6, N, 3)
-    assert header["schema_version"] == SCHEMA_VERSION
-    assert header["dims"] == ["time", "landmark", "coord"]
-    assert header["landmark_names"] == list(LANDMARK_NAMES)
-    assert header["frame_size_px"] == [1080, 1920]
+def test_select_keeps_the_shank_lines_of_the_kept_frames():
+    lines = ShankLines.empty(6)
+    mid = np.array(lines.mid_px)
+    mid[:, 1] = np.arange(6)[:, None, None]
+    s = make_series(shank_lines=dataclasses.replace(lines, mid_px=mid))
+    sub = s.select(np.array([False, True, False, True, True, False]))
+    assert sub.shank_lines.mid_px[:, 1, 0, 0].tolist() == [1.0, 3.0, 4.0]
+    assert np.isnan(sub.shank_lines.mid_px[:, 0]).all()
 
-
-def test_save_load_extras(tmp_path):
-    if "extras" not in LandmarkSeries.__dataclass_fields__:
-        pytest.skip("this LandmarkSeries has no extras")
-    lines = np.arange(6 * 4, dtype=float).reshape(6, 4)
-    s = make_series(extras={"shank_left": lines})
-    back = LandmarkSeries.load(s.save(tmp_path / "l.npz"))
-    np.testing.assert_array_equal(back.extras["shank_left"], lines)
-    assert list(back.extras) == ["shank_left"]
-
-
-def test_load_missing_file(tmp_path):
-    with pytest.raises(InputError, match="does not exist") as info:
-        LandmarkSeries.load(tmp_path / "nope.npz")
-    assert "nope.npz" in str(info.value)
-
-
-def _npz(path, header, **arrays):
-    np.savez(path, header=np.array(json.dumps(header)), **arrays)
-    return path
-
-
-def _good_arrays(n=2):
-    return dict(image_px=np.zeros((n, N, 3)), visibility=np.zeros((n, N)), presence=np.zeros((n, N)),
-                world_m=np.zeros((n, N, 3)), time_s=np.arange(n, dtype=float),
-                frame_index=np.arange(n))
-
-
-def _bad_files(tmp_path):
-    text = tmp_path / "notes.npz"
-    text.write_text("just some text\n")
-    empty = tmp_path / "empty.npz"
-    empty.write_bytes(b"")
-    npy = tmp_path / "array.npz"
-    with open(npy, "wb") as fh:
-        np.save(fh, np.arange(3))
-    other_zip = tmp_path / "other.npz"
-    with zipfile.ZipFile(other_zip, "w") as z:
-        z.writestr("readme.txt", "hello")
-    good = make_series().save(tmp_path / "good.npz")
-    truncated = tmp_path / "truncated.npz"
-    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    list_header = _npz(tmp_path / "list_header.npz", [1, 2], **_good_arrays())
-    no_arrays = _npz(tmp_path / "no_arrays.npz", {"schema_version": SCHEMA_VERSION})
-    no_size = _npz(tmp_path / "no_size.npz", {"schema_version": SCHEMA_VERSION}, **_good_arrays())
-    bad_shape = _npz(tmp_path / "bad_shape.npz", {"schema_version": SCHEMA_VERSION, "frame_size_px": [4, 4]},
-                     **{**_good_arrays(), "time_s": np.zeros(3)})
-    return [text, empty, npy, other_zip, truncated, list_header, no_arrays, no_size, bad_shape]
-
-
-def test_load_of_files_that_are_not_landmarks_raises_input_error(tmp_path):
-    for path in _bad_files(tmp_path):
-        with pytest.raises(InputError) as info:
-            LandmarkSeries.load(path)
-        message = str(info.value)
-        assert message.startswith(str(path)), message
-        assert "How to fix" in message
-
-
-def test_load_wrong_schema_version(tmp_path):
-    path = _npz(tmp_path / "future.npz", {"schema_version": SCHEMA_VERSION + 1, "frame_size_px": [4, 4]},
-                **_good_arrays())
-    with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION + 1} is not supported") as info:
-        LandmarkSeries.load(path)
-    assert str(path) in str(info.value)
-    # and a file without any version
-    path = _npz(tmp_path / "unversioned.npz", {"frame_size_px": [4, 4]}, **_good_arrays())
-    with pytest.raises(InputError, match="schema version None"):
-        LandmarkSeries.load(path)
-
-
-def test_load_accepts_a_minimal_valid_file(tmp_path):
-    path = _npz(tmp_path / "min.npz", {"schema_version": SCHEMA_VERSION, "frame_size_px": [4, 3]},
-                **_good_arrays(3))
-    s = LandmarkSeries.load(path)
-    assert len(s) == 3 and s.frame_size_px == (4, 3) and s.fps is None and s.meta == {}

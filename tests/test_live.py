@@ -8,6 +8,7 @@ with a stand-in camera.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -26,12 +27,14 @@ from videos import read_bgr_frames, write_mp4
 
 import hiprom
 import hiprom.apps.live.capture as live_mod  # where the capture thread opens cameras
-from hiprom.config import Config
-from hiprom.errors import ConfigError
-from hiprom.core.landmarks import LM, LandmarkSeries
-from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions, run_live
 from hiprom.apps.live.overlay import LiveStats, OverlayState, draw_overlay, headless_line
 from hiprom.apps.live.protocol import LiveAngles, Peaks, Prompt, Step
+from hiprom.apps.live.session import Grab, LatestFrame, LiveOptions, run_live
+from hiprom.config import Config
+from hiprom.core.capture import ShankLines
+from hiprom.core.landmarks import LM
+from hiprom.errors import ConfigError
+from hiprom.io.landmarks_npz import load_series
 from hiprom.vision.pose import PoseCandidate
 
 CLIP = "b01_man_front_R40"
@@ -139,11 +142,11 @@ def test_headless_every_frame_agrees_with_analyze_and_truth(live_every_frame, an
     assert_peaks_close(peaks(result), analyzed, TOL_ANALYZE_DEG, "live vs analyze")
     assert_peaks_close(peaks(result), truth, TOL_TRUTH_DEG, "live vs truth")
     assert result["config"]["model"]["max_people"] == 1  # live mode's speed setting, on record
-    series = LandmarkSeries.load(out / "landmarks.npz")
+    series = load_series(out / "landmarks.npz")
     assert series.n_frames == 261                        # every frame, at the clip's own times
     assert series.time_s[1] == pytest.approx(1 / 30, abs=1e-3)
     assert series.frame_size_px == (360, 640)            # processed at 640 px on the long side
-    assert series.meta["live"]["frames_dropped"] == 0
+    assert series.capture.live.frames_dropped == 0
     lines = [ln for ln in proc.stdout.splitlines() if " s REC " in ln]
     assert 16 <= len(lines) <= 19                       # one line per 0.5 s of the 8.7 s clip
     assert "hold still" in lines[0] and "Turn the RIGHT foot OUT" in proc.stdout
@@ -160,8 +163,8 @@ def test_headless_realtime_drops_frames_but_agrees(live_realtime, analyzed, trut
     result = json.loads((out / "result.json").read_text())
     assert_peaks_close(peaks(result), analyzed, TOL_REALTIME_DEG, "live --realtime vs analyze")
     assert_peaks_close(peaks(result), truth, TOL_TRUTH_DEG, "live --realtime vs truth")
-    series = LandmarkSeries.load(out / "landmarks.npz")
-    dropped = series.meta["live"]["frames_dropped"]
+    series = load_series(out / "landmarks.npz")
+    dropped = series.capture.live.frames_dropped
     assert series.n_frames + dropped == 261, "each frame is either processed or dropped"
     # presentation times are kept, so a dropped frame leaves a gap instead of shifting time
     assert np.allclose(series.time_s * 30, series.frame_index, atol=0.05)
@@ -249,7 +252,7 @@ def test_camera_unplugged_mid_measurement_saves(tmp_path: Path, clip: Path, shar
     right = json.loads((tmp_path / "cam" / "result.json").read_text())["sides"]["right"]
     assert right["peak_ir_deg"] == pytest.approx(truth[("right", "peak_ir_deg")], abs=TOL_TRUTH_DEG)
     assert report.stats.grabbed == 165 and len(report.stats.shown_at) + report.stats.dropped == 165
-    series = LandmarkSeries.load(tmp_path / "cam" / "landmarks.npz")
+    series = load_series(tmp_path / "cam" / "landmarks.npz")
     assert series.time_s[0] == 0.0 and series.duration_s == pytest.approx(5.5, abs=0.5)   # capture times
     assert lines and all(" s REC " in ln for ln in lines)
 
@@ -262,7 +265,7 @@ def test_duration_stops_and_saves(tmp_path: Path, clip: Path, shared_model_path:
     report = run_live(LiveOptions(headless=True, duration_s=2.0, out=tmp_path / "d"), config,
                       emit=lambda line: None, notify=lambda msg: None)
     assert report.ended == "the 2 s duration was reached"
-    series = LandmarkSeries.load(tmp_path / "d" / "landmarks.npz")
+    series = load_series(tmp_path / "d" / "landmarks.npz")
     assert 1.5 <= series.duration_s < 2.0 and report.stats.grabbed < 200
 
 
@@ -364,14 +367,18 @@ def test_live_angles_signs_and_roll(roll):
 
 def test_live_angles_silhouette_hidden_legs_and_nobody():
     cand = candidate(20.0, 0.0)
-    mid = np.full((2, 2, 2), np.nan)
+    # the right shank's outline runs at 24° (its run middles on every slice), the landmarks say 20°
+    points = np.full((2, 24, 2), np.nan)
     knee = cand.image_px[LM.RIGHT_KNEE, :2]
-    mid[1] = [knee, knee + 150 * np.array([-math.sin(math.radians(24)), math.cos(math.radians(24))])]
-    cand.extras["shank_mid_px"] = mid
+    length = float(np.linalg.norm(cand.image_px[LM.RIGHT_ANKLE, :2] - knee))
+    axis = np.array([-math.sin(math.radians(24)), math.cos(math.radians(24))])
+    points[1] = knee + np.linspace(0.0, 1.0, 24)[:, None] * length * axis
+    empty = ShankLines.empty(1)
+    cand = dataclasses.replace(cand, shank=dataclasses.replace(empty, points_px=points[None]))
     reader = LiveAngles(Config(), (720, 1280))
     reading = reader.update([cand], 0.0)
-    assert reading.raw_deg["right"] == pytest.approx(24.0)     # the silhouette midline wins
-    assert reading.raw_deg["left"] == pytest.approx(0.0)       # no midline: the landmarks
+    assert reading.raw_deg["right"] == pytest.approx(24.0)     # the silhouette's axis wins
+    assert reading.raw_deg["left"] == pytest.approx(0.0)       # no outline: the landmarks
     hidden = reader.update([candidate(20.0, 0.0, vis=0.2)], 0.033)
     assert math.isnan(hidden.raw_deg["right"]) and hidden.quality.text.startswith("legs not visible")
     nobody = reader.update([], 0.066)

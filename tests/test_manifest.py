@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from hiprom.errors import InputError
 from hiprom.apps.batch.manifest import (
     COLUMNS,
     ClipItem,
@@ -23,6 +22,7 @@ from hiprom.apps.batch.manifest import (
     load_items,
     read_manifest,
 )
+from hiprom.errors import InputError
 
 HEADER = ",".join(COLUMNS)
 
@@ -179,3 +179,29 @@ def test_cli_reports_manifest_rows_before_any_work(tmp_path: Path) -> None:
     assert "row 2: path: 'missing.mp4' does not exist" in proc.stderr
     assert "row 2: age: expected a number of years above 0 and at most 120, got 'abc'" in proc.stderr
     assert not out.exists()
+
+
+def test_formula_notes_are_neutralised_in_summary_csv(tmp_path: Path) -> None:
+    """A note or ID a spreadsheet would run as a formula gets a leading ' in summary.csv
+    (reliability issue, item 18); the parquet keeps the text as written."""
+    import csv
+
+    import pandas as pd
+
+    from hiprom.apps.batch.summary import write_summary
+
+    notes = ['=HYPERLINK("http://example.invalid","open")', "+1 fine", "-2 worse", "@SUM(A1:A9)", "plain - text"]
+    for i in range(len(notes)):
+        touch(tmp_path / f"c{i}.mp4")
+    rows = [f'c{i}.mp4,{"=cmd|x" if i == 0 else "S" + str(i)},40,,right,,"{n.replace(chr(34), chr(34) * 2)}"'
+            for i, n in enumerate(notes)]
+    items = read_manifest(write_manifest(tmp_path, *rows))
+    assert [it.notes for it in items] == notes
+    (tmp_path / "out").mkdir()
+    files = write_summary(tmp_path / "out", items, figure=False)
+    with open(files["csv"], newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["notes"] for r in table] == ["'" + n for n in notes[:4]] + ["plain - text"]
+    assert table[0]["subject_id"] == "'=cmd|x" and table[1]["subject_id"] == "S1"
+    assert table[0]["status"] == "missing" and table[0]["age"] == "40.00"
+    assert pd.read_parquet(files["parquet"])["notes"].tolist() == notes

@@ -7,9 +7,9 @@ import pytest
 from synthetic_leg import Body, Camera, image_joints
 from synthetic_series import clip_time, eased
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.apps.pipeline import analyze_landmarks
 
 FPS = 30.0
 #: right leg rests at +4, IR to 38 (hold), back, ER to -26 (hold), back; left rests at -5
@@ -33,7 +33,7 @@ def series_from_body(right_knots, left_deg: float = -5.0, roll_deg: float = 3.0)
     img[others] = 0.0                         # landmarks hiprom does not use
     vis = np.ones((len(t), N_LANDMARKS))
     return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                          source="synthetic", meta={"kind": "video"})
+                          source="synthetic")
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_a_view_from_the_side_withholds_the_number():
             img[f, idx, :2] = j[name]
     vis = np.ones((len(t), N_LANDMARKS))
     series = LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), t, np.arange(len(t)), (720, 1280),
-                            source="synthetic", meta={"kind": "video"})
+                            source="synthetic")
     r = analyze_landmarks(series, Config())
     right_side = r.sides["right"]
     assert right_side.tested and right_side.quality.withheld
@@ -128,3 +128,23 @@ def test_a_view_from_the_side_withholds_the_number():
     assert right_side.diagnostics["withheld"]["peak_ir_deg"] is not None
     assert "too far round" in " ".join(right_side.quality.reasons)
     assert r.to_dict()["sides"]["right"]["quality"]["withheld"] is True
+
+
+def test_a_clip_shorter_than_the_protocol_is_refused_not_called_untested():
+    """0.5 s of still legs used to give "not tested", quality good, exit 0 (reliability issue,
+    item 13). The protocol needs rest 0.4 s + a rotation of 0.3 s + a hold of 0.3 s = 1.0 s."""
+    from hiprom.errors import AnalysisError, NoTestError
+
+    short = series_from_body([(0, 4), (0.5, 4)])                 # 15 frames at 30 fps: 0.50 s
+    with pytest.raises(AnalysisError) as info:
+        analyze_landmarks(short, Config())
+    assert str(info.value).startswith(
+        "synthetic: is too short to hold a test: 0.50 s, and the seated test needs at least 1 s (the legs still "
+        "for 0.4 s, then a rotation lasting at least 0.3 s that holds at end range for 0.3 s)")
+    assert Config().movement.min_clip_s == pytest.approx(1.0)
+    # 30 frames, 1.00 s: long enough to be judged, and judged to hold no test
+    with pytest.raises(NoTestError, match="sits still for 1.0 s at most; the test needs at least 2 s seated"):
+        analyze_landmarks(series_from_body([(0, 4), (1.0, 4)]), Config())
+    longer = Config().with_overrides({"movement.min_rest_s": 1.0})                   # the rule follows the settings
+    with pytest.raises(AnalysisError, match="needs at least 1.6 s"):
+        analyze_landmarks(series_from_body([(0, 4), (1.5, 4)]), longer)

@@ -22,19 +22,23 @@ from pathlib import Path
 
 import platformdirs
 import pytest
+from tflite_util import POSE_MEMBERS, pose_member, tiny_tflite
 
-from hiprom.vision import model_store as ms
 from hiprom.errors import ModelError
+from hiprom.vision import model_store as ms
 
 FULL = "pose_landmarker_full.task"
 
 
-def make_task(path: Path, members=ms.REQUIRED_MEMBERS, payload: bytes = b"weights") -> Path:
-    """Write a small zip with the given members (a structurally valid fake .task)."""
+def make_task(path: Path, members=ms.REQUIRED_MEMBERS, payload: bytes | None = None) -> Path:
+    """Write a small zip with the given members (a valid fake .task): tiny models with the real
+    members' tensor shapes, followed by ``payload`` + the name (files that differ by payload
+    differ by hash)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as zf:
         for name in members:
-            zf.writestr(name, payload + name.encode())
+            model = pose_member(name) if name in POSE_MEMBERS else b""
+            zf.writestr(name, model + (payload or b"weights") + name.encode())
     return path
 
 
@@ -205,6 +209,66 @@ def test_validate_rejects_corrupt_member(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="CRC"):
         ms.validate_model_file(path)
+
+
+def swap_members(src: Path, dst: Path, names=("pose_detector.tflite", "pose_landmarks_detector.tflite")) -> Path:
+    """``src`` rewritten with the contents of its two members swapped (names kept)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        zout.writestr(names[0], zin.read(names[1]))
+        zout.writestr(names[1], zin.read(names[0]))
+    return dst
+
+
+def test_validate_tells_the_members_by_their_tensors(tmp_path):
+    """A bundle whose members are not the models their names say is refused before MediaPipe
+    sees it (reliability issue, item 12); told by the tensors, not the names."""
+    good = make_task(tmp_path / "good.task")
+    assert ms.validate_model_file(good) == sha256_of(good)
+    with pytest.raises(ModelError) as info:
+        ms.validate_model_file(swap_members(good, tmp_path / "swapped.task"))
+    assert info.value.what.endswith(
+        "got a bundle whose two models are swapped: pose_detector.tflite holds the landmark model (256×256 input) "
+        "and pose_landmarks_detector.tflite holds the person detector (224×224 input)")
+    twice = tmp_path / "twice.task"
+    with zipfile.ZipFile(twice, "w") as zf:
+        for name in ms.REQUIRED_MEMBERS:
+            zf.writestr(name, pose_member("pose_detector.tflite"))
+    with pytest.raises(ModelError, match="got a bundle whose pose_landmarks_detector.tflite is the person detector "
+                                         r"\(224×224 input\), not the landmark model\n"):
+        ms.validate_model_file(twice)
+    junk = tmp_path / "junk.task"
+    with zipfile.ZipFile(junk, "w") as zf:
+        zf.writestr("pose_detector.tflite", b"not a model" * 20)
+        zf.writestr("pose_landmarks_detector.tflite", pose_member("pose_landmarks_detector.tflite"))
+    with pytest.raises(ModelError, match="got a bundle whose pose_detector.tflite is not a TensorFlow Lite model "
+                                         r"\(no TFL3 identifier\)\n"):
+        ms.validate_model_file(junk)
+    other = tmp_path / "other.task"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("pose_detector.tflite", pose_member("pose_detector.tflite"))
+        zf.writestr("pose_landmarks_detector.tflite", tiny_tflite([(1, 224, 224, 3)], [(1, 1001)]))
+    with pytest.raises(ModelError, match="pose_landmarks_detector.tflite is not a pose model "
+                                         r"\(224×224 input\), not the landmark model\n"):
+        ms.validate_model_file(other)
+
+
+def test_the_real_bundle_with_its_models_swapped_is_refused(shared_model_path, tmp_path):
+    swapped = swap_members(shared_model_path, tmp_path / "swapped.task")
+    with pytest.raises(ModelError, match="two models are swapped: pose_detector.tflite holds the landmark model "
+                                         r"\(256×256 input\)"):
+        ms.resolve_model(swapped, progress=False)
+
+
+def test_cli_with_a_swapped_bundle_is_a_model_error_without_traceback(shared_model_path, tmp_path):
+    swapped = swap_members(shared_model_path, tmp_path / "swapped.task")
+    clip = Path(__file__).resolve().parents[1] / "samples" / "seated_ir_right.mp4"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HIPROM_")}
+    for args in (["analyze", clip, "--out", tmp_path / "o"], ["batch", clip.parent, "--out", tmp_path / "b"]):
+        proc = subprocess.run([sys.executable, "-m", "hiprom", *map(str, args), "--model", swapped], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith(f"error: {swapped}: (given as --model) expected a .task zip"), proc.stderr
+        assert "two models are swapped" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # --- download ----------------------------------------------------------------------------

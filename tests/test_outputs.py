@@ -16,12 +16,14 @@ import numpy as np
 import pytest
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom.config import Config
-from hiprom.errors import OutputExistsError
-from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
 from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.config import Config
+from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.core.result import AnalysisResult
+from hiprom.errors import OutputExistsError
+from hiprom.io.landmarks_npz import load_series
+from hiprom.outputs import folder as folder_mod
+from hiprom.outputs.folder import OUTPUT_FILES, default_output_dir, write_outputs
 
 FPS = 30.0
 # (time s, right-leg angle °): rest, IR 35 held, rest, ER -25 held, rest; cosine-eased.
@@ -61,7 +63,7 @@ def synthetic_series() -> LandmarkSeries:
             world[k, shoulder] = world[k, hip] + (0.0, -0.5, 0.0)
     vis = np.full((n, N_LANDMARKS), 0.95)
     return LandmarkSeries(img, vis, vis.copy(), world, t, np.arange(n), (cam.width_px, cam.height_px),
-                          source="synthetic.mp4", model="none", fps=FPS, meta={"kind": "video"})
+                          source="synthetic.mp4", model="none", fps=FPS)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +96,7 @@ def test_write_outputs(tmp_path: Path, result: AnalysisResult) -> None:
     assert data["schema"] == "hiprom.result" and data["schema_version"] == 1
     assert data["sides"]["right"]["peak_ir_deg"] == pytest.approx(result.sides["right"].peak_ir_deg, abs=0.01)
     assert data["sides"]["left"]["peak_ir_deg"] is None and data["sides"]["left"]["peak_er_deg"] is None
-    assert LandmarkSeries.load(out / "landmarks.npz").n_frames == result.series.n_frames
+    assert load_series(out / "landmarks.npz").n_frames == result.series.n_frames
     assert (out / "angles.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
@@ -131,8 +133,8 @@ def test_default_output_dir(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("where", ["plot", "csv", "landmarks"])
 def test_failure_leaves_nothing(tmp_path: Path, result: AnalysisResult, monkeypatch, where: str) -> None:
-    target = {"plot": (AnalysisResult, "plot"), "csv": (AnalysisResult, "to_pandas"),
-              "landmarks": (LandmarkSeries, "save")}[where]
+    target = {"plot": (folder_mod, "plot_angles"), "csv": (AnalysisResult, "to_pandas"),
+              "landmarks": (folder_mod, "save_series")}[where]
     monkeypatch.setattr(*target, _fail)
     with pytest.raises(Boom):
         write_outputs(result, tmp_path / "clip_hiprom")
@@ -153,7 +155,7 @@ def test_interrupt_leaves_nothing(tmp_path: Path, result: AnalysisResult, monkey
     def ctrl_c(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(AnalysisResult, "plot", ctrl_c)
+    monkeypatch.setattr(folder_mod, "plot_angles", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         write_outputs(result, tmp_path / "clip_hiprom")
     assert listing(tmp_path) == set()
@@ -197,7 +199,7 @@ def test_force_replaces(tmp_path: Path, result: AnalysisResult) -> None:
 def test_force_keeps_the_old_folder_when_the_new_write_fails(tmp_path: Path, result: AnalysisResult,
                                                                monkeypatch) -> None:
     out = _old_folder(tmp_path)
-    monkeypatch.setattr(AnalysisResult, "plot", _fail)
+    monkeypatch.setattr(folder_mod, "plot_angles", _fail)
     with pytest.raises(Boom):
         write_outputs(result, out, force=True)
     assert listing(tmp_path) == {"clip_hiprom"}

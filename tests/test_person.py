@@ -81,8 +81,7 @@ def test_seated_subject_kept_in_every_frame(examiner_x, seed):
     examiner_missing = {0, 5, 6, 7, 30, 31, 59}
     people, subject = clip(n, subject_missing, examiner_missing, examiner_x, seed)
     t, idx = times(n)
-    series, choice = choose_subject(people, t, idx, FRAME, source="clip.mp4", fps=30.0,
-                                    meta={"kind": "video"})
+    series, choice = choose_subject(people, t, idx, FRAME, source="clip.mp4", fps=30.0)
     present = np.array([s is not None for s in subject])
     np.testing.assert_array_equal(series.detected, present)
     for f in range(n):
@@ -106,7 +105,7 @@ def test_seated_subject_kept_in_every_frame(examiner_x, seed):
     np.testing.assert_array_equal(series.time_s, t)
     np.testing.assert_array_equal(series.frame_index, idx)
     assert series.frame_size_px == FRAME and series.source == "clip.mp4" and series.fps == 30.0
-    assert series.meta["kind"] == "video" and series.meta["person"] == choice.to_dict()
+    assert series.kind == "video" and series.person == choice
 
 
 def test_chosen_track_number_follows_first_appearance():

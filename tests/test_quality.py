@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 
 from hiprom.config import QualitySettings
-from hiprom.signal.filtering import CleanAngle
 from hiprom.core.landmarks import N_LANDMARKS, LandmarkSeries
-from hiprom.interpret.measure import SideAngles
-from hiprom.signal.movement import Excursion
+from hiprom.core.measurement import SideAngles
 from hiprom.geometry.projection import LegView
 from hiprom.interpret.quality import BLOCKING, MAJOR, MINOR, Quality, assess_side
-from hiprom.geometry.roll import RollEstimate
-from hiprom.geometry.shank import ShankAngle
+from hiprom.signal.filtering import CleanAngle
+from hiprom.signal.movement import Excursion
 
 N = 60                       # frames of the hand-built clip (2 s at 30 fps)
 SETTINGS = QualitySettings()  # defaults: detected 0.9, visibility 0.7, jitter 1.5°, roll 8°, yaw 30°
@@ -42,9 +40,10 @@ def angles(side: str = "right", visibility: float | np.ndarray = 0.95, jitter_de
     a = jitter_deg / 1.4826
     raw = np.where(np.arange(n) % 2 == 0, a, -a)
     clean = CleanAngle(raw, np.ones(n, bool), np.zeros(n, bool), np.zeros(n), 0, 0, 3.0)
-    shank = ShankAngle(raw, raw, raw, np.zeros(n, bool), 0.0)
     vis = np.broadcast_to(np.asarray(visibility, float), (n,)).copy()
-    return SideAngles(side, raw, vis, clean, raw.copy(), shank)
+    return SideAngles(side=side, raw_deg=raw, filtered_deg=clean.filtered_deg, visibility=vis, valid=clean.valid,
+                      filled=clean.filled, angle_3d_deg=raw.copy(), seen_deg=raw.copy(), landmark_deg=raw.copy(),
+                      from_silhouette=np.zeros(n, bool), jitter_deg=clean.jitter_deg, cutoff_hz=3.0, n_outliers=0)
 
 
 def excursion(kind: str = "ir", start: int = 10, stop: int = 40, has_hold: bool = True) -> Excursion:
@@ -59,26 +58,32 @@ def assess(*, s: LandmarkSeries | None = None, a: SideAngles | None = None, roll
            yaw_deg: float | None = 0.0, tested: bool = True, rest_found: bool = True,
            excursions: list[Excursion] | None = None, settings: QualitySettings = SETTINGS,
            still: bool = False, leg_view: LegView | None = None) -> Quality:
-    """assess_side on a clean measurement, with the given parts made worse."""
-    return assess_side(s if s is not None else series(), a if a is not None else angles(),
-                       RollEstimate(roll_deg, "test"), yaw_deg, tested, rest_found,
-                       [excursion()] if excursions is None else excursions, settings,
-                       still=still, view=leg_view)
+    """assess_side on a clean measurement, with the given parts made worse (the facts taken
+    from the series and angles as :func:`hiprom.interpret.measure.measure` takes them)."""
+    s = s if s is not None else series()
+    a = a if a is not None else angles()
+    vis = a.visibility[s.detected]
+    return assess_side(a.side, detected_fraction=float(np.mean(s.detected)),
+                       leg_visibility=float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0,
+                       roll_deg=roll_deg, yaw_deg=yaw_deg, view_solved=None if leg_view is None else leg_view.solved,
+                       tested=tested, rest_found=rest_found, jitter_deg=a.jitter_deg,
+                       excursions=[excursion()] if excursions is None else excursions, n_frames=s.n_frames,
+                       settings=settings, still=still)
 
 
 def only(q: Quality, factor: float, reason: str, *, withheld: bool = False) -> None:
     """``q`` failed exactly one check, with this factor and this reason."""
-    assert q.reasons == [reason]
+    assert q.reasons == (reason,)
     assert q.score == round(factor, 2)
     assert q.withheld is withheld
-    assert q.blocking == ([reason] if withheld else [])
+    assert q.blocking == ((reason,) if withheld else ())
 
 
 # --- the verdict -------------------------------------------------------------------------------
 
 def test_a_clean_measurement_is_good_with_no_reasons():
     q = assess()
-    assert (q.score, q.level, q.reasons, q.blocking, q.withheld) == (1.0, "good", [], [], False)
+    assert (q.score, q.level, q.reasons, q.blocking, q.withheld) == (1.0, "good", (), (), False)
     assert q.to_dict() == {"score": 1.0, "level": "good", "reasons": [], "withheld": False}
 
 
@@ -96,7 +101,7 @@ def test_a_clean_measurement_is_good_with_no_reasons():
 def test_score_is_the_product_of_the_factors_and_sets_the_level(factors, score, level):
     q = Quality.from_checks([(f, f"reason {i}") for i, f in enumerate(factors)])
     assert q.score == score and q.level == level
-    assert q.reasons == [f"reason {i}" for i in range(len(factors))]
+    assert q.reasons == tuple(f"reason {i}" for i in range(len(factors)))
     assert not q.withheld
 
 
@@ -107,8 +112,8 @@ def test_factor_constants():
 
 def test_only_blocking_reasons_withhold_the_number():
     q = Quality.from_checks([(MINOR, "tilted"), (BLOCKING, "side view"), (MAJOR, "no rest")])
-    assert q.reasons == ["tilted", "side view", "no rest"]
-    assert q.blocking == ["side view"]
+    assert q.reasons == ("tilted", "side view", "no rest")
+    assert q.blocking == ("side view",)
     assert q.withheld
     assert q.score == 0.11            # 0.7 * 0.39 * 0.4 = 0.1092
     assert q.to_dict() == {"score": 0.11, "level": "poor", "reasons": ["tilted", "side view", "no rest"],
@@ -128,7 +133,7 @@ def test_person_found_in_too_few_frames(found, factor, text):
 
 
 def test_person_found_in_enough_frames_passes():
-    assert assess(s=series(np.arange(N) < 54)).reasons == []      # 54/60 = 0.9
+    assert assess(s=series(np.arange(N) < 54)).reasons == ()      # 54/60 = 0.9
 
 
 # --- leg visibility -----------------------------------------------------------------------------
@@ -151,7 +156,7 @@ def test_poorly_visible_leg(vis, factor, text, withheld):
 
 
 def test_visibility_at_the_setting_passes():
-    assert assess(a=angles(visibility=0.7)).reasons == []
+    assert assess(a=angles(visibility=0.7)).reasons == ()
 
 
 def test_visibility_is_averaged_over_detected_frames_only():
@@ -160,7 +165,7 @@ def test_visibility_is_averaged_over_detected_frames_only():
     vis = np.where(np.arange(N) < 30, 0.9, 0.1)
     q = assess(s=s, a=angles(visibility=vis))
     assert not any("visib" in r for r in q.reasons)
-    assert q.reasons == ["the person was found in only 50% of frames; keep the whole body in frame and well lit"]
+    assert q.reasons == ("the person was found in only 50% of frames; keep the whole body in frame and well lit",)
 
 
 def test_a_leg_never_seen_counts_as_visibility_zero_and_is_withheld():
@@ -177,7 +182,7 @@ def test_tilted_camera_is_minor(roll, text):
 
 
 def test_roll_at_the_setting_passes():
-    assert assess(roll_deg=-8.0).reasons == []
+    assert assess(roll_deg=-8.0).reasons == ()
 
 
 # --- camera yaw and side view --------------------------------------------------------------------
@@ -200,7 +205,7 @@ def test_camera_beyond_45_degrees_withholds_the_number(yaw, text):
 
 @pytest.mark.parametrize("yaw", [None, 0.0, 30.0, -30.0])
 def test_yaw_within_the_setting_or_unknown_passes(yaw):
-    assert assess(yaw_deg=yaw).reasons == []
+    assert assess(yaw_deg=yaw).reasons == ()
 
 
 def test_yaw_limits_follow_the_setting():
@@ -233,7 +238,7 @@ def test_a_solved_view_still_checks_the_yaw():
     q = assess(yaw_deg=50.0, leg_view=view(solved=True))
     only(q, BLOCKING, f"camera about 50° off to the subject's left: too far round to measure rotation — {PLACE}",
          withheld=True)
-    assert assess(yaw_deg=10.0, leg_view=view(solved=True)).reasons == []
+    assert assess(yaw_deg=10.0, leg_view=view(solved=True)).reasons == ()
 
 
 # --- movement checks (tested video only) ------------------------------------------------------------
@@ -246,11 +251,11 @@ def test_jittery_angle(jitter, factor, text):
 
 
 def test_small_or_unknown_jitter_passes():
-    assert assess(a=angles(jitter_deg=1.4)).reasons == []
+    assert assess(a=angles(jitter_deg=1.4)).reasons == ()
     # fewer than 5 valid frames: the jitter is NaN and not judged
     short = angles(jitter_deg=5.0, n=4)
-    assert np.isnan(short.clean.jitter_deg)
-    assert assess(s=series(n=4), a=short, excursions=[excursion(start=1, stop=3)]).reasons == []
+    assert np.isnan(short.jitter_deg)
+    assert assess(s=series(n=4), a=short, excursions=[excursion(start=1, stop=3)]).reasons == ()
 
 
 def test_no_rest_phase_is_major():
@@ -271,13 +276,13 @@ def test_a_movement_cut_off_by_the_clip(start, stop):
 
 
 def test_an_excursion_ending_before_the_last_frame_is_not_cut_off():
-    assert assess(excursions=[excursion(start=1, stop=N - 1)]).reasons == []
+    assert assess(excursions=[excursion(start=1, stop=N - 1)]).reasons == ()
 
 
 @pytest.mark.parametrize("still, tested", [(True, True), (False, False)])
 def test_stills_and_untested_legs_skip_the_movement_checks(still, tested):
     bad_movement = dict(a=angles(jitter_deg=5.0), rest_found=False, excursions=[excursion(start=0, has_hold=False)])
-    assert assess(still=still, tested=tested, **bad_movement).reasons == []
+    assert assess(still=still, tested=tested, **bad_movement).reasons == ()
     # ...but the view checks still apply, and still withhold the number
     q = assess(still=still, tested=tested, yaw_deg=50.0, **bad_movement)
     only(q, BLOCKING, f"camera about 50° off to the subject's left: too far round to measure rotation — {PLACE}",

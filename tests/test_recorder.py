@@ -20,12 +20,12 @@ import pytest
 
 import hiprom.vision.recorder as recorder_mod
 from hiprom.config import Config
+from hiprom.core.capture import Capture, SceneLine, ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.pose import PoseCandidate
 from hiprom.vision.recorder import MAX_SCENE_SAMPLES, LandmarkRecorder
 from hiprom.vision.scene import LineRoll
-from hiprom.vision.silhouette import EXTRA_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30.0
@@ -132,8 +132,8 @@ def test_fixed_camera_samples_every_tenth_of_a_second_for_one_second_then_sparse
     assert rec.hand_held is False
     assert lines.searched == DENSE_PROBE + sparse
     assert len(sparse) <= MAX_SCENE_SAMPLES == 16
-    assert [s["frame"] for s in rec.scene_lines] == DENSE_PROBE + sparse
-    assert rec.scene_lines[0] == {"frame": 0, "roll_deg": 1.5, "support": 0.9, "length_px": 400.0}
+    assert [s.frame for s in rec.scene_lines] == DENSE_PROBE + sparse
+    assert rec.scene_lines[0] == SceneLine(0, 1.5, 0.9, 400.0)
 
 
 def test_hand_held_camera_samples_every_tenth_of_a_second_for_the_whole_clip(fake_pose, monkeypatch):
@@ -166,7 +166,7 @@ def test_fewer_than_three_rolls_mean_a_fixed_camera_and_the_cap_counts_searches_
     feed(rec, lines, 1800)                           # a minute in which no line is found after frame 3
     assert rec.hand_held is False
     assert lines.searched == DENSE_PROBE + list(range(30, 30 + 16 * 15, 15))
-    assert [s["frame"] for s in rec.scene_lines] == [0, 3]
+    assert [s.frame for s in rec.scene_lines] == [0, 3]
 
 
 @pytest.mark.parametrize("fps, probe", [
@@ -192,7 +192,7 @@ def test_forget_drops_what_was_kept_and_probes_again(fake_pose, monkeypatch):
     lines.searched.clear()
     feed(rec, lines, 120, start=60)                  # the clock goes on: 2.0 s to 4.0 s
     assert lines.searched == list(range(60, 90, 3)) + [90, 105]
-    assert [s["frame"] for s in rec.scene_lines] == lines.searched
+    assert [s.frame for s in rec.scene_lines] == lines.searched
     assert len(rec) == 60
 
 
@@ -219,7 +219,7 @@ def test_pose_model_is_set_up_from_the_config_and_closed(fake_pose, monkeypatch)
                                 "segmentation": False}
         assert not pose.closed
         rec.add(FRAME, 0.25)
-        assert pose.times == [0.25]
+        assert pose.times == [0.25, 0.25]             # a photo is read as taken and mirrored
     assert pose.closed
     LandmarkRecorder(MODEL)                          # defaults: video, 2 people, masks for the silhouette
     assert fake_pose.made[-1].options["mode"] == "video"
@@ -259,16 +259,16 @@ def test_shank_lines_are_measured_then_the_mask_and_its_owner_are_dropped(fake_p
     assert kept.mask is None and kept.mask_owner is None
     gc.collect()
     assert alive() is None                           # nothing keeps the native image alive any more
-    assert set(kept.extras) == set(EXTRA_KEYS)
+    assert isinstance(kept.shank, ShankLines) and len(kept.shank) == 1
     # midlines on the mask axes, fitted between 15 % and 85 % of the 200 px knee->ankle span
     want_mid = [[[550.0, 430.0], [550.0, 570.0]], [[450.0, 430.0], [450.0, 570.0]]]
     # 0.01 px: the middle of a symmetric run is exact, up to float32 sampling
-    np.testing.assert_allclose(kept.extras["shank_mid_px"], want_mid, atol=0.01)
+    np.testing.assert_allclose(kept.shank.mid_px[0], want_mid, atol=0.01)
     # lateral edges, away from the midline in a front view: the left shank's on the image right
     # (border between columns 560 and 561), the right one's on the image left (439 | 440);
     # 1 px for where exactly a sub-pixel edge is put
-    np.testing.assert_allclose(kept.extras["shank_lat_px"][:, :, 0], [[560.5, 560.5], [439.5, 439.5]], atol=1.0)
-    np.testing.assert_array_equal(kept.extras["shank_clean"], [1.0, 1.0])
+    np.testing.assert_allclose(kept.shank.lateral_px[0][:, :, 0], [[560.5, 560.5], [439.5, 439.5]], atol=1.0)
+    np.testing.assert_array_equal(kept.shank.clean[0], [1.0, 1.0])
 
 
 def test_seen_from_behind_the_lateral_edges_swap_sides(fake_pose, monkeypatch):
@@ -282,8 +282,8 @@ def test_seen_from_behind_the_lateral_edges_swap_sides(fake_pose, monkeypatch):
     kept = rec.add(FRAME, 0.0)[0]
     # the shanks sit over columns 439-459 (left, axis 449) and 539-559 (right, axis 549); now the
     # left shank's lateral edge is on the image left, the right one's on the image right
-    np.testing.assert_allclose(kept.extras["shank_mid_px"][:, 0, 0], [449.0, 549.0], atol=0.01)
-    np.testing.assert_allclose(kept.extras["shank_lat_px"][:, 0, 0], [438.5, 559.5], atol=1.0)
+    np.testing.assert_allclose(kept.shank.mid_px[0][:, 0, 0], [449.0, 549.0], atol=0.01)
+    np.testing.assert_allclose(kept.shank.lateral_px[0][:, 0, 0], [438.5, 559.5], atol=1.0)
 
 
 def test_a_person_without_a_mask_is_kept_as_found(fake_pose, monkeypatch):
@@ -292,7 +292,7 @@ def test_a_person_without_a_mask_is_kept_as_found(fake_pose, monkeypatch):
     person = seated()
     fake_pose.made[-1].plan.append([person])
     assert rec.add(FRAME, 0.0) == [person]
-    assert rec.people[0][0] is person and person.extras == {}
+    assert rec.people[0][0] is person and person.shank is None
 
 
 # --- series ------------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_series_has_nan_rows_where_nobody_was_found(fake_pose, monkeypatch):
         rec.add(FRAME, t, index=100 + k)
     assert lines.searched == [100, 103]             # the probe goes by time: 10.0 s, then 10.1 s
     assert len(rec) == 5
-    series, choice = rec.series((1000, 720), source="clip.mp4", fps=25.0, meta={"kind": "video"})
+    series, choice = rec.series((1000, 720), source="clip.mp4", fps=25.0, capture=Capture(kind="video"))
     np.testing.assert_array_equal(series.detected, found)
     np.testing.assert_array_equal(series.time_s, times)
     np.testing.assert_array_equal(series.frame_index, [100, 101, 102, 103, 104])
@@ -319,31 +319,52 @@ def test_series_has_nan_rows_where_nobody_was_found(fake_pose, monkeypatch):
     for f in (1, 3):
         assert np.isnan(series.image_px[f]).all() and np.isnan(series.visibility[f]).all()
         assert np.isnan(series.world_m[f]).all() and np.isnan(series.presence[f]).all()
-    mid = series.extras["shank_mid_px"]
+    mid = series.shank_lines.mid_px
     assert mid.shape == (5, 2, 2, 2)
     assert np.isnan(mid[[1, 3]]).all()
     np.testing.assert_allclose(mid[[0, 2, 4], 0, :, 0], 550.0, atol=0.01)   # the mask does not move
     assert (series.frame_size_px, series.source, series.fps) == ((1000, 720), "clip.mp4", 25.0)
     assert series.model == "full:pose_landmarker_full.task:sha256=0123456789ab"
-    assert series.meta["kind"] == "video"
-    assert series.meta["max_people"] == 2
-    assert series.meta["scene_lines"] == [{"frame": f, "roll_deg": 0.75, "support": 0.9, "length_px": 300.0}
-                                          for f in (100, 103)]
-    assert series.meta["camera_hand_held"] is False     # undecided (clip shorter than the probe): fixed
+    assert series.kind == "video"
+    assert series.capture.max_people == 2
+    assert series.scene_lines == tuple(SceneLine(f, 0.75, 0.9, 300.0) for f in (100, 103))
+    assert series.capture.hand_held is False     # undecided (clip shorter than the probe): fixed
     assert choice.chosen_frames == 3 and choice.n_tracks == 1
-    assert series.meta["person"]["chosen_frames"] == 3
+    assert series.person == choice
 
 
 def test_series_of_photos_is_numbered_not_timed(fake_pose, monkeypatch):
     install_lines(monkeypatch, lambda i: None)
-    rec = LandmarkRecorder(MODEL, mode="image")
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"model.mirror_photos": False}), mode="image")
     fake_pose.made[-1].plan.extend([[seated()], [seated()], [seated()]])
     for t in (0.0, 0.0, 0.0):                        # photos have no time: all at 0
         rec.add(FRAME, t)
     series, _ = rec.series((1000, 720))
     np.testing.assert_array_equal(series.time_s, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(series.frame_index, [0, 1, 2])
-    assert series.detected.all()
+    assert series.detected.all() and not series.capture.mirror_pairs
+
+
+def test_each_photo_is_read_again_mirrored_and_mapped_back(fake_pose, monkeypatch):
+    """The second reading of a photo comes from the mirrored image: its person is put back in
+    the photo's pixels (x -> width - x) and sides (the mirrored person's left leg is the
+    subject's right), and both readings share the photo's frame index."""
+    install_lines(monkeypatch, lambda i: None)
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"geometry.silhouette": False}), mode="image")
+    photo = seated(hip_x=400.0)
+    seen_mirrored = seated(hip_x=1000.0 - 400.0)
+    img = seen_mirrored.image_px.copy()
+    img[LM.LEFT_KNEE, 0] += 7.0            # a detail that must come back as the right knee
+    seen_mirrored = PoseCandidate(img, seen_mirrored.visibility, seen_mirrored.presence, seen_mirrored.world_m)
+    fake_pose.made[-1].plan.extend([[photo], [seen_mirrored]])
+    rec.add(np.zeros((720, 1000, 3), np.uint8), 0.0)       # 1000 px wide: x -> 1000 - x
+    series, _ = rec.series((1000, 720))
+    np.testing.assert_array_equal(series.frame_index, [0, 0])
+    assert series.capture.mirror_pairs
+    back = series.image_px[1]
+    assert back[LM.RIGHT_KNEE, 0] == pytest.approx(1000.0 - img[LM.LEFT_KNEE, 0])
+    np.testing.assert_allclose(back[LM.LEFT_HIP, :2], photo.image_px[LM.LEFT_HIP, :2])
+    np.testing.assert_allclose(back[LM.RIGHT_ANKLE, :2], photo.image_px[LM.RIGHT_ANKLE, :2])
 
 
 def test_nobody_in_any_frame_gives_an_all_nan_series(fake_pose, monkeypatch):
@@ -377,8 +398,8 @@ def test_real_model_frames_give_shank_lines_along_the_true_shanks(shared_model_p
         series, _ = rec.series((540, 960), fps=FPS)
     assert all(p.mask is None and p.mask_owner is None for people in rec.people for p in people)
     assert series.detected.all()
-    assert {s["frame"] for s in rec.scene_lines} <= {0, 3}       # the dense probe schedule
-    mid = series.extras["shank_mid_px"]
+    assert {s.frame for s in rec.scene_lines} <= {0, 3}       # the dense probe schedule
+    mid = series.shank_lines.mid_px
     for row, f in enumerate(frames):
         joints = truth["frames"][f]["joints_2d"]
         for k, tag in enumerate(("L", "R")):
@@ -430,8 +451,7 @@ def test_after_the_choosing_second_the_subject_alone_is_followed_in_a_box(fake_p
     assert series.detected.all()
     assert choice.position_px == pytest.approx((300.0, 400.0))
     assert choice.max_people_in_frame == 2 and choice.frames_with_several == 32
-    assert series.meta["model_frames"] == {"seen": 120, "of": 120, "every": 1, "subject_choices": 1, "wide_looks": 1}
-    np.testing.assert_array_equal(series.extras["model_ran"], np.ones(120))
+    assert series.model_seen is None                  # every frame seen
 
 
 def test_resting_legs_let_the_model_skip_frames_that_the_series_fills_in(fake_pose, monkeypatch):
@@ -454,8 +474,7 @@ def test_resting_legs_let_the_model_skip_frames_that_the_series_fills_in(fake_po
     for f in range(150):
         np.testing.assert_allclose(series.image_px[f], seated(300.0 + 30.0 * min(f, last) / FPS).image_px,
                                    atol=1e-9)
-    np.testing.assert_array_equal(series.extras["model_ran"], seen.astype(float))
-    assert series.meta["model_frames"]["seen"] == int(seen.sum()) and series.meta["model_frames"]["every"] == 3
+    np.testing.assert_array_equal(series.model_seen, seen)
 
 
 @pytest.mark.parametrize("skip_frames, mode", [(False, "video"), (True, "image")])

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from test_measure import RIGHT, series_from_body
 
-from hiprom.outputs import report as report_mod
+from hiprom.apps.pipeline import analyze_landmarks
+from hiprom.apps.saved import build_report_from_folder
 from hiprom.config import Config
 from hiprom.errors import InputError
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
-from hiprom.outputs.report import build_report_from_folder, read_result_json, write_report
+from hiprom.outputs import report as report_mod
+from hiprom.outputs.report import read_result_json, write_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "seated_ir_right.mp4"
@@ -68,7 +69,13 @@ def test_report_of_a_result_holds_the_values_figures_and_advice(result, tmp_path
     assert f"<td class='num'>{saved['peak_er_deg']:.1f}°</td>" in html
     pngs = data_uris(html, "png")
     assert len(pngs) == 3 and all(p.startswith(b"\x89PNG") for p in pngs)
-    assert "No age given: compared with Adults (20–50 years)" in html
+    assert "No age given: compared as an adult (rows covering ages 20–50)" in html
+    assert "(Kouyoumdjian et al. 2012, peer-reviewed)" in html and "(popular article, not peer-reviewed)" in html
+    assert "<tr class='chosen'><td class=''>Healthy adults 20–60, seated</td><td class=''>peer-reviewed</td>" in html
+    assert "issue 3" not in html and "hiprom issue" not in html
+    assert "doi:10.1136/annrheumdis-2012-201643" in html and "doi:10.1002/art.1780340502" in html   # sources
+    assert "seated: 5.4° (Krause et al. 2015)" in html and "6.1–8.6° (Gradoz et al. 2018)" in html    # one MDC
+    assert "6–9°" not in html
     assert "Key frames omitted: the analysed video was not found" in html
     assert "90/90 hip switches" in html and "3 x 20 per side" in html and "Retest in 3-4 weeks" in html
     assert "See a physiotherapist or doctor if the hip hurts" in html
@@ -82,9 +89,28 @@ def test_flags_positions_and_sources_are_shown(result, tmp_path: Path) -> None:
     assert "No age given" not in html and "Subject: age 60, sex male" in html
     assert html.count("class='box flag'") == 3                               # IR ≤ 20 and IR < 15 (left), + advice box
     assert html.count("class='box possible'") == 2    # right 21° is within 2° of 20°; 9° within 2.8° of 10°
-    assert "Agricola R" in html and "Altman R" in html
-    assert "<tr class='chosen'><td class=''>Adults over 50</td>" in html
-    assert "Internal rotation is below or at the edge of the band" in html
+    assert "<b>IR 20° or less</b> (left hip) — raised: Screening flag raised: left hip IR 12.0°" in html
+    assert "<b>Sides differ by more than 10°</b> (both sides) — possible: Possible screening flag" in html
+    assert "screening flag (clear)" not in html and "clear" not in html
+    assert "Described in: 1002 people with early symptomatic hip or knee osteoarthritis (CHECK cohort). " \
+           "Test position: not stated in the abstract." in html
+    assert "Checked and not raised: IR below 15° (right: 21.0°)." in html
+    assert "Agricola R" in html and "Altman R" in html and "Ellison JB" in html
+    assert "<tr class='chosen'><td class=''>Healthy adults 20–60, seated</td>" in html     # 60: Kouyoumdjian first
+    assert "<td class=''>Adults over 50 (popular article)</td><td class=''>popular article, not peer-reviewed" in html
+    assert ("Internal rotation is short on both sides. The left hip is the shorter side: IR 12.0° against 21.0° on "
+            "the right (9.0° less, more than the 5.4° minimal detectable change). These drills are commonly used "
+            "to improve it; work mainly the left side:") in html
+
+
+def test_drills_name_the_short_side(result, tmp_path: Path) -> None:
+    cmp = compare({"sides": {"left": {"peak_ir_deg": 25.0}, "right": {"peak_ir_deg": 40.0}}}, age=30)
+    html = write_report(result, tmp_path / "r.html", comparison=cmp).read_text(encoding="utf-8")
+    assert ("Internal rotation is short on the left side. The left hip is the shorter side: IR 25.0° against 40.0° "
+            "on the right (15.0° less") in html and "work mainly the left side:" in html
+    cmp = compare({"sides": {"left": {"peak_ir_deg": 39.0}, "right": {"peak_ir_deg": 40.0}}}, age=30)
+    html = write_report(result, tmp_path / "r.html", comparison=cmp).read_text(encoding="utf-8")
+    assert "No deficit found." in html and "shorter side" not in html
 
 
 def test_user_text_is_escaped(result, tmp_path: Path) -> None:
@@ -176,7 +202,10 @@ def test_cli_report(folder: Path, tmp_path: Path) -> None:
     proc = run_cli(folder / "result.json", "--out", out, "--age", "60", "--sex", "female", "--sport", "squat")
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
-    assert "Adults over 50" in html and "Healthy women" in html and "Subject: age 60, sex female, sport squat" in html
+    assert "Subject: age 60, sex female, sport squat" in html
+    assert "Healthy adults 20–60, seated" in html and "Adults over 50 (popular article)" in html
+    assert "External rotation (ER)" in html and "For orientation only (no row covers this person): Right hip ER" in html
+    assert "College athletes about 18: women, 90° hip flexion" in html
     proc = run_cli(folder / "result.json", "--out", out)
     assert proc.returncode == 1 and "already exists" in proc.stderr and "--force" in proc.stderr
     assert run_cli(folder / "result.json", "--out", out, "--force").returncode == 0
@@ -228,8 +257,8 @@ def test_chromium_renders_the_report(which: str, request, tmp_path: Path) -> Non
     chromium()
     src = request.getfixturevalue("folder" if which == "synthetic" else "sample_folder")
     kwargs = {"video_path": SAMPLE} if which == "sample" else {}
-    report = write_report(src, tmp_path / "report.html",
-                          comparison=compare(read_result_json(src), age=35), **kwargs)
+    report = build_report_from_folder(src, tmp_path / "report.html",
+                                      comparison=compare(read_result_json(src), age=35), **kwargs)
     img = render(report, tmp_path / "report.png", tmp_path)
     assert img.shape == (3000, 1200, 3)
     assert img.std() > 20                                                     # not a blank page

@@ -9,9 +9,9 @@ import pytest
 from matplotlib.figure import Figure
 from test_measure import RIGHT, series_from_body
 
+from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.config import Config
 from hiprom.interpret.norms import compare
-from hiprom.apps.pipeline import analyze_landmarks
 from hiprom.outputs.report_plots import STATUS_COLOURS, plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
 
 
@@ -61,7 +61,17 @@ def test_angle_plot_shades_the_chosen_row_and_marks_the_thresholds(result) -> No
     assert ys == [15.0, 20.0]                               # the two IR screening thresholds
     texts = [t.get_text() for t in ax.texts]
     assert any(t.startswith("IR 37.") or t.startswith("IR 38.") for t in texts)   # peak marked
-    assert any("Adults over 50: 25–35°" in t.get_text() for t in ax.get_legend().get_texts())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "norm IR — Adults over 50 (popular article): 25–35° — popular article, not peer-reviewed" in legend
+    assert (-55.6, -33.8) not in spans(ax)                 # no sex given: no ER norm to draw
+
+
+def test_angle_plot_draws_the_er_band_below_zero_with_its_source(result) -> None:
+    ax = plot_angles_with_band(result, compare(result, age=60, sex="male")).axes[0]
+    assert (25.0, 35.0) in spans(ax) and (-55.6, -33.8) in spans(ax)      # Czuppon men ER 44.7 ± 10.9, negated
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("norm ER (drawn negative) — College athletes about 18: men") and
+               t.endswith("Czuppon et al. 2017, peer-reviewed — orientation only") for t in legend)
 
 
 def test_side_bars_are_the_values_with_the_asymmetry_flag() -> None:
@@ -72,10 +82,12 @@ def test_side_bars_are_the_values_with_the_asymmetry_flag() -> None:
     heights = sorted(round(p.get_height(), 2) for c in ax.containers if isinstance(c, BarContainer) for p in c)
     assert heights == [18.0, 40.0]
     assert (35.0, 45.0) in spans(ax)
-    assert "22.0° > 10°: screening flag" in ax.get_title()
+    assert any(t.get_text() == "Healthy adults 20–60, seated: 37.9° (mean)" for t in ax.texts)  # peer-reviewed mean
+    assert 37.9 in [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"]
+    assert ax.get_title() == "left–right difference 22.0° > 10°: screening flag raised"
     assert any("flag: IR_LE_20" in t.get_text() for t in ax.texts)   # the left bar carries its own flag
     ax = plot_sides_vs_band(both_sides(33.0, 42.0), compare(both_sides(33.0, 42.0))).axes[0]
-    assert "9.0° > 10°: possible flag" in ax.get_title()             # 9 + 2.83 > 10
+    assert "9.0° > 10°: possible screening flag" in ax.get_title()   # 9 + 2.83 > 10
     ax = plot_sides_vs_band(both_sides(38.0, 40.0), compare(both_sides(38.0, 40.0))).axes[0]
     assert ax.get_title() == "left–right difference 2.0° (sides within 10°)"
 
@@ -90,8 +102,9 @@ def test_gauge_has_a_row_per_demand_and_the_verdicts() -> None:
     c = compare(both_sides(24.0, 40.0), sport="squat")
     ax = plot_demands_gauge(both_sides(24.0, 40.0), c).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["norm: Adults (20–50 years)", "Walking and running (stance)", "Deep squat",
-                      "Cycling (about 25°)", "Baseball pitching (follow-through)"]          # top to bottom
+    assert labels == ["norm: Adults 20–50 (popular article)", "Walking and running (stance)", "Deep squat",
+                      "Cycling (about 25°)", "Baseball pitching (50° or more in the follow-through)"]  # top to bottom
+    assert ax.get_title() == "Demands as given by a popular article (not peer-reviewed)"
     assert [round(t, 1) for t in ax.get_yticks()] == [4, 3, 2, 1, 0]
     assert [t for t in ax.get_yticklabels() if t.get_text() == "Deep squat"][0].get_fontweight() == "bold"
     verdicts = {t.get_text(): t.get_color() for t in ax.texts}

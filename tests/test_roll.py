@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
+from hiprom.core.capture import Capture, SceneLine
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.geometry.roll import RollEstimate, estimate_roll, weighted_median
-from hiprom.vision.scene import LineRoll
 
 FPS = 30.0
 RIGHT_HIP_PX = np.array([540.0, 700.0])    # subject's right hip: image left in a front view
@@ -35,19 +33,15 @@ def hip_series(tilts_deg, *, width_px=200.0, vis=1.0, scene_lines=None, hand_hel
     img[:, far, :2] = other
     img[np.isnan(tilts)] = np.nan
     visibility = np.broadcast_to(np.asarray(vis, float)[..., None], (n, N_LANDMARKS)).copy()
-    meta = {"kind": "video"}
-    if scene_lines is not None:
-        meta["scene_lines"] = scene_lines
-    if hand_held is not None:
-        meta["camera_hand_held"] = hand_held
     frames = np.arange(n) if frame_index is None else np.asarray(frame_index)
     return LandmarkSeries(img, visibility, visibility.copy(), np.zeros_like(img), np.arange(n) / FPS,
-                          frames, (1280, 720), source="synthetic", meta=meta)
+                          frames, (1280, 720), source="synthetic", capture=Capture(hand_held=bool(hand_held)),
+                          scene_lines=tuple(scene_lines or ()))
 
 
-def line(frame: int, roll_deg: float, support: float = 0.8, length_px: float = 1000.0) -> dict:
-    """One scene-line sample in the form the recorder stores (frame + LineRoll fields)."""
-    return {"frame": frame, **dataclasses.asdict(LineRoll(roll_deg, support, length_px))}
+def line(frame: int, roll_deg: float, support: float = 0.8, length_px: float = 1000.0) -> SceneLine:
+    """One scene-line sample as the recorder stores it."""
+    return SceneLine(frame, roll_deg, support, length_px)
 
 
 # -- weighted_median ----------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """Which frames the pose model sees and how many people it looks for
-(:mod:`hiprom.vision.schedule`): hand-built angle series and detections, exact expectations."""
+(:mod:`hiprom.vision.schedule`, :mod:`hiprom.vision.people`): hand-built angle series and
+detections, exact expectations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.vision.pose import ModelView, PoseCandidate
-from hiprom.vision.schedule import (MODEL_RAN, FrameSchedule, PeoplePolicy, fill_skipped, leg_angles_deg,
-                                    subject_box)
+from hiprom.vision.people import PeoplePolicy, subject_box
+from hiprom.vision.schedule import FrameSchedule, fill_skipped, leg_angles_deg
 from synthetic_series import clip_time, eased
 
 #: right leg: rest 1 s, IR to 40° in 1.2 s, hold 1 s, back, rest, ER to -30°, hold, back
@@ -282,25 +284,27 @@ def test_skipped_rows_are_filled_linearly_in_time_and_flagged():
     series = LandmarkSeries.empty(t, np.arange(n), FRAME)
     img = np.full((n, N_LANDMARKS, 3), np.nan)
     vis = np.full((n, N_LANDMARKS), np.nan)
-    extra = np.full((n, 2, 2), np.nan)
+    lines = {k: np.array(v) for k, v in ShankLines.empty(n).arrays().items()}
     detected = [0, 3, 4, 8, 9]
     for f in detected:
         img[f] = 100.0 * t[f]
         vis[f] = 0.5 + 0.1 * f / 9
-        extra[f] = 10.0 * t[f]
+        lines["mid_px"][f] = 10.0 * t[f]
+        lines["crossed"][f] = f % 2            # frame 3 crossed, frame 0 not
     series = series.replace(image_px=img, world_m=img.copy(), visibility=vis, presence=vis.copy(),
-                            extras={"shank_mid_px": extra})
+                            shank_lines=ShankLines(**lines))
     ran = np.zeros(n, bool)
     ran[detected] = True
     ran[6] = True                                    # seen, nobody found: stays empty
     out = fill_skipped(series, ran, max_gap_frames=2)
     np.testing.assert_allclose(out.image_px[[1, 2], 0, 0], [10.0, 20.0])
-    np.testing.assert_allclose(out.extras["shank_mid_px"][[1, 2], 1, 1], [1.0, 2.0])
+    np.testing.assert_allclose(out.shank_lines.mid_px[[1, 2], 1, 1, 0], [1.0, 2.0])
+    np.testing.assert_array_equal(out.shank_lines.crossed[[1, 2], 0, 0], [0.0, 1.0])   # from the nearer frame
     np.testing.assert_allclose(out.visibility[[1, 2], 5], [0.5 + 0.1 * 3 / 9 * t[1] / t[3],
                                                             0.5 + 0.1 * 3 / 9 * t[2] / t[3]])
     # 5 and 7 border the empty frame 6: not filled
     assert np.isnan(out.image_px[[5, 6, 7]]).all()
-    np.testing.assert_array_equal(out.extras[MODEL_RAN], ran.astype(float))
+    np.testing.assert_array_equal(out.model_seen, ran)
     np.testing.assert_array_equal(out.detected, [True, True, True, True, True, False, False, False, True, True])
     # after the last frame seen, its row is repeated (up to the longest skip)
     rows = np.arange(n) < 8

@@ -9,16 +9,19 @@ image-right). With roll ``r`` gravity points along ``direction(-r)``, so a line 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_leg import Body, Camera, image_joints
 
-from hiprom.geometry import angles as geo
+from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.geometry.projection import leg_view
-from hiprom.geometry.shank import band_fit_deg, rest_pose, shank_angle
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import leg_view, rest_pose
+from hiprom.geometry.shank import band_fit_deg, shank_angle
 
 #: Points exactly on a line: only float rounding separates the fit from the drawn angle.
 EXACT_DEG = 1e-6
@@ -41,12 +44,12 @@ def make_series(n_frames: int, **points: np.ndarray) -> LandmarkSeries:
     """A series whose landmarks are 0 except those given as ``name=(T, 2)`` arrays, where
     ``name`` is e.g. ``right_knee`` (names of :class:`LM` attributes, lower case)."""
     img = np.zeros((n_frames, N_LANDMARKS, 3))
-    extras = points.pop("extras", {})
+    lines = points.pop("shank_lines", None)
     for name, xy in points.items():
         img[:, getattr(LM, name.upper()), :2] = xy
     vis = np.ones((n_frames, N_LANDMARKS))
     return LandmarkSeries(img, vis, vis.copy(), np.zeros_like(img), np.arange(n_frames) / 30.0,
-                          np.arange(n_frames), (720, 1280), extras=extras)
+                          np.arange(n_frames), (720, 1280), shank_lines=lines)
 
 
 # -- band_fit_deg -------------------------------------------------------------------------
@@ -193,19 +196,17 @@ def right_leg_series(landmark_deg, mid_deg=None, points_deg=None) -> LandmarkSer
     (NaN angle = not found in that frame)."""
     n = len(landmark_deg)
     knee = np.tile(KNEE, (n, 1))
-    extras = {}
-    if mid_deg is not None:
-        mid = np.full((n, 2, 2, 2), np.nan)
-        for t, a in enumerate(mid_deg):
+    lines = None
+    if mid_deg is not None or points_deg is not None:
+        empty = ShankLines.empty(n)
+        mid, pts = np.array(empty.mid_px), np.array(empty.points_px)
+        for t, a in enumerate(mid_deg if mid_deg is not None else []):
             mid[t, 1] = line_points(KNEE, -a, LENGTH, [0.15, 0.85], offset_px=3.0)
-        extras["shank_mid_px"] = mid
-    if points_deg is not None:
-        pts = np.full((n, 2, 24, 2), np.nan)
-        for t, a in enumerate(points_deg):
+        for t, a in enumerate(points_deg if points_deg is not None else []):
             pts[t, 1] = line_points(KNEE, -a, LENGTH, np.linspace(0.0, 1.0, 24))
-        extras["shank_points_px"] = pts
+        lines = dataclasses.replace(empty, mid_px=mid, points_px=pts)
     return make_series(n, right_knee=knee, right_ankle=knee + LENGTH * direction(-np.asarray(landmark_deg)),
-                       right_hip=knee + [10.0, -40.0], extras=extras)
+                       right_hip=knee + [10.0, -40.0], shank_lines=lines)
 
 
 def test_landmark_angle_without_silhouette():
@@ -217,14 +218,14 @@ def test_landmark_angle_without_silhouette():
     assert s.landmark_offset_deg == 0.0
 
 
-def test_silhouette_midline_wins_and_gaps_take_the_landmark_angle_shifted_by_the_median_offset():
-    # The landmarks read 5° low (one frame 20° low: the median ignores it); the midline is
+def test_silhouette_axis_wins_and_gaps_take_the_landmark_angle_shifted_by_the_median_offset():
+    # The landmarks read 5° low (one frame 12° low: the median ignores it); the silhouette is
     # missing in frames 2 and 6, which then read landmark + 5.
     low = np.full(len(IR), 5.0)
-    low[4] = 20.0
+    low[4] = 12.0
     mid = IR.copy()
     mid[[2, 6]] = np.nan
-    s = shank_angle(right_leg_series(IR - low, mid_deg=mid), "right", -1.0, 0.0)
+    s = shank_angle(right_leg_series(IR - low, points_deg=mid), "right", -1.0, 0.0)
     expected = np.where(np.isnan(mid), IR - low + 5.0, IR)
     np.testing.assert_allclose(s.angle_deg, expected, atol=EXACT_DEG)
     np.testing.assert_allclose(s.landmark_deg, IR - low, atol=EXACT_DEG)
@@ -233,8 +234,20 @@ def test_silhouette_midline_wins_and_gaps_take_the_landmark_angle_shifted_by_the
     assert s.silhouette_share == pytest.approx(8 / 10)
 
 
+def test_an_outline_far_from_the_landmark_axis_is_not_the_shank():
+    # The landmarks read 5° low throughout; in frame 4 the outline reads 15° away from them
+    # (beyond the 5° offset by 10° or more: another leg or a shadow merged with it), so that
+    # frame falls back to landmark + offset.
+    points = IR.copy()
+    points[4] = IR[4] - 5.0 - 10.5
+    s = shank_angle(right_leg_series(IR - 5.0, points_deg=points), "right", -1.0, 0.0)
+    np.testing.assert_allclose(s.angle_deg, IR, atol=EXACT_DEG)
+    assert not s.from_silhouette[4] and s.from_silhouette.sum() == len(IR) - 1
+    assert s.landmark_offset_deg == pytest.approx(5.0, abs=EXACT_DEG)
+
+
 def test_no_offset_reported_when_no_frame_needed_the_landmarks():
-    s = shank_angle(right_leg_series(IR - 5.0, mid_deg=IR), "right", -1.0, 0.0)
+    s = shank_angle(right_leg_series(IR - 5.0, points_deg=IR), "right", -1.0, 0.0)
     np.testing.assert_allclose(s.angle_deg, IR, atol=EXACT_DEG)
     assert s.landmark_offset_deg == 0.0 and s.silhouette_share == 1.0
 
@@ -242,27 +255,28 @@ def test_no_offset_reported_when_no_frame_needed_the_landmarks():
 def test_fewer_than_three_shared_frames_leave_the_landmark_angle_unshifted():
     mid = np.full(len(IR), np.nan)
     mid[[1, 3]] = IR[[1, 3]]
-    s = shank_angle(right_leg_series(IR - 5.0, mid_deg=mid), "right", -1.0, 0.0)
+    s = shank_angle(right_leg_series(IR - 5.0, points_deg=mid), "right", -1.0, 0.0)
     np.testing.assert_allclose(s.angle_deg, np.where(np.isnan(mid), IR - 5.0, IR), atol=EXACT_DEG)
     assert s.landmark_offset_deg == 0.0
 
 
 def test_silhouette_off_uses_the_landmarks_only():
-    s = shank_angle(right_leg_series(IR - 5.0, mid_deg=IR), "right", -1.0, 0.0, silhouette=False)
+    s = shank_angle(right_leg_series(IR - 5.0, points_deg=IR), "right", -1.0, 0.0, silhouette=False)
     np.testing.assert_allclose(s.angle_deg, IR - 5.0, atol=EXACT_DEG)
     assert not s.from_silhouette.any()
 
 
-def test_with_a_rest_pose_the_band_fit_of_the_points_replaces_the_midline():
-    # Midline drawn 10° off the slice points: which one is read tells which path was taken.
+def test_the_angle_is_the_band_fit_of_the_slice_points_with_or_without_a_rest_pose():
+    # The fitted midline (drawn only) is 10° off the slice points: the angle never reads it.
+    # With a rest pose the band is fixed at the resting knee, without one at each frame's knee.
     series = right_leg_series(IR - 5.0, mid_deg=IR + 10.0, points_deg=IR)
     rest = rest_pose(series, "right", np.zeros(len(IR)))
     np.testing.assert_allclose(shank_angle(series, "right", -1.0, 0.0, rest=rest).angle_deg, IR, atol=EXACT_DEG)
-    np.testing.assert_allclose(shank_angle(series, "right", -1.0, 0.0).angle_deg, IR + 10.0, atol=EXACT_DEG)
+    np.testing.assert_allclose(shank_angle(series, "right", -1.0, 0.0).angle_deg, IR, atol=EXACT_DEG)
 
 
 def test_silhouette_share_is_zero_when_no_angle_is_known():
-    series = right_leg_series(np.full(4, np.nan), mid_deg=np.full(4, np.nan))
+    series = right_leg_series(np.full(4, np.nan), points_deg=np.full(4, np.nan))
     s = shank_angle(series, "right", -1.0, 0.0)
     assert np.isnan(s.angle_deg).all() and s.silhouette_share == 0.0
 

@@ -19,8 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS
-from hiprom.vision.silhouette import EXTRA_KEYS, N_POINTS, shank_lines
+from hiprom.vision.silhouette import N_POINTS, shank_lines
+
+KEYS = ("mid_px", "lateral_px", "clean", "points_px")
 
 RAMP = 6.0
 SHAPE = (520, 600)           # (H, W)
@@ -121,16 +124,16 @@ def test_midline_and_lateral_edge_recovered_for_any_angle_despite_off_axis_landm
     lm_ankle = knee + length * direction(deg) + ankle_off
     out = shank_lines(mask, landmarks(left=(lm_knee, lm_ankle)), left_is_image_right=front)
 
-    mid, lat = out["shank_mid_px"][0], out["shank_lat_px"][0]
+    mid, lat = out.mid_px[0][0], out.lateral_px[0][0]
     assert line_deg(mid) == pytest.approx(deg, abs=EXACT_DEG)
     assert np.abs(offset_from_axis(mid, knee, deg)).max() < EXACT_PX
     # lateral edge: parallel to the axis, half a width out on the lateral side, which for the
     # left leg is image-right in a front view and image-left from behind
     lateral_sign = 1.0 if front else -1.0
     np.testing.assert_allclose(offset_from_axis(lat, knee, deg), lateral_sign * width / 2, atol=EXACT_PX)
-    assert out["shank_clean"][0] == 1.0
+    assert out.clean[0][0] == 1.0
     # every slice's run middle is on the axis, at the documented slice positions
-    points = out["shank_points_px"][0]
+    points = out.points_px[0][0]
     assert np.abs(offset_from_axis(points, knee, deg)).max() < EXACT_PX
     d = lm_ankle - lm_knee
     along = (points - lm_knee) @ (d / np.hypot(*d))
@@ -139,20 +142,20 @@ def test_midline_and_lateral_edge_recovered_for_any_angle_despite_off_axis_landm
     np.testing.assert_allclose((mid - lm_knee) @ (d / np.hypot(*d)), [0.15 * np.hypot(*d), 0.85 * np.hypot(*d)],
                                atol=EXACT_PX)
     # no right leg landmarks: nothing for it
-    assert np.isnan(out["shank_mid_px"][1]).all() and np.isnan(out["shank_lat_px"][1]).all()
-    assert out["shank_clean"][1] == 0.0
+    assert np.isnan(out.mid_px[0][1]).all() and np.isnan(out.lateral_px[0][1]).all()
+    assert out.clean[0][1] == 0.0
 
 
-def test_output_keys_and_shapes_match_extra_keys_and_n_points():
+def test_output_is_one_frame_of_shank_lines_with_n_points():
     knee = np.array([300.0, 110.0])
     out = shank_lines(leg_mask(knee, 0.0, 200.0, 40.0), landmarks(left=(knee, knee + [0, 200])), True)
-    assert set(out) == set(EXTRA_KEYS)
-    assert out["shank_mid_px"].shape == (2, 2, 2)
-    assert out["shank_lat_px"].shape == (2, 2, 2)
-    assert out["shank_clean"].shape == (2,)
-    assert out["shank_points_px"].shape == (2, N_POINTS, 2)
+    assert isinstance(out, ShankLines) and len(out) == 1
+    assert out.mid_px[0].shape == (2, 2, 2)
+    assert out.lateral_px[0].shape == (2, 2, 2)
+    assert out.clean[0].shape == (2,)
+    assert out.points_px[0].shape == (2, N_POINTS, 2)
     # a vertical leg at x = 300: the midline's points are at x = 300, y at 15 % / 85 % of 200 px
-    np.testing.assert_allclose(out["shank_mid_px"][0], [[300.0, 140.0], [300.0, 280.0]], atol=EXACT_PX)
+    np.testing.assert_allclose(out.mid_px[0][0], [[300.0, 140.0], [300.0, 280.0]], atol=EXACT_PX)
 
 
 def test_binary_opencv_mask_recovers_angle_within_quantisation():
@@ -173,10 +176,10 @@ def test_binary_opencv_mask_recovers_angle_within_quantisation():
         mask = np.zeros(SHAPE, np.float32)
         cv2.fillConvexPoly(mask, np.round(poly * 16).astype(np.int32), 1.0, lineType=cv2.LINE_8, shift=4)
         out = shank_lines(mask, landmarks(right=(knee + [4, -3], knee + length * u + [-5, 2])), True)
-        assert line_deg(out["shank_mid_px"][1]) == pytest.approx(deg, abs=0.35)
-        assert line_deg(out["shank_lat_px"][1]) == pytest.approx(deg, abs=0.5)
+        assert line_deg(out.mid_px[0][1]) == pytest.approx(deg, abs=0.35)
+        assert line_deg(out.lateral_px[0][1]) == pytest.approx(deg, abs=0.5)
         # right leg in a front view: lateral is image-left, half a width out (-0.5..+1.2 px)
-        lateral = -offset_from_axis(out["shank_lat_px"][1], knee, deg)
+        lateral = -offset_from_axis(out.lateral_px[0][1], knee, deg)
         assert np.all((lateral > width / 2 - 0.5) & (lateral < width / 2 + 1.2))
 
 
@@ -198,15 +201,15 @@ def test_lateral_edge_of_each_leg_is_away_from_the_other_leg_in_front_and_back_v
     for name, (knee, ankle), deg, width, lateral in (("a", leg_a, deg_a, width_a, -1.0),
                                                      ("b", leg_b, deg_b, width_b, +1.0)):
         i = row[name]
-        mid = out["shank_mid_px"][i]
+        mid = out.mid_px[0][i]
         assert line_deg(mid) == pytest.approx(deg, abs=EXACT_DEG)
         assert np.abs(offset_from_axis(mid, knee, deg)).max() < EXACT_PX
         # the fitted segment spans 15 %..85 % of this leg's own landmark length
         np.testing.assert_allclose(mid, [knee + 0.15 * (ankle - knee), knee + 0.85 * (ankle - knee)], atol=EXACT_PX)
         # lateral = away from the midline: image-left for leg a, image-right for leg b, either view
-        np.testing.assert_allclose(offset_from_axis(out["shank_lat_px"][i], knee, deg), lateral * width / 2,
+        np.testing.assert_allclose(offset_from_axis(out.lateral_px[0][i], knee, deg), lateral * width / 2,
                                    atol=EXACT_PX)
-    np.testing.assert_array_equal(out["shank_clean"], [1.0, 1.0])
+    np.testing.assert_array_equal(out.clean[0], [1.0, 1.0])
 
 
 def test_view_flag_alone_decides_which_border_is_lateral():
@@ -216,9 +219,9 @@ def test_view_flag_alone_decides_which_border_is_lateral():
     lm = landmarks(left=(knee, knee + 200.0 * direction(deg)))
     front = shank_lines(mask, lm, True)
     back = shank_lines(mask, lm, False)
-    np.testing.assert_allclose(front["shank_mid_px"], back["shank_mid_px"], equal_nan=True)
-    np.testing.assert_allclose(offset_from_axis(front["shank_lat_px"][0], knee, deg), width / 2, atol=EXACT_PX)
-    np.testing.assert_allclose(offset_from_axis(back["shank_lat_px"][0], knee, deg), -width / 2, atol=EXACT_PX)
+    np.testing.assert_allclose(front.mid_px[0], back.mid_px[0], equal_nan=True)
+    np.testing.assert_allclose(offset_from_axis(front.lateral_px[0][0], knee, deg), width / 2, atol=EXACT_PX)
+    np.testing.assert_allclose(offset_from_axis(back.lateral_px[0][0], knee, deg), -width / 2, atol=EXACT_PX)
 
 
 # -- the other leg in the way ------------------------------------------------------------
@@ -240,14 +243,15 @@ def test_slices_crossed_by_the_other_legs_landmark_axis_are_not_clear():
     crossed = (lam >= 0) & (lam <= 1) & (np.abs(x - knee[0]) <= width / 2)
     assert 0 < crossed[BAND].sum() < BAND.sum() - 5          # the geometry does what it says
     expected_clean = (BAND & ~crossed).sum() / BAND.sum()
-    assert out["shank_clean"][0] == pytest.approx(expected_clean)
-    points = out["shank_points_px"][0]
-    np.testing.assert_array_equal(np.isnan(points[:, 0]), crossed)
+    assert out.clean[0][0] == pytest.approx(expected_clean)
+    points = out.points_px[0][0]
+    # every slice keeps its run middle; the crossed ones are flagged for the fit to leave out
+    np.testing.assert_array_equal(out.crossed[0][0].astype(bool), crossed)
     np.testing.assert_allclose(points[~crossed, 0], knee[0], atol=EXACT_PX)
     # the midline is fitted to the remaining (≥ 5) clear slices and is still the axis
-    np.testing.assert_allclose(out["shank_mid_px"][0][:, 0], knee[0], atol=EXACT_PX)
+    np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee[0], atol=EXACT_PX)
     # the lateral edge does not care about clearness: x = 320 (left leg, front view)
-    np.testing.assert_allclose(out["shank_lat_px"][0][:, 0], knee[0] + width / 2, atol=EXACT_PX)
+    np.testing.assert_allclose(out.lateral_px[0][0][:, 0], knee[0] + width / 2, atol=EXACT_PX)
 
 
 @pytest.mark.parametrize("blob_left", [200.0, 250.0])
@@ -263,26 +267,28 @@ def test_run_wider_than_40_percent_of_the_shank_is_two_legs_merged(blob_left):
     merged = (knee[0] + width / 2 - blob_left) > 0.4 * length
     below = knee[1] + FRACS * length > y_m
     unclear = below if merged else np.zeros(N_POINTS, bool)
-    assert out["shank_clean"][0] == pytest.approx((BAND & ~unclear).sum() / BAND.sum())
-    points = out["shank_points_px"][0]
-    np.testing.assert_array_equal(np.isnan(points[:, 0]), unclear)
-    # clear slices: the middle of [280, 320], or of [blob_left, 320] below y_m when not merged
+    assert out.clean[0][0] == pytest.approx((BAND & ~unclear).sum() / BAND.sum())
+    points = out.points_px[0][0]
+    # every slice keeps its run middle and width: the middle of [280, 320], or of
+    # [blob_left, 320] below y_m; the width says which slices are merged
     expected_x = np.where(below, (blob_left + knee[0] + width / 2) / 2, knee[0])
-    np.testing.assert_allclose(points[~unclear, 0], expected_x[~unclear], atol=EXACT_PX)
+    np.testing.assert_allclose(points[:, 0], expected_x, atol=EXACT_PX)
+    expected_w = np.where(below, knee[0] + width / 2 - blob_left, width)
+    np.testing.assert_allclose(out.width_px[0][0], expected_w, atol=2 * EXACT_PX)
     if merged:      # only the slices above the merge are used: the true axis
-        np.testing.assert_allclose(out["shank_mid_px"][0][:, 0], knee[0], atol=EXACT_PX)
+        np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee[0], atol=EXACT_PX)
     # the lateral border is untouched by a medial merge: x = 320 all the way
-    np.testing.assert_allclose(out["shank_lat_px"][0][:, 0], knee[0] + width / 2, atol=EXACT_PX)
+    np.testing.assert_allclose(out.lateral_px[0][0][:, 0], knee[0] + width / 2, atol=EXACT_PX)
 
 
 def test_merged_legs_over_the_whole_band_give_no_midline_but_keep_the_lateral_edge():
     # A 90 px wide run (> 80 = 0.4 · 200) on every slice: not one clear slice.
     knee, width = np.array([300.0, 110.0]), 90.0
     out = shank_lines(leg_mask(knee, 5.0, 200.0, width), landmarks(left=(knee, knee + 200 * direction(5.0))), True)
-    assert out["shank_clean"][0] == 0.0
-    assert np.isnan(out["shank_mid_px"][0]).all()
-    assert np.isnan(out["shank_points_px"][0]).all()
-    np.testing.assert_allclose(offset_from_axis(out["shank_lat_px"][0], knee, 5.0), width / 2, atol=EXACT_PX)
+    assert out.clean[0][0] == 0.0
+    assert np.isnan(out.mid_px[0][0]).all()
+    np.testing.assert_allclose(out.width_px[0][0], width, atol=2 * EXACT_PX)    # recorded, for the fit to judge
+    np.testing.assert_allclose(offset_from_axis(out.lateral_px[0][0], knee, 5.0), width / 2, atol=EXACT_PX)
 
 
 # -- what is not a shank -----------------------------------------------------------------
@@ -295,13 +301,13 @@ def test_run_beside_the_landmarks_is_taken_only_when_near(offset, found):
     mask = leg_mask(knee + [offset, 0.0], 0.0, 200.0, width)
     out = shank_lines(mask, landmarks(left=(knee, knee + [0, 200.0])), True)
     if found:
-        np.testing.assert_allclose(out["shank_mid_px"][0][:, 0], knee[0] + offset, atol=EXACT_PX)
-        np.testing.assert_allclose(out["shank_lat_px"][0][:, 0], knee[0] + offset + width / 2, atol=EXACT_PX)
-        assert out["shank_clean"][0] == 1.0
+        np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee[0] + offset, atol=EXACT_PX)
+        np.testing.assert_allclose(out.lateral_px[0][0][:, 0], knee[0] + offset + width / 2, atol=EXACT_PX)
+        assert out.clean[0][0] == 1.0
     else:
-        assert np.isnan(out["shank_mid_px"][0]).all() and np.isnan(out["shank_lat_px"][0]).all()
-        assert np.isnan(out["shank_points_px"][0]).all()
-        assert out["shank_clean"][0] == 0.0
+        assert np.isnan(out.mid_px[0][0]).all() and np.isnan(out.lateral_px[0][0]).all()
+        assert np.isnan(out.points_px[0][0]).all()
+        assert out.clean[0][0] == 0.0
 
 
 @pytest.mark.parametrize("length, found", [(19.0, False), (24.0, True)])
@@ -312,21 +318,21 @@ def test_shank_shorter_than_20_px_gives_nan(length, found):
     out = shank_lines(mask, landmarks(left=(knee, knee + length * direction(deg))), True)
     if found:
         # a short leg is still a straight strip: exact (the strip's 6 px ramp keeps it linear)
-        assert line_deg(out["shank_mid_px"][0]) == pytest.approx(deg, abs=EXACT_DEG)
-        assert out["shank_clean"][0] == 1.0
+        assert line_deg(out.mid_px[0][0]) == pytest.approx(deg, abs=EXACT_DEG)
+        assert out.clean[0][0] == 1.0
     else:
-        for key in ("shank_mid_px", "shank_lat_px", "shank_points_px"):
-            assert np.isnan(out[key][0]).all()
-        assert out["shank_clean"][0] == 0.0
+        for key in ("mid_px", "lateral_px", "points_px"):
+            assert np.isnan(getattr(out, key)[0][0]).all()
+        assert out.clean[0][0] == 0.0
 
 
 def test_empty_mask_gives_nan_lines_and_zero_clean_share():
     knee_l, knee_r = np.array([360.0, 110.0]), np.array([240.0, 110.0])
     lm = landmarks(left=(knee_l, knee_l + [0, 200]), right=(knee_r, knee_r + [0, 200]))
     out = shank_lines(np.zeros(SHAPE, np.float32), lm, True)
-    for key in ("shank_mid_px", "shank_lat_px", "shank_points_px"):
-        assert np.isnan(out[key]).all()
-    np.testing.assert_array_equal(out["shank_clean"], [0.0, 0.0])
+    for key in ("mid_px", "lateral_px", "points_px"):
+        assert np.isnan(getattr(out, key)).all()
+    np.testing.assert_array_equal(out.clean[0], [0.0, 0.0])
 
 
 def test_missing_landmarks_of_one_leg_leave_the_other_leg_measured():
@@ -335,9 +341,9 @@ def test_missing_landmarks_of_one_leg_leave_the_other_leg_measured():
     lm = landmarks(left=(knee_l, knee_l + [0, 200]), right=(knee_r, knee_r + [0, 200]))
     lm[LM.RIGHT_KNEE] = np.nan
     out = shank_lines(mask, lm, True)
-    assert np.isnan(out["shank_mid_px"][1]).all() and out["shank_clean"][1] == 0.0
-    np.testing.assert_allclose(out["shank_mid_px"][0][:, 0], knee_l[0], atol=EXACT_PX)
-    assert out["shank_clean"][0] == 1.0
+    assert np.isnan(out.mid_px[0][1]).all() and out.clean[0][1] == 0.0
+    np.testing.assert_allclose(out.mid_px[0][0][:, 0], knee_l[0], atol=EXACT_PX)
+    assert out.clean[0][0] == 1.0
 
 
 def test_mask_with_a_channel_axis_reads_like_the_plain_mask():
@@ -346,9 +352,9 @@ def test_mask_with_a_channel_axis_reads_like_the_plain_mask():
     lm = landmarks(left=(knee, knee + 200 * direction(-20.0)))
     plain = shank_lines(mask, lm, True)
     channel = shank_lines(mask[..., None], lm, True)
-    assert line_deg(channel["shank_mid_px"][0]) == pytest.approx(-20.0, abs=EXACT_DEG)
-    for key in EXTRA_KEYS:
-        np.testing.assert_array_equal(channel[key], plain[key])
+    assert line_deg(channel.mid_px[0][0]) == pytest.approx(-20.0, abs=EXACT_DEG)
+    for key in KEYS:
+        np.testing.assert_array_equal(getattr(channel, key), getattr(plain, key))
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5])
@@ -364,9 +370,10 @@ def test_a_mask_of_a_box_of_the_frame_gives_the_lines_in_frame_pixels(scale):
     if scale != 1.0:
         box = cv2.resize(box, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     part = shank_lines(box, lm, left_is_image_right=True, mask_origin_px=(x0, y0), mask_scale=(scale, scale))
-    # the same lines: exact for the box at full size; within 0.05 px when halved (the soft
-    # border, averaged over 2x2 pixels, is no longer exactly linear where it meets 0 and 1)
+    # the same lines and run widths: exact for the box at full size; within 0.05 px when halved
+    # (the soft border, averaged over 2x2 pixels, is no longer exactly linear where it meets 0 and 1)
     tol = EXACT_PX if scale == 1.0 else 0.05
-    np.testing.assert_allclose(part["shank_mid_px"][0], whole["shank_mid_px"][0], atol=tol)
-    assert line_deg(part["shank_mid_px"][0]) == pytest.approx(deg, abs=EXACT_DEG if scale == 1.0 else 0.02)
-    np.testing.assert_array_equal(part["shank_clean"], whole["shank_clean"])
+    np.testing.assert_allclose(part.mid_px[0, 0], whole.mid_px[0, 0], atol=tol)
+    np.testing.assert_allclose(part.width_px[0, 0], whole.width_px[0, 0], atol=2 * tol)
+    assert line_deg(part.mid_px[0][0]) == pytest.approx(deg, abs=EXACT_DEG if scale == 1.0 else 0.02)
+    np.testing.assert_array_equal(part.clean, whole.clean)

@@ -14,8 +14,10 @@ __all__ = [
     "InputError",
     "ModelError",
     "AnalysisError",
+    "NoTestError",
     "OutputExistsError",
     "ConfigError",
+    "UsageError",
 ]
 
 
@@ -63,11 +65,30 @@ class AnalysisError(HipromError):
     """The input was read but no trustworthy measurement can be made from it."""
 
 
+class NoTestError(AnalysisError):
+    """The clip holds no seated test: nobody sits still, or no leg is turned about a still knee.
+
+    ``verdicts`` gives each side's verdict (``"not_tested"`` or ``"not_a_seated_test"``).
+    """
+
+    def __init__(self, what: str, *, path: str | Path | None = None, fix: str | None = None,
+                 verdicts: dict[str, str] | None = None):
+        super().__init__(what, path=path, fix=fix)
+        self.verdicts = dict(verdicts or {})
+
+
 class OutputExistsError(HipromError):
     """The output folder or file exists and ``--force`` was not given."""
 
 
 class ConfigError(HipromError):
     """A setting is unknown or out of range."""
+
+    exit_code = 2
+
+
+class UsageError(HipromError):
+    """A command-line argument or option is unusable (out of range, an output place that
+    cannot be written...); found before any work is done."""
 
     exit_code = 2

@@ -15,14 +15,17 @@ from typing import Callable
 
 import numpy as np
 
+from hiprom.apps.analysis import Analysis
 from hiprom.config import Config
-from hiprom.errors import AnalysisError
-from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
+from hiprom.core.capture import Capture
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.measurement import Measurement
+from hiprom.errors import AnalysisError, NoTestError
 from hiprom.interpret.measure import measure
+from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
+from hiprom.signal.seated import no_test_message
 from hiprom.vision.model_store import ModelInfo, resolve_model
 from hiprom.vision.recorder import LandmarkRecorder
-from hiprom.core.result import AnalysisResult
 
 __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 
@@ -30,13 +33,13 @@ __all__ = ["analyze", "detect_landmarks", "analyze_landmarks", "load_model"]
 ProgressFn = Callable[[int, "int | None"], None]
 
 
-def load_model(config: Config = Config(), *, progress: bool = True) -> ModelInfo:
+def load_model(config: Config | None = None, *, progress: bool = True) -> ModelInfo:
     """Find the pose model as the config says (path, environment, cache, download)."""
-    m = config.model
+    m = (config or Config()).model
     return resolve_model(m.path or None, m.variant, download=m.download, progress=progress)
 
 
-def detect_landmarks(path: str | Path, config: Config = Config(), *, model: ModelInfo | None = None,
+def detect_landmarks(path: str | Path, config: Config | None = None, *, model: ModelInfo | None = None,
                      progress: ProgressFn | None = None) -> tuple[LandmarkSeries, SourceInfo]:
     """Run the pose model over a clip, an image or a folder of images.
 
@@ -49,6 +52,7 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
         The chosen subject's landmarks (NaN rows where nobody was found) and what the
         source is (size, fps, rotation...).
     """
+    config = config or Config()
     model = model or load_model(config)
     with open_source(path, mirrored=config.video.mirrored,
                      decoder_threads=config.video.decoder_threads_or_auto) as source:
@@ -65,54 +69,112 @@ def detect_landmarks(path: str | Path, config: Config = Config(), *, model: Mode
                 close = getattr(frames, "close", None)
                 if close is not None:
                     close()
-            meta = {"kind": info.kind, "rotation_deg": info.rotation_deg, "mirrored": info.mirrored,
-                    "codec": info.codec}
-            if info.kind == "images":
-                meta["files"] = [str(p) for p in info.files]
+            files = tuple(str(p) for p in info.files) if info.kind == "images" else ()
+            capture = Capture(kind=info.kind, rotation_deg=info.rotation_deg, mirrored=info.mirrored,
+                              codec=info.codec, files=files, damaged_frames=tuple(source.damaged))
             series, _choice = recorder.series((info.width_px, info.height_px), source=str(path),
-                                              fps=info.fps, meta=meta)
+                                              fps=info.fps, capture=capture)
     return series, info
 
 
-def _check_usable(series: LandmarkSeries, path: str | Path) -> None:
+def _check_usable(series: LandmarkSeries, path: str | Path, config: Config) -> None:
     """Refuse, with a clear reason, a series no measurement can come from."""
+    movement = config.movement
+    fps = series.median_fps
+    clip_s = series.duration_s + (1.0 / fps if fps else 0.0)      # the last frame lasts a period too
+    if series.kind == "video" and clip_s < movement.min_clip_s - 1e-9:
+        raise AnalysisError(
+            f"is too short to hold a test: {clip_s:.2f} s, and the seated test needs at least "
+            f"{movement.min_clip_s:g} s (the legs still for {movement.min_rest_s:g} s, then a rotation lasting "
+            f"at least {movement.min_excursion_s:g} s that holds at end range for {movement.min_hold_s:g} s)",
+            path=path, fix="record the whole test: a second with the legs hanging still, then the leg rotated "
+                           "out and in, holding each end position for about a second.")
+    damaged = len(series.capture.damaged_frames)
+    why = (f" ({damaged} of the {series.n_frames} frames are damaged: their lower part is a uniform grey band, "
+           "where the picture data is missing)") if damaged else ""
+    recopy = "copy the file again from the phone or camera: this copy is damaged."
     if not series.detected.any():
-        raise AnalysisError("no person was found in any frame", path=path,
-                            fix="film the whole body from the front, in good light, with the "
-                                "person filling at least a third of the frame.")
+        raise AnalysisError(f"no person was found in any frame{why}", path=path,
+                            fix=recopy if damaged else "film the whole body from the front, in good light, with "
+                                                       "the person filling at least a third of the frame.")
     legs = [LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
     vis = np.nan_to_num(series.visibility[:, legs], nan=0.0)
     seen = (vis >= 0.5).all(axis=1)
     if not seen.any():
-        raise AnalysisError("a person was found but the knees and ankles are never visible "
-                            "(out of frame or hidden)", path=path,
-                            fix="frame the person from head to feet, with the lower legs bare or "
-                                "in tight clothing and nothing in front of them.")
+        raise AnalysisError(f"a person was found but the knees and ankles are never visible "
+                            f"(out of frame or hidden){why}", path=path,
+                            fix=recopy if damaged else "frame the person from head to feet, with the lower legs "
+                                                       "bare or in tight clothing and nothing in front of them.")
 
 
-def analyze_landmarks(series: LandmarkSeries, config: Config = Config(), *,
-                      source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> AnalysisResult:
+#: What to do when a clip holds no seated test (recognition, :mod:`hiprom.signal.seated`).
+_FILM_THE_TEST = ("film the seated test: the person sits with hips and knees at 90°, the camera in front "
+                  "at knee height; each leg hangs still for a second, then is turned out and in to end "
+                  "range, holding each end for about a second.")
+
+
+def _check_seated(m: Measurement, series: LandmarkSeries) -> None:
+    """Refuse a clip in which nobody sits still long enough to hold the test."""
+    if m.seated is not None and not m.seated.found:
+        raise NoTestError(no_test_message(m.seated, {}), path=series.source or None, fix=_FILM_THE_TEST,
+                          verdicts={side: s.test.test for side, s in m.sides.items()})
+
+
+def _check_tested(m: Measurement, series: LandmarkSeries) -> None:
+    """Refuse a clip in which no leg holds the test: no number comes from anything else."""
+    if m.seated is not None and not any(s.tested for s in m.sides.values()):
+        verdicts = {side: s.test for side, s in m.sides.items()}
+        raise NoTestError(no_test_message(m.seated, verdicts), path=series.source or None,
+                          fix=_FILM_THE_TEST + " A hip too stiff to turn 10° either way cannot be measured "
+                                               "from video: use a goniometer.",
+                          verdicts={side: v.test for side, v in verdicts.items()})
+
+
+def _check_photo_tested(m: Measurement, series: LandmarkSeries, config: Config) -> None:
+    """Refuse photos in which neither leg is clearly turned: a hanging leg is not a reading."""
+    if not series.capture.still or any(s.tested for s in m.sides.values()):
+        return
+    limit = config.movement.photo_tested_min_deg
+    where = "this photo" if series.kind == "image" else "these photos"
+    angles = ", ".join(f"{side} {s.rest_deg:+.0f}°" for side, s in m.sides.items() if s.rest_deg is not None)
+    raise NoTestError(f"no test in {where}: both legs hang within {limit:g}° of vertical"
+                      + (f" ({angles})" if angles else ""), path=series.source or None,
+                      fix="photograph the leg held at end range: the foot turned out (internal rotation) or in "
+                          "(external rotation), the other leg hanging; or film the whole test.",
+                      verdicts={side: "not_tested" for side in m.sides})
+
+
+def analyze_landmarks(series: LandmarkSeries, config: Config | None = None, *,
+                      source_info: SourceInfo | None = None, model: ModelInfo | None = None) -> Analysis:
     """Measure both legs from a landmark series (no model needed).
 
     Raises
     ------
     AnalysisError
-        Nobody in the clip, legs never visible, or a clip too short to find a rest phase.
+        A video shorter than the protocol (``config.movement.min_clip_s``), nobody in the
+        clip, legs never visible, no rest phase, or no seated test in it (nobody sits still,
+        or no leg is turned about a still knee).
     """
-    _check_usable(series, series.source or "landmarks")
+    config = config or Config()
+    _check_usable(series, series.source or "landmarks", config)
     m = measure(series, config)
-    if series.meta.get("kind", "video") == "video" and not any(s.rest_found for s in m.sides.values()):
+    _check_seated(m, series)                     # recognition: nobody sits still long enough
+    _check_photo_tested(m, series, config)       # a photo: neither leg clearly turned
+    if series.kind == "video" and not any(s.rest_found for s in m.sides.values()):
         raise AnalysisError(
             f"no rest phase found: neither leg is still for {config.movement.min_rest_s:g} s "
             f"in this {series.duration_s:.1f} s clip, so there is no neutral to measure from",
             path=series.source or None,
             fix="record the whole test: a second with the legs hanging still, then the leg "
                 "rotated out and in, holding each end position for about a second.")
-    return AnalysisResult.build(series, m, config, source_info=source_info, model=model)
+    _check_tested(m, series)                     # recognition: seated, but no leg turned
+    source = None if source_info is None else {"path": str(source_info.path),
+                                                "frame_count_declared": source_info.frame_count}
+    return Analysis.build(series, m, config, source=source, model=None if model is None else model.to_dict())
 
 
-def analyze(path: str | Path, config: Config = Config(), *, model: ModelInfo | None = None,
-            progress: ProgressFn | None = None) -> AnalysisResult:
+def analyze(path: str | Path, config: Config | None = None, *, model: ModelInfo | None = None,
+            progress: ProgressFn | None = None) -> Analysis:
     """Measure hip rotation per side in a seated-test clip, photo or folder of photos.
 
     Parameters
@@ -131,6 +193,7 @@ def analyze(path: str | Path, config: Config = Config(), *, model: ModelInfo | N
     AnalysisResult
         Per-side measurements, quality, warnings, the landmark series and angle series.
     """
+    config = config or Config()
     model = model or load_model(config)
     series, info = detect_landmarks(path, config, model=model, progress=progress)
     return analyze_landmarks(series, config, source_info=info, model=model)

@@ -7,22 +7,15 @@ found are kept as NaN rows (never dropped), so the time axis always matches the 
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from hiprom.errors import InputError
+from hiprom.core.capture import Capture, PersonChoice, SceneLine, ShankLines
+from hiprom.core.measurement import SIDES
 
-__all__ = ["LANDMARK_NAMES", "LM", "LandmarkSeries", "SCHEMA_VERSION"]
-
-#: Version of the saved ``landmarks.npz`` layout.
-SCHEMA_VERSION = 1
+__all__ = ["LANDMARK_NAMES", "LM", "LandmarkSeries", "SIDES", "N_LANDMARKS"]
 
 #: MediaPipe BlazePose landmark names, in model order (index = landmark id).
 LANDMARK_NAMES: tuple[str, ...] = (
@@ -48,6 +41,10 @@ class LM:
     LEFT_TOE, RIGHT_TOE = 31, 32
     #: Head landmarks (nose, eyes, ears, mouth), for face blurring.
     FACE = tuple(range(0, 11))
+    #: Each landmark's counterpart on the other side (the nose is its own): the order that
+    #: turns the landmarks of a mirrored image back into the subject's own sides.
+    MIRRORED = (0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21,
+                24, 23, 26, 25, 28, 27, 30, 29, 32, 31)
 
     @staticmethod
     def leg(side: str) -> dict[str, int]:
@@ -94,11 +91,19 @@ class LandmarkSeries:
         Description of the pose model (variant, file name, sha256 prefix).
     fps
         Nominal frame rate from the container (float), ``None`` for images.
-    meta
-        Free-form provenance (JSON-serialisable): kind, rotation, mirroring, person choice.
-    extras
-        Further per-frame arrays, each with ``T`` as its first dimension (e.g. the shank
-        lines found in the silhouette, see :mod:`hiprom.silhouette`); saved with the series.
+    capture
+        How the frames were obtained (:class:`~hiprom.core.capture.Capture`: kind of input,
+        rotation, mirroring, codec...); :attr:`kind` is ``capture.kind``.
+    scene_lines
+        The camera roll read from level lines in some frames (for the roll estimate).
+    shank_lines
+        Per frame, the shank axes found in the person's silhouette (None = not measured).
+    person
+        Which person was kept as the subject, and why (None = not chosen by hiprom).
+    model_seen
+        ``(T,)`` bool: the pose model saw the frame (None = every frame). Rows of frames it
+        skipped are filled in from the frames it saw on either side (see
+        :mod:`hiprom.vision.schedule`); the measurement treats them as gaps.
 
     Notes
     -----
@@ -117,8 +122,11 @@ class LandmarkSeries:
     source: str = ""
     model: str = ""
     fps: float | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    capture: Capture = field(default_factory=Capture)
+    scene_lines: tuple[SceneLine, ...] = ()
+    shank_lines: ShankLines | None = None
+    person: PersonChoice | None = None
+    model_seen: np.ndarray | None = None
 
     dims = ("time", "landmark", "coord")
 
@@ -146,14 +154,19 @@ class LandmarkSeries:
         set_(self, "frame_size_px", (width, height))
         if self.fps is not None:
             set_(self, "fps", float(self.fps))
-        extras = {}
-        for key, value in dict(self.extras).items():
-            arr = np.array(value, dtype=np.float64)  # a copy: the series owns its data
-            if arr.ndim < 1 or arr.shape[0] != n:
-                raise ValueError(f"extras[{key!r}] must have {n} rows (one per frame), got shape {arr.shape}")
-            arr.flags.writeable = False
-            extras[key] = arr
-        set_(self, "extras", extras)
+        if not isinstance(self.capture, Capture):
+            raise ValueError(f"capture must be a Capture, got {type(self.capture).__name__}")
+        set_(self, "scene_lines", tuple(self.scene_lines))
+        if not all(isinstance(s, SceneLine) for s in self.scene_lines):
+            raise ValueError("scene_lines must be SceneLine records")
+        if self.shank_lines is not None and len(self.shank_lines) != n:
+            raise ValueError(f"shank_lines must have {n} frames, got {len(self.shank_lines)}")
+        if self.model_seen is not None:
+            seen = np.array(self.model_seen)     # a copy, made read-only below
+            if seen.shape != (n,) or seen.dtype != bool:
+                raise ValueError(f"model_seen must be ({n},) booleans, got {seen.shape} {seen.dtype}")
+            seen.flags.writeable = False
+            set_(self, "model_seen", seen)
         for arr in (self.image_px, self.visibility, self.presence, self.world_m, self.time_s,
                     self.frame_index):
             arr.flags.writeable = False
@@ -170,6 +183,11 @@ class LandmarkSeries:
     def detected(self) -> np.ndarray:
         """``(T,)`` bool: a pose was found in the frame."""
         return np.isfinite(self.image_px[:, 0, 0])
+
+    @property
+    def kind(self) -> str:
+        """``"video"``, ``"image"`` or ``"images"`` (see :class:`~hiprom.core.capture.Capture`)."""
+        return self.capture.kind
 
     @property
     def duration_s(self) -> float:
@@ -199,9 +217,9 @@ class LandmarkSeries:
 
     def replace(self, **changes: Any) -> "LandmarkSeries":
         """A copy with some fields replaced (validated again)."""
-        fields = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        fields.update(changes)
-        return LandmarkSeries(**fields)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return LandmarkSeries(**values)
 
     def select(self, mask: np.ndarray) -> "LandmarkSeries":
         """The frames where ``mask`` is true."""
@@ -209,7 +227,8 @@ class LandmarkSeries:
         return self.replace(image_px=self.image_px[mask], visibility=self.visibility[mask],
                             presence=self.presence[mask], world_m=self.world_m[mask],
                             time_s=self.time_s[mask], frame_index=self.frame_index[mask],
-                            extras={k: v[mask] for k, v in self.extras.items()})
+                            shank_lines=None if self.shank_lines is None else self.shank_lines.select(mask),
+                            model_seen=None if self.model_seen is None else self.model_seen[mask])
 
     # -- export -----------------------------------------------------------------------
     def to_pandas(self, landmarks: tuple[int, ...] | None = None):
@@ -234,62 +253,3 @@ class LandmarkSeries:
             "presence": self.presence[:, ids].ravel(),
             "x_m": wld[:, 0], "y_m": wld[:, 1], "z_m": wld[:, 2],
         })
-
-    def save(self, path: str | Path) -> Path:
-        """Write the series to a compressed ``.npz`` file atomically (temp file + rename)."""
-        path = Path(path)
-        header = {
-            "schema_version": SCHEMA_VERSION, "dims": list(self.dims),
-            "landmark_names": list(LANDMARK_NAMES), "frame_size_px": list(self.frame_size_px),
-            "source": self.source, "model": self.model, "fps": self.fps, "meta": self.meta,
-        }
-        # a new file opened exclusively gets the usual permissions (umask), unlike mkstemp's 0600
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:
-            with open(tmp, "xb") as fh:
-                np.savez_compressed(
-                    fh, image_px=self.image_px, visibility=self.visibility,
-                    presence=self.presence, world_m=self.world_m, time_s=self.time_s,
-                    frame_index=self.frame_index, header=np.array(json.dumps(header)),
-                    **{f"extra__{k}": v for k, v in self.extras.items()})
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> "LandmarkSeries":
-        """Read a series written by :meth:`save`; raise :class:`InputError` if it is not one."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("landmarks file does not exist", path=path,
-                             fix="give the landmarks.npz written by a previous 'hiprom analyze'.")
-        try:
-            data = np.load(path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            with data:
-                header = json.loads(str(data["header"]))
-                if not isinstance(header, dict):
-                    raise ValueError("the header is not a JSON object")
-                arrays = {k: data[k] for k in ("image_px", "visibility", "presence", "world_m",
-                                               "time_s", "frame_index")}
-                extras = {k[len("extra__"):]: data[k] for k in data.files if k.startswith("extra__")}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            detail = "not an .npz archive" if "pickle" in str(exc) else f"{exc.__class__.__name__}: {exc}"
-            raise InputError(f"is not a hiprom landmarks file ({detail})",
-                             path=path, fix="give the landmarks.npz from a hiprom output folder "
-                                            "(or drop --from-landmarks to analyse a video).") from None
-        version = header.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise InputError(f"landmarks schema version {version} is not supported "
-                             f"(this hiprom reads version {SCHEMA_VERSION})", path=path,
-                             fix="re-run 'hiprom analyze' on the clip to write a new file.")
-        try:
-            return cls(**arrays, frame_size_px=tuple(header["frame_size_px"]),
-                       source=header.get("source", ""), model=header.get("model", ""),
-                       fps=header.get("fps"), meta=header.get("meta", {}), extras=extras)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise InputError(f"landmarks file is inconsistent: {exc.__class__.__name__}: {exc}", path=path,
-                             fix="re-run 'hiprom analyze' on the clip to write a new file.") from None

@@ -8,26 +8,23 @@ not measured.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import platform
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from hiprom._version import __version__
 from hiprom.config import Config
 from hiprom.core.landmarks import LandmarkSeries
-from hiprom.interpret.measure import SIDES, Measurement
+from hiprom.core.measurement import SIDES, Measurement, SideResult
+from hiprom.core.measurement import round_or_none as _round
 
 if TYPE_CHECKING:  # pragma: no cover
-    import matplotlib.figure
     import pandas as pd
-
-    from hiprom.io.frames import SourceInfo
-    from hiprom.vision.model_store import ModelInfo
 
 __all__ = ["AnalysisResult", "RESULT_SCHEMA", "RESULT_SCHEMA_VERSION"]
 
@@ -35,16 +32,15 @@ RESULT_SCHEMA = "hiprom.result"
 RESULT_SCHEMA_VERSION = 1
 
 
-def _round(v: Any, nd: int = 2) -> Any:
-    return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), nd)
-
-
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class AnalysisResult:
-    """Measurements of one clip (or photo), with provenance.
+    """Measurements of one clip (or photo), with provenance. Immutable: :meth:`with_subject`
+    and :meth:`with_norms` return a new result.
 
-    Use :attr:`sides` for the numbers, :meth:`to_dict` / :meth:`to_json` for the saved form,
-    :meth:`to_pandas` for the angle time series and :meth:`plot` for a figure.
+    Use :attr:`sides` for the numbers, :meth:`to_dict` / :meth:`to_json` for the saved form
+    and :meth:`to_pandas` for the angle time series. (The result that :func:`hiprom.analyze`
+    returns can also :meth:`~hiprom.apps.analysis.Analysis.plot` and
+    :meth:`~hiprom.apps.analysis.Analysis.save` itself.)
     """
 
     series: LandmarkSeries
@@ -61,26 +57,35 @@ class AnalysisResult:
 
     @classmethod
     def build(cls, series: LandmarkSeries, measurement: Measurement, config: Config, *,
-              source_info: "SourceInfo | None" = None, model: "ModelInfo | None" = None) -> "AnalysisResult":
-        source: dict[str, Any] = {"path": series.source, "kind": series.meta.get("kind", "video"),
-                                  "width_px": series.frame_size_px[0], "height_px": series.frame_size_px[1],
-                                  "fps": series.fps, "frames": series.n_frames,
-                                  "duration_s": _round(series.duration_s, 3),
-                                  "rotation_deg": series.meta.get("rotation_deg", 0),
-                                  "mirrored": series.meta.get("mirrored", False),
-                                  "codec": series.meta.get("codec")}
-        if source_info is not None:
-            source.update(path=str(source_info.path), frame_count_declared=source_info.frame_count)
-        model_d: dict[str, Any] = {"description": series.model}
-        if model is not None:
-            model_d = {"path": str(model.path), "variant": model.variant, "source": model.source,
-                       "sha256": model.sha256, "description": series.model}
-        return cls(series, measurement, config, source, model_d)
+              source: Mapping[str, Any] | None = None, model: Mapping[str, Any] | None = None) -> "AnalysisResult":
+        """A result for a measured series.
+
+        ``source`` adds to (or corrects) what the series says of its input (e.g. ``path``
+        and ``frame_count_declared`` from the file); ``model`` describes the pose model
+        (``path``, ``variant``, ``source``, ``sha256``).
+        """
+        cap = series.capture
+        facts: dict[str, Any] = {"path": series.source, "kind": cap.kind,
+                                 "width_px": series.frame_size_px[0], "height_px": series.frame_size_px[1],
+                                 "fps": series.fps, "frames": series.n_frames,
+                                 "duration_s": _round(series.duration_s, 3),
+                                 "rotation_deg": cap.rotation_deg, "mirrored": cap.mirrored, "codec": cap.codec,
+                                 **dict(source or {})}
+        model_d: dict[str, Any] = {**dict(model or {}), "description": series.model}
+        return cls(series, measurement, config, facts, model_d)
+
+    def with_subject(self, **subject: Any) -> "AnalysisResult":
+        """The same result with who was measured (``id``, ``age``, ``sex``, ``sport``...)."""
+        return dataclasses.replace(self, subject=dict(subject))
+
+    def with_norms(self, norms: Mapping[str, Any] | None) -> "AnalysisResult":
+        """The same result with its comparison against the norm tables."""
+        return dataclasses.replace(self, norms=None if norms is None else dict(norms))
 
     # -- numbers ------------------------------------------------------------------
     @property
-    def sides(self):
-        """``{"left": SideResult, "right": SideResult}``."""
+    def sides(self) -> dict[str, SideResult]:
+        """``{"right": SideResult, "left": SideResult}``."""
         return self.measurement.sides
 
     @property
@@ -97,7 +102,7 @@ class AnalysisResult:
     def to_dict(self) -> dict[str, Any]:
         m = self.measurement
         diff = m.left_right_ir_diff_deg
-        person = self.series.meta.get("person", {})
+        person = {} if self.series.person is None else self.series.person.to_dict()
         return {
             "schema": RESULT_SCHEMA,
             "schema_version": RESULT_SCHEMA_VERSION,
@@ -140,17 +145,5 @@ class AnalysisResult:
             cols[f"{side}_raw_deg"] = np.round(a.raw_deg - offset, 3)
             cols[f"{side}_deg"] = np.round(a.filtered_deg - offset, 3)
             cols[f"{side}_visibility"] = np.round(a.visibility, 3)
-            cols[f"{side}_used"] = a.clean.valid
+            cols[f"{side}_used"] = a.valid
         return pd.DataFrame(cols)
-
-    def plot(self, ax=None) -> "matplotlib.figure.Figure":
-        """Angle against time for both sides with peaks marked (see :mod:`hiprom.plots`)."""
-        from hiprom.outputs.plots import plot_angles
-
-        return plot_angles(self, ax=ax)
-
-    def save(self, out_dir: str | Path, *, force: bool = False, plot: bool = True, extras=()) -> Path:
-        """Write the output folder (see :func:`hiprom.outputs.write_outputs`)."""
-        from hiprom.outputs.folder import write_outputs
-
-        return write_outputs(self, out_dir, force=force, plot=plot, extras=extras)

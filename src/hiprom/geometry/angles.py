@@ -33,7 +33,6 @@ __all__ = [
     "thigh_yaw_deg",
 ]
 
-SIDES = ("left", "right")
 
 
 def line_angle_deg(p_from: np.ndarray, p_to: np.ndarray) -> np.ndarray:
@@ -145,8 +144,8 @@ def shank_angle_3d_deg(hip_m: np.ndarray, knee_m: np.ndarray, ankle_m: np.ndarra
     diagnostic only.
     """
     with np.errstate(invalid="ignore", divide="ignore"):   # degenerate frames give NaN
-        return _shank_angle_3d(*(np.asarray(a, float) for a in (hip_m, knee_m, ankle_m, other_hip_m)),
-                               roll_deg)
+        hip, knee, ankle, other = (np.asarray(a, float) for a in (hip_m, knee_m, ankle_m, other_hip_m))
+        return _shank_angle_3d(hip, knee, ankle, other, roll_deg)
 
 
 def _shank_angle_3d(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other: np.ndarray,

@@ -31,14 +31,41 @@ at about 60–75°; the result depends little on it). Lengths are in units of th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from hiprom.geometry.shank import RestPose
+from hiprom.core.landmarks import LM, LandmarkSeries
 
-__all__ = ["LegView", "leg_view", "true_rotation_deg", "focal_px"]
+__all__ = ["RestPose", "rest_pose", "LegView", "leg_view", "leg_views", "true_rotation_deg", "focal_px",
+           "camera_yaw_deg"]
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """A leg at rest in the image: median knee and hip positions and shank length (pixels)
+    over its near-rest frames (``frames`` of them)."""
+
+    knee_px: np.ndarray
+    hip_px: np.ndarray
+    shank_px: float
+    frames: int
+
+
+def rest_pose(series: LandmarkSeries, side: str, seen_deg: np.ndarray, within_deg: float = 8.0) -> RestPose | None:
+    """The leg's pose over the frames where it hangs within ``within_deg`` of vertical.
+
+    None when it never does (e.g. a photo taken at end range).
+    """
+    leg = LM.leg(side)
+    p = series.image_px[:, :, :2]
+    seen = np.asarray(seen_deg, float)
+    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) \
+        & np.isfinite(p[:, [leg["hip"], leg["knee"], leg["ankle"]], :]).all(axis=(1, 2))
+    if not near.any():
+        return None
+    length = np.linalg.norm(p[near, leg["ankle"]] - p[near, leg["knee"]], axis=1)
+    return RestPose(np.median(p[near, leg["knee"]], axis=0), np.median(p[near, leg["hip"]], axis=0),
+                    float(np.median(length)), int(near.sum()))
 
 
 def focal_px(frame_size_px: tuple[int, int], fov_deg: float) -> float:
@@ -138,10 +165,10 @@ def true_rotation_deg(seen_deg: np.ndarray, view: LegView, roll_deg: float, side
                                 left=np.nan, right=np.nan))
 
 
-def leg_views(rest: dict[str, "RestPose | None"], frame_size_px: tuple[int, int], roll_deg: float, *,
+def leg_views(rest: dict[str, RestPose | None], frame_size_px: tuple[int, int], roll_deg: float, *,
               fov_deg: float = 65.0, femur_shank_ratio: float = 1.0,
               knee_px: dict[str, np.ndarray] | None = None) -> dict[str, LegView | None]:
-    """Each leg's :class:`LegView` from its pose at rest (see :func:`hiprom.shank.rest_pose`).
+    """Each leg's :class:`LegView` from its pose at rest (see :func:`rest_pose`).
 
     Notes
     -----

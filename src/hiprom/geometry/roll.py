@@ -17,12 +17,11 @@ hand-held clip gets one roll for the whole clip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from hiprom.geometry.angles import line_angle_deg
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.measurement import RollEstimate
+from hiprom.geometry.angles import line_angle_deg
 
 __all__ = ["RollEstimate", "estimate_roll", "weighted_median"]
 
@@ -30,38 +29,6 @@ __all__ = ["RollEstimate", "estimate_roll", "weighted_median"]
 MIN_SCENE_SUPPORT = 0.3
 #: A scene value backed by a majority of the line length is trusted on its own.
 CONSENSUS_SUPPORT = 0.5
-
-
-@dataclass(frozen=True)
-class RollEstimate:
-    """Camera roll used for a clip (degrees, + = scene turned clockwise on screen).
-
-    ``body_deg`` and ``scene_deg`` are the two cues (None when unavailable), ``spread_deg``
-    the robust spread of the per-frame body values, ``source`` what was used and why;
-    ``per_frame_deg`` ``(T,)`` follows a hand-held camera's roll from frame to frame (the
-    scene's level lines, searched in every third frame, interpolated), else None.
-    """
-
-    roll_deg: float
-    source: str
-    body_deg: float | None = None
-    scene_deg: float | None = None
-    spread_deg: float | None = None
-    per_frame_deg: np.ndarray | None = None
-
-    @property
-    def value(self) -> float | np.ndarray:
-        """The roll to correct with: per frame for a hand-held camera, else one value."""
-        return self.per_frame_deg if self.per_frame_deg is not None else self.roll_deg
-
-    def to_dict(self) -> dict:
-        r = lambda v: None if v is None or not np.isfinite(v) else round(float(v), 2)  # noqa: E731
-        out = {"roll_deg": r(self.roll_deg), "roll_source": self.source, "body_roll_deg": r(self.body_deg),
-               "scene_roll_deg": r(self.scene_deg), "body_roll_spread_deg": r(self.spread_deg),
-               "roll_per_frame": self.per_frame_deg is not None}
-        if self.per_frame_deg is not None:
-            out["roll_range_deg"] = [r(np.nanmin(self.per_frame_deg)), r(np.nanmax(self.per_frame_deg))]
-        return out
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -90,21 +57,20 @@ def _body_roll(series: LandmarkSeries, min_visibility: float) -> tuple[float | N
 
 def _scene_roll(series: LandmarkSeries) -> tuple[float | None, float]:
     """Scene roll (length-weighted median over sampled frames) and its median support."""
-    samples = [s for s in series.meta.get("scene_lines", []) if s.get("support", 0) >= MIN_SCENE_SUPPORT]
+    samples = [s for s in series.scene_lines if s.support >= MIN_SCENE_SUPPORT]
     if not samples:
         return None, 0.0
-    value = weighted_median(np.array([s["roll_deg"] for s in samples]),
-                            np.array([s["length_px"] for s in samples]))
-    return value, float(np.median([s["support"] for s in samples]))
+    value = weighted_median(np.array([s.roll_deg for s in samples]), np.array([s.length_px for s in samples]))
+    return value, float(np.median([s.support for s in samples]))
 
 
 def _per_frame_scene_roll(series: LandmarkSeries) -> np.ndarray | None:
     """The scene roll at every frame, interpolated between the searched frames."""
-    samples = [s for s in series.meta.get("scene_lines", []) if s.get("support", 0) >= MIN_SCENE_SUPPORT]
+    samples = [s for s in series.scene_lines if s.support >= MIN_SCENE_SUPPORT]
     if len(samples) < 3:
         return None
-    frames = np.array([s["frame"] for s in samples], float)
-    rolls = np.array([s["roll_deg"] for s in samples], float)
+    frames = np.array([s.frame for s in samples], float)
+    rolls = np.array([s.roll_deg for s in samples], float)
     order = np.argsort(frames)
     return np.interp(series.frame_index.astype(float), frames[order], rolls[order])
 
@@ -116,7 +82,7 @@ def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None, *
     Parameters
     ----------
     series
-        Landmarks; ``series.meta["scene_lines"]`` holds scene-line samples when the frames
+        Landmarks; ``series.scene_lines`` holds scene-line samples when the frames
         were available (see :func:`hiprom.pipeline.detect_landmarks`).
     fixed_roll_deg
         Use this value instead of estimating (e.g. 0 to switch the correction off).
@@ -132,7 +98,7 @@ def estimate_roll(series: LandmarkSeries, fixed_roll_deg: float | None = None, *
     body, spread = _body_roll(series, min_visibility)
     scene, support = _scene_roll(series)
     if scene is not None and support >= CONSENSUS_SUPPORT:
-        per_frame = _per_frame_scene_roll(series) if series.meta.get("camera_hand_held") else None
+        per_frame = _per_frame_scene_roll(series) if series.capture.hand_held else None
         source = f"scene lines ({support:.0%} of the level lines agree)"
         if per_frame is not None:
             source += "; hand-held camera: followed frame by frame"

@@ -13,17 +13,18 @@ turned into the rotation about the femur by undoing the camera's view of the leg
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from hiprom.geometry import angles as geo
+from hiprom.core.capture import SHANK_ROW, ShankLines
 from hiprom.core.landmarks import LM, LandmarkSeries
-from hiprom.geometry.projection import LegView, true_rotation_deg
+from hiprom.geometry import angles as geo
+from hiprom.geometry.projection import LegView, RestPose, true_rotation_deg
 
-__all__ = ["ShankAngle", "RestPose", "rest_pose", "band_fit_deg", "shank_angle"]
+__all__ = ["ShankAngle", "band_fit_deg", "shank_angle", "side_signs"]
 
-SIDE_INDEX = {"left": 0, "right": 1}
 #: The midline is fitted between these fractions of the resting shank length from the
 #: knee, with weights tapering to zero over ``BAND_TAPER`` at both ends (no slice flips in or
 #: out of the fit from one frame to the next). Nearer the knee the outline includes the
@@ -32,37 +33,19 @@ SIDE_INDEX = {"left": 0, "right": 1}
 #: see ``benchmarks/accuracy.py`` and the README's accuracy section.
 BAND = (0.25, 0.95)
 BAND_TAPER = 0.1
+#: A slice whose run of "person" pixels is wider than this many times the leg's usual width
+#: at that slice holds more than the leg (the other leg merged with it, a hand, a shadow
+#: joined to the mask): it is left out of the fit. Loose trousers make the whole leg wider,
+#: not one slice, so they stay in; two legs merged are about twice as wide.
+WIDTH_JUMP = 1.5
+#: The silhouette's axis is trusted only within this of the knee→ankle landmarks' (shifted by
+#: the leg's median difference between the two): the landmarks drift a few degrees towards
+#: vertical at end range (2-5° on the renders), but an outline that reads 10° away from them
+#: is not the shank's (the other leg, wide clothing or a shadow merged with it).
+MAX_AXES_DISAGREEMENT_DEG = 10.0
 
 
-@dataclass(frozen=True)
-class RestPose:
-    """A leg at rest in the image: median knee and hip positions and shank length (pixels)
-    over its near-rest frames (``frames`` of them)."""
-
-    knee_px: np.ndarray
-    hip_px: np.ndarray
-    shank_px: float
-    frames: int
-
-
-def rest_pose(series: LandmarkSeries, side: str, seen_deg: np.ndarray, within_deg: float = 8.0) -> RestPose | None:
-    """The leg's pose over the frames where it hangs within ``within_deg`` of vertical.
-
-    None when it never does (e.g. a photo taken at end range).
-    """
-    leg = LM.leg(side)
-    p = series.image_px[:, :, :2]
-    seen = np.asarray(seen_deg, float)
-    near = np.isfinite(seen) & (np.abs(seen) <= within_deg) \
-        & np.isfinite(p[:, [leg["hip"], leg["knee"], leg["ankle"]], :]).all(axis=(1, 2))
-    if not near.any():
-        return None
-    length = np.linalg.norm(p[near, leg["ankle"]] - p[near, leg["knee"]], axis=1)
-    return RestPose(np.median(p[near, leg["knee"]], axis=0), np.median(p[near, leg["hip"]], axis=0),
-                    float(np.median(length)), int(near.sum()))
-
-
-def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, side_sign: float,
+def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float | np.ndarray, side_sign: float,
                  roll_deg: float | np.ndarray) -> np.ndarray:
     """Shank angle per frame from silhouette midpoints in a band fixed relative to the knee.
 
@@ -71,7 +54,8 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
     points_px
         ``(T, N, 2)`` run middles of the slices across the shank (NaN where not clear).
     pivot_px, shank_px
-        The knee at rest and the resting shank length.
+        The knee at rest and the resting shank length (or, per frame, ``(T, 2)`` knees and
+        ``(T,)`` lengths).
     side_sign, roll_deg
         As in :func:`hiprom.geometry.shank_angle_2d_deg` (roll scalar or per frame).
 
@@ -83,7 +67,11 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
     knee.
     """
     pts = np.asarray(points_px, float)
-    d = np.linalg.norm(pts - np.asarray(pivot_px, float), axis=-1) / float(shank_px)
+    pivot = np.asarray(pivot_px, float)
+    pivots = np.broadcast_to(pivot if pivot.ndim == 2 else pivot[None], (len(pts), 2))
+    lengths = np.broadcast_to(np.asarray(shank_px, float), (len(pts),))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.linalg.norm(pts - pivots[:, None], axis=-1) / lengths[:, None]
     w = np.clip(np.minimum(d - BAND[0], BAND[1] - d) / BAND_TAPER, 0.0, 1.0)
     w = np.where(np.isfinite(w), w, 0.0)
     n = len(pts)
@@ -95,8 +83,34 @@ def band_fit_deg(points_px: np.ndarray, pivot_px: np.ndarray, shank_px: float, s
         c = (q * ww[:, None]).sum(0) / ww.sum()
         x = (q - c) * np.sqrt(ww)[:, None]
         v = np.linalg.svd(x, full_matrices=False)[2][0]
-        centre[t], direction[t] = c, v if v @ (c - pivot_px) >= 0 else -v
+        centre[t], direction[t] = c, v if v @ (c - pivots[t]) >= 0 else -v
     return geo.shank_angle_2d_deg(centre, centre + direction, side_sign, roll_deg)
+
+
+def usable_points(lines: ShankLines, side: str) -> np.ndarray:
+    """``(T, N, 2)`` the silhouette's run middles of one leg that a fit may use (NaN otherwise).
+
+    Notes
+    -----
+    Left out: slices the other leg's axis crosses, and slices wider than :data:`WIDTH_JUMP`
+    times either the leg's usual width at that slice (the median over the frames where it
+    was measured and not crossed; at least 5 of them) or the leg's usual width overall (the
+    median over all its slices and frames). The first catches the other leg merging with a
+    narrow part of this one (the ankles); the second the thigh or the other knee joined to
+    the slices near the knee in every frame. Slices of unknown width (files from before
+    widths were recorded) are kept.
+    """
+    row = SHANK_ROW[side]
+    pts = np.array(lines.points_px[:, row], float)
+    width = np.where(lines.crossed[:, row] > 0, np.nan, lines.width_px[:, row])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN slices: no reference there
+        per_slice = np.nanmedian(width, axis=0)
+        per_slice = np.where(np.isfinite(width).sum(axis=0) >= 5, per_slice, np.inf)
+        overall = np.nanmedian(width) if np.isfinite(width).any() else np.inf
+        too_wide = (width > WIDTH_JUMP * per_slice) | (width > WIDTH_JUMP * overall)
+    pts[(lines.crossed[:, row] > 0) | too_wide] = np.nan
+    return pts
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,7 +143,7 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     Parameters
     ----------
     series
-        Landmarks, with ``extras["shank_mid_px"]`` when the silhouette was measured.
+        Landmarks, with ``shank_lines`` when the silhouette was measured.
     side
         ``"left"`` or ``"right"``.
     side_sign
@@ -143,23 +157,27 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
         camera straight in front).
     rest
         The leg at rest; with it the silhouette midline is fitted over a band fixed
-        relative to the resting knee (:func:`band_fit_deg`), else over each frame's slices.
+        relative to the resting knee (:func:`band_fit_deg`), else relative to each frame's
+        knee and knee→ankle length.
     """
     leg = LM.leg(side)
     landmark = geo.shank_angle_2d_deg(series.xy(leg["knee"]), series.xy(leg["ankle"]), side_sign, roll_deg)
-    mid = series.extras.get("shank_mid_px")
-    if not silhouette or mid is None:
+    lines = series.shank_lines
+    if not silhouette or lines is None:
         seen, have, offset = landmark, np.zeros(len(landmark), bool), 0.0
     else:
-        points = series.extras.get("shank_points_px")
-        if rest is not None and points is not None:
-            from_mid = band_fit_deg(points[:, SIDE_INDEX[side]], rest.knee_px, rest.shank_px, side_sign, roll_deg)
-        else:
-            line = mid[:, SIDE_INDEX[side]]
-            from_mid = geo.shank_angle_2d_deg(line[:, 0], line[:, 1], side_sign, roll_deg)
-        have = np.isfinite(from_mid)
-        both = have & np.isfinite(landmark)
+        if rest is not None:
+            pivot, length = rest.knee_px, rest.shank_px
+        else:   # never near rest (a photo at end range): each frame's own knee and shank length
+            pivot = series.xy(leg["knee"])
+            length = np.linalg.norm(series.xy(leg["ankle"]) - pivot, axis=-1)
+        from_mid = band_fit_deg(usable_points(lines, side), pivot, length, side_sign, roll_deg)
+        both = np.isfinite(from_mid) & np.isfinite(landmark)
         offset = float(np.median(from_mid[both] - landmark[both])) if both.sum() >= 3 else 0.0
+        with np.errstate(invalid="ignore"):
+            astray = np.abs(from_mid - landmark - offset) > MAX_AXES_DISAGREEMENT_DEG
+        from_mid = np.where(astray, np.nan, from_mid)
+        have = np.isfinite(from_mid)
         seen = np.where(have, from_mid, landmark + offset)
         offset = offset if (~have & np.isfinite(landmark)).any() else 0.0
     if view is None:
@@ -167,3 +185,10 @@ def shank_angle(series: LandmarkSeries, side: str, side_sign: float, roll_deg: f
     roll = float(np.nanmedian(roll_deg))   # the view's geometry; shake is far below its precision
     return ShankAngle(true_rotation_deg(seen, view, roll, side_sign), seen,
                       true_rotation_deg(landmark, view, roll, side_sign), have, offset)
+
+
+def side_signs(series: LandmarkSeries) -> dict[str, float]:
+    """+1 for a leg whose lateral side is image-right (from the hips; front view if unseen)."""
+    left = geo.lateral_sign(series.xy(LM.LEFT_HIP), series.xy(LM.RIGHT_HIP)) \
+        if np.isfinite(series.xy(LM.LEFT_HIP)).any() else 1.0
+    return {"left": left, "right": -left}

@@ -9,72 +9,80 @@ peaks are then withheld (``None``, kept in the diagnostics) and the reason says 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from hiprom.core.measurement import BLOCKING, MAJOR, MINOR, Quality
+
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import QualitySettings
-    from hiprom.core.landmarks import LandmarkSeries
-    from hiprom.interpret.measure import SideAngles
     from hiprom.signal.movement import Excursion
-    from hiprom.geometry.projection import LegView
-    from hiprom.geometry.roll import RollEstimate
 
 __all__ = ["Quality", "assess_side", "MINOR", "MAJOR", "BLOCKING"]
 
-MINOR, MAJOR = 0.7, 0.4
-#: A failed check with this factor lowers the score like a major one and withholds the number.
-BLOCKING = 0.39
 
+def assess_side(side: str, *, detected_fraction: float, leg_visibility: float, roll_deg: float,
+                yaw_deg: float | None, view_solved: bool | None, tested: bool, rest_found: bool,
+                jitter_deg: float, excursions: Sequence["Excursion"], n_frames: int,
+                settings: "QualitySettings", still: bool = False,
+                uncertainty: tuple[float, str] | None = None, damaged_frames: int = 0) -> Quality:
+    """Check one leg's measurement and explain what lowers trust in it.
 
-@dataclass(frozen=True)
-class Quality:
-    score: float
-    level: str
-    reasons: list[str] = field(default_factory=list)
-    blocking: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_checks(cls, failed: Sequence[tuple[float, str]]) -> "Quality":
-        score = float(np.prod([f for f, _ in failed])) if failed else 1.0
-        level = "good" if score >= 0.8 else "fair" if score >= 0.5 else "poor"
-        return cls(round(score, 2), level, [reason for _, reason in failed],
-                   [reason for f, reason in failed if f == BLOCKING])
-
-    @property
-    def withheld(self) -> bool:
-        """The number must not be shown as a measurement (see the module notes)."""
-        return bool(self.blocking)
-
-    def to_dict(self) -> dict:
-        return {"score": self.score, "level": self.level, "reasons": list(self.reasons),
-                "withheld": self.withheld}
-
-
-def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstimate",
-                yaw_deg: float | None, tested: bool, rest_found: bool,
-                excursions: Sequence["Excursion"], settings: "QualitySettings", *,
-                still: bool = False, view: "LegView | None" = None) -> Quality:
-    """Check one leg's measurement and explain what lowers trust in it."""
-    side = angles.side
+    Parameters
+    ----------
+    side
+        ``"left"`` or ``"right"`` (named in the reasons).
+    detected_fraction
+        Share of the frames with the person found.
+    leg_visibility
+        Mean visibility of this leg's knee and ankle over the frames with the person.
+    roll_deg, yaw_deg
+        Camera roll (corrected) and yaw (None = unknown).
+    view_solved
+        Whether the camera's view of this leg could be solved (None = no view estimated).
+    tested, rest_found
+        The leg moved; a rest phase was found.
+    jitter_deg
+        Frame-to-frame noise of the angle (NaN = unknown).
+    excursions
+        The excursions measured (their holds and edges are checked).
+    n_frames
+        Frames in the clip (an excursion reaching it is cut off by the clip's end).
+    settings
+        Thresholds (the ``[quality]`` section).
+    still
+        A photo: only the view checks, the uncertainty and damage apply.
+    uncertainty
+        The largest uncertainty of the side's readings (degrees, ~95 %) and what its main
+        source means (see :mod:`hiprom.interpret.uncertainty`): beyond
+        ``good_max_uncertainty_deg`` a reading is at best fair, beyond
+        ``fair_max_uncertainty_deg`` poor, and beyond ``max_uncertainty_deg`` withheld.
+    damaged_frames
+        Frames (photos) in which this leg lies in a damaged part of the picture
+        (:func:`hiprom.interpret.measure.damaged_leg_frames`). In a photo that withholds the
+        reading; in a video it is a major problem from 5 % of the frames, else a minor one.
+    """
     failed: list[tuple[float, str]] = []
-    detected = float(np.mean(series.detected)) if series.n_frames else 0.0
+    if damaged_frames:
+        where = f"{damaged_frames} image(s)" if still else f"{damaged_frames} of {n_frames} frames"
+        factor = BLOCKING if still else MAJOR if damaged_frames >= 0.05 * n_frames else MINOR
+        failed.append((factor, f"the {side} lower leg lies in a damaged part of {where} (a uniform grey band where "
+                               f"the picture data is missing); use an undamaged copy of the file"))
+    detected = detected_fraction
     if detected < settings.min_detected_fraction:
         failed.append((MAJOR if detected < 0.6 else MINOR,
                        f"the person was found in only {detected:.0%} of frames; keep the whole "
                        f"body in frame and well lit"))
-    vis = angles.visibility[series.detected]
-    mean_vis = float(np.nanmean(vis)) if np.isfinite(vis).any() else 0.0
+    mean_vis = leg_visibility
     if mean_vis < settings.min_leg_visibility:
         failed.append((BLOCKING if mean_vis < 0.4 else MINOR,
                        f"{side} knee/ankle poorly visible (mean visibility {mean_vis:.2f}); "
                        f"wear shorts or tight trousers and keep the feet in frame"))
-    if abs(roll.roll_deg) > settings.max_roll_deg:
-        failed.append((MINOR, f"camera tilted by {roll.roll_deg:+.1f}° (corrected); level the phone "
+    if abs(roll_deg) > settings.max_roll_deg:
+        failed.append((MINOR, f"camera tilted by {roll_deg:+.1f}° (corrected); level the phone "
                               f"for best accuracy"))
-    if view is not None and not view.solved:
+    if view_solved is False:
         failed.append((BLOCKING, f"the {side} thigh is seen from the side (it looks longer than a thigh "
                               f"seen from the front can): the camera is too far round to measure "
                               f"rotation — place the phone straight in front, at knee height"))
@@ -87,9 +95,11 @@ def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstim
         else:
             failed.append((BLOCKING, f"{where}: too far round to measure rotation — place the phone "
                                      f"straight in front, at knee height"))
+    if uncertainty is not None and tested:
+        failed += _uncertainty_checks(side, uncertainty[0], uncertainty[1], settings)
     if still or not tested:
         return Quality.from_checks(failed)
-    jitter = angles.clean.jitter_deg
+    jitter = jitter_deg
     if np.isfinite(jitter) and jitter > settings.max_jitter_deg:
         failed.append((MAJOR if jitter > 2 * settings.max_jitter_deg else MINOR,
                        f"{side} angle is jittery ({jitter:.1f}° frame to frame); use more light, "
@@ -102,7 +112,21 @@ def assess_side(series: "LandmarkSeries", angles: "SideAngles", roll: "RollEstim
         kinds = sorted({e.kind.upper() for e in no_hold})
         failed.append((MINOR, f"{side} leg: no hold at end range for {'/'.join(kinds)} "
                               f"({len(no_hold)} of {len(excursions)}); hold the end position for about 1 s"))
-    edge = [e for e in excursions if e.start == 0 or e.stop >= series.n_frames]
+    edge = [e for e in excursions if e.start == 0 or e.stop >= n_frames]
     if edge:
         failed.append((MINOR, f"{side} leg: a movement is cut off by the start or end of the clip"))
     return Quality.from_checks(failed)
+
+
+def _uncertainty_checks(side: str, u_deg: float, why: str,
+                        settings: "QualitySettings") -> list[tuple[float, str]]:
+    if not np.isfinite(u_deg) or u_deg <= settings.good_max_uncertainty_deg:
+        return []
+    if u_deg > settings.max_uncertainty_deg:
+        factor = BLOCKING
+        text = f"the {side} reading is too uncertain to report (±{u_deg:.0f}°)"
+    else:
+        factor = MINOR if u_deg <= settings.fair_max_uncertainty_deg else MAJOR
+        text = f"the {side} reading is uncertain by ±{u_deg:.0f}°"
+    return [(factor, f"{text}: {why}" if why else text)]
+

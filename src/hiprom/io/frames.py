@@ -31,6 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hiprom.errors import InputError
+from hiprom.io.damage import grey_band_row, image_file_damage
+from hiprom.io.paths import check_input_path
 from hiprom.io.video_probe import (
     FIX_COPY,
     FIX_KIND,
@@ -43,10 +46,9 @@ from hiprom.io.video_probe import (
     quiet_ffmpeg_log,
     quiet_opencv_log,
     read_head,
-    truncated_error,
+    stopped_early_error,
     unopenable_error,
 )
-from hiprom.errors import InputError
 
 __all__ = ["Frame", "SourceInfo", "FrameSource", "open_source", "iter_frames_threaded",
            "natural_sort_key", "IMAGE_EXTENSIONS"]
@@ -106,13 +108,16 @@ class FrameSource:
     """Frames of one input; iterate it (again) for a new pass, use it as a context manager.
 
     Attributes after (or during) a pass: ``frames_decoded``, ``timestamp_fixes`` (times that
-    had to be nudged forward) and ``timestamps_from_fps`` (the decoder gave no times)."""
+    had to be nudged forward), ``timestamps_from_fps`` (the decoder gave no times) and
+    ``damaged``: ``[(frame index, first row of a uniform grey band)]`` for the frames whose
+    lower part the decoder could not fill (:func:`hiprom.io.damage.grey_band_row`)."""
 
     def __init__(self, info: SourceInfo):
         self.info = info
         self.frames_decoded = 0
         self.timestamp_fixes = 0
         self.timestamps_from_fps = False
+        self.damaged: list[tuple[int, int]] = []
         self._closed = False
 
     def _frames(self) -> Iterator[tuple[int, float, np.ndarray]]:  # (index, time_s, bgr)
@@ -122,7 +127,11 @@ class FrameSource:
         if self._closed:
             raise ValueError(f"{self.info.path}: this frame source is closed")
         self.frames_decoded = 0
+        self.damaged = []
         for index, time_s, bgr in self._frames():
+            band = grey_band_row(bgr)
+            if band is not None:
+                self.damaged.append((index, band))
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             if self.info.mirrored:
                 rgb = np.ascontiguousarray(rgb[:, ::-1])
@@ -182,7 +191,7 @@ class _VideoSource(FrameSource):
         expected = declared - max(2.0, 0.02 * declared)
         short_time = not fps or self.timestamps_from_fps or last_time_s + 1 / fps < expected / fps
         if decoded < expected and short_time:
-            raise truncated_error(self.info.path, decoded, declared)
+            raise stopped_early_error(self.info.path, decoded, declared, last_time_s)
 
     def close(self) -> None:
         super().close()
@@ -215,11 +224,7 @@ def open_source(path: str | Path, *, mirrored: bool = False, decoder_threads: in
     ``decoder_threads``: how many threads FFmpeg decodes a video with; 0 = FFmpeg's choice,
     None = one up to 1080p and FFmpeg's choice above (decoding beside the pose model, which
     wants a core of its own; see ``AUTO_ONE_THREAD_MAX_PX``)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("does not exist: expected a video file, an image or a folder of images",
-                         path=path, fix="Check the spelling and the current folder, or give "
-                         "the full path.")
+    path = check_input_path(path)  # exists; a regular file or a folder (no FIFO, device, link loop)
     if path.is_dir():
         return _open_folder(path, mirrored)
     if path.stat().st_size == 0:
@@ -259,6 +264,12 @@ def _open_folder(path: Path, mirrored: bool) -> FrameSource:
 
 
 def _read_image(path: Path) -> np.ndarray:
+    damage = image_file_damage(path)     # before decoding: libjpeg would fill the missing part grey
+    if damage is not None:
+        raise InputError(f"is truncated: {damage}, so the lower part of the picture is missing (a decoder "
+                         "fills it with grey, where the pose model would still place the legs)", path=path,
+                         fix="Copy the photo again from the phone or camera (this file is a partial copy or "
+                             "download; re-saving it does not bring the missing part back), or remove it.")
     with quiet_opencv_log():
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies EXIF orientation
     if bgr is None:

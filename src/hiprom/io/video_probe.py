@@ -183,6 +183,16 @@ FIX_KIND = ("Pass a video (.mp4, .mov, .m4v, .avi, .mkv, .webm), an image (.png,
             "folder of images.")
 
 
+#: Codecs (MP4 sample-entry names) this OpenCV/FFmpeg build decodes. A file in one of these
+#: that cannot be opened or decoded is damaged; converting it would not help.
+DECODABLE_CODECS = {"avc1": "H.264", "avc3": "H.264", "hvc1": "HEVC", "hev1": "HEVC", "mp4v": "MPEG-4",
+                    "vp09": "VP9"}
+
+
+def _codec_text(codec: str) -> str:
+    return f"an {DECODABLE_CODECS[codec]} video (codec '{codec}'), which this build decodes"
+
+
 def no_frames_error(path: Path, why: str) -> InputError:
     return InputError(f"contains no video frames: {why}; expected at least one frame",
                       path=path, fix="Record the video again, or pass a different file.")
@@ -198,6 +208,9 @@ def unopenable_error(path: Path) -> InputError:
                           path=path, fix=FIX_COPY)
     if probe.is_mp4 and probe.video_tracks == 0:
         return no_frames_error(path, "it has no video track (audio only, or nothing was recorded)")
+    if probe.is_mp4 and probe.codec in DECODABLE_CODECS:
+        return InputError(f"is damaged: it is {_codec_text(probe.codec)}, but it cannot be opened: its index "
+                          "(the 'moov' box: decoder settings and frame tables) is damaged", path=path, fix=FIX_COPY)
     if probe.is_mp4 and probe.codec:
         return InputError(f"cannot be opened as a video: its video codec '{probe.codec}' is "
                           "not one this OpenCV/FFmpeg build can decode (expected e.g. H.264, HEVC, "
@@ -216,16 +229,30 @@ def first_read_error(path: Path, declared: int | None, codec: str | None) -> Inp
                           "file ends in the middle of its video data)", path=path, fix=FIX_COPY)
     if declared == 0 or probe.sample_count == 0:
         return no_frames_error(path, "its video track is empty")
+    if probe.codec in DECODABLE_CODECS:
+        return InputError(f"is damaged: it is {_codec_text(probe.codec)}, but its first frame cannot be "
+                          "decoded: its index or its video data is damaged", path=path, fix=FIX_COPY)
     return InputError(
         f"opens as a video but its first frame cannot be decoded (codec '{probe.codec or codec}'): "
         "expected a codec this OpenCV/FFmpeg build can decode, or the video data is damaged",
         path=path, fix=FIX_CONVERT)
 
 
-def truncated_error(path: Path, decoded: int, declared: int) -> InputError:
-    return InputError(f"is truncated: only {decoded} of the {declared} frames it declares could "
-                      "be decoded (decoding stopped early; expected them all)",
-                      path=path, fix=FIX_COPY)
+def stopped_early_error(path: Path, decoded: int, declared: int, at_s: float) -> InputError:
+    """Decoding stopped after ``decoded`` of ``declared`` frames (the last at ``at_s``): a file
+    that ends early is truncated; a complete MP4 (every box within the file) is damaged there."""
+    probe = probe_mp4(path)
+    if probe.is_mp4 and not probe.truncated:
+        keep = (f" If the original is damaged too, the part before the damage can be kept: "
+                f"`ffmpeg -i INPUT -t {at_s:.2f} -c copy part.mp4`." if at_s >= 1.0 else "")
+        return InputError(f"is damaged: decoding stopped after frame {decoded} ({at_s:.2f} s) of the {declared} it "
+                          "declares, although the file is complete (not truncated): its video data, or the index "
+                          "that locates it, is damaged there", path=path, fix=FIX_COPY + keep)
+    if probe.is_mp4:
+        return InputError(f"is truncated: only {decoded} of the {declared} frames it declares could "
+                          "be decoded (the file ends in the middle of its video data)", path=path, fix=FIX_COPY)
+    return InputError(f"stopped decoding early: only {decoded} of the {declared} frames it declares could be "
+                      "decoded (the file is truncated, or its video data is damaged there)", path=path, fix=FIX_COPY)
 
 
 def fourcc_text(cap: cv2.VideoCapture) -> str | None:

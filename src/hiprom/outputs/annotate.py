@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Callable
 import cv2
 import numpy as np
 
-from hiprom.io.video_probe import quiet_opencv_log
+from hiprom.core.landmarks import LM, SIDES
 from hiprom.errors import InputError, OutputExistsError
 from hiprom.io.frames import iter_frames_threaded, open_source
-from hiprom.core.landmarks import LM
+from hiprom.io.video_probe import quiet_opencv_log
+from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
 from hiprom.outputs.privacy import HeadBox, blur_region, head_box
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,14 +49,9 @@ __all__ = ["write_annotated_video", "VIDEO_SUFFIXES", "head_boxes"]
 #: Containers the ``mp4v`` writer produces here.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
-SIDES = ("right", "left")
-_RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.plots.SIDE_COLOURS
-_WHITE, _BLACK, _YELLOW = (255, 255, 255), (0, 0, 0), (255, 215, 0)
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.outputs.plots.SIDE_COLOURS
+_WHITE, _YELLOW = (255, 255, 255), (255, 215, 0)
 _MIN_VIS = 0.5
-#: The silhouette midline spans 15–85 % of knee→ankle (see hiprom.silhouette): extend it
-#: by this share of its length at each end to draw it knee to ankle.
-_MID_EXTEND = 0.15 / 0.70
 
 
 def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> None:
@@ -117,20 +113,9 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour, thick: int) -> None:
-    """Text with a dark outline; '°' (missing from OpenCV's fonts) drawn as a small ring."""
-    x, y = org
-    digit_h = cv2.getTextSize("0", _FONT, scale, thick)[0][1]
-    for i, part in enumerate(text.split("°")):
-        if i:
-            r = max(2, int(round(0.16 * digit_h)))
-            centre = (x + r + thick, y - digit_h + r)
-            cv2.circle(img, centre, r, _BLACK, thick + 2, cv2.LINE_AA)
-            cv2.circle(img, centre, r, colour, max(1, thick - 1), cv2.LINE_AA)
-            x += 2 * r + 2 * thick + 1
-        if part:
-            cv2.putText(img, part, (x, y), _FONT, scale, _BLACK, thick + 2, cv2.LINE_AA)
-            cv2.putText(img, part, (x, y), _FONT, scale, colour, thick, cv2.LINE_AA)
-            x += cv2.getTextSize(part, _FONT, scale, thick)[0][0]
+    """Outlined text whose baseline starts at ``org`` (as ``cv2.putText`` places it)."""
+    height = 30.0 * scale
+    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour)
 
 
 def _fmt(angle: float) -> str:
@@ -145,7 +130,7 @@ class _Painter:
     def __init__(self, result: "AnalysisResult", frame_size: tuple[int, int]):
         s = result.series
         self.px, self.vis, self.detected = s.image_px, s.visibility, s.detected
-        self.mid = s.extras.get("shank_mid_px")
+        self.lines = s.shank_lines
         roll = result.to_dict()["camera"].get("roll_deg") or 0.0
         r = math.radians(float(roll))
         self.down = np.array([-math.sin(r), math.cos(r)])  # gravity in the image, y down
@@ -159,16 +144,7 @@ class _Painter:
         self.thick = max(1, int(round(min(w, h) / 360.0)))
 
     def _shank(self, row: int, side: str) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.mid is not None:
-            a, b = self.mid[row, 0 if side == "left" else 1]
-            if np.isfinite(a).all() and np.isfinite(b).all() and np.any(a != b):
-                d = b - a
-                return a - _MID_EXTEND * d, b + _MID_EXTEND * d
-        leg = LM.leg(side)
-        knee, ankle = self.px[row, leg["knee"], :2], self.px[row, leg["ankle"], :2]
-        if np.isfinite(knee).all() and np.isfinite(ankle).all() and np.any(knee != ankle):
-            return knee, ankle
-        return None
+        return shank_segment_px(self.px, self.lines, row, side)
 
     def _leg(self, img: np.ndarray, row: int, side: str) -> None:
         colour, t = _RGB[side], self.thick
@@ -197,7 +173,7 @@ class _Painter:
         if radius > 2 and abs(delta) > 0.2:
             cv2.ellipse(img, _pt(top), (radius, radius), 0.0, a_ref, a_ref + delta, _YELLOW, t, cv2.LINE_AA)
         text, scale = _fmt(self.angle[side][row]), 0.8 * self.scale
-        width = cv2.getTextSize(text.replace("°", "  "), _FONT, scale, t)[0][0]
+        width = text_size(text, int(30.0 * scale))[0]
         xs = (top[0], bottom[0], vertical_end[0])
         # beside the leg, on its outer side, clear of both lines
         x = max(xs) + 8 * t if top[0] >= self._centre_x(row) else min(xs) - 8 * t - width
@@ -311,7 +287,7 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
                     img = img.copy()
                 painter.draw(img, row, last_row)
                 writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                done += 1
+                done += 1  # noqa: SIM113 (frames written, not rows read)
                 if progress is not None:
                     progress(done, info.frame_count)
             writer.release()

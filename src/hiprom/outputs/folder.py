@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from hiprom.errors import OutputExistsError
+from hiprom.io.landmarks_npz import save_series
+from hiprom.outputs.plots import plot_angles
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.core.result import AnalysisResult
@@ -67,9 +69,9 @@ def write_outputs(result: "AnalysisResult", out_dir: str | Path, *, force: bool 
     try:
         (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
         result.to_pandas().to_csv(tmp / "angles.csv", index=False, float_format="%.3f")
-        result.series.save(tmp / "landmarks.npz")
+        save_series(result.series, tmp / "landmarks.npz")
         if plot:
-            fig = result.plot()
+            fig = plot_angles(result)
             fig.savefig(tmp / "angles.png", dpi=110)
         for write_more in extras:
             write_more(tmp)

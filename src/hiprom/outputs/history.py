@@ -4,7 +4,7 @@
 >>> with History() as h:                                   # doctest: +SKIP
 ...     h.add(result, "P-017")                             # False if this clip is already stored
 ...     h.rows("P-017")                                    # one row per measurement, oldest first
-...     h.plot("P-017", norm_band=(28, 45)).savefig("p017.png")
+...     h.plot("P-017", norm_band=(35, 45)).savefig("p017.png")
 
 Where: :func:`default_history_path` (an explicit path, else ``$HIPROM_HISTORY``, else
 ``history.sqlite`` in the user data folder, e.g. ``~/.local/share/hiprom`` on Linux). Use
@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hiprom.core.measurement import SIDES
 from hiprom.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,14 +45,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hiprom.core.result import AnalysisResult
 
-__all__ = ["History", "default_history_path", "with_changes", "plot_history", "SCHEMA_VERSION", "DEFAULT_MDC_DEG"]
+__all__ = ["History", "default_history_path", "check_subject_id", "with_changes", "plot_history", "SCHEMA_VERSION",
+           "default_mdc_deg"]
 
 #: Version of the database layout written by this hiprom.
 SCHEMA_VERSION = 1
-#: Minimal detectable change of careful clinical measurement (digital inclinometer, seated
-#: IR: about 5°); a change smaller than this is within measurement error.
-DEFAULT_MDC_DEG = 5.0
-SIDES = ("right", "left")
 ROW_COLUMNS = ["date", "right_ir_deg", "right_er_deg", "left_ir_deg", "left_er_deg",
                "quality_level", "quality_score", "reference", "clip", "result_dir"]
 
@@ -90,9 +88,11 @@ def default_history_path(path: str | Path | None = None) -> Path:
     return Path(platformdirs.user_data_dir("hiprom", appauthor=False)) / "history.sqlite"
 
 
-def _check_subject(subject_id: str) -> str:
+def check_subject_id(subject_id: str) -> str:
+    """The subject ID stripped of surrounding spaces: 1-200 printable characters (no control
+    characters, tabs or line breaks: an ID is printed in tables and stored as one line)."""
     sid = str(subject_id).strip()
-    if not sid or len(sid) > 200 or any(ord(c) < 32 for c in sid):
+    if not sid or len(sid) > 200 or not sid.isprintable():
         raise InputError(f"subject ID must be 1-200 printable characters, got {subject_id!r}",
                          fix="use a short pseudonymous code such as P-017 (not a name).")
     return sid
@@ -130,23 +130,14 @@ def _fingerprint(inp: dict[str, Any]) -> str:
 
 
 def _as_dict(result: "AnalysisResult | dict | str | Path") -> tuple[dict[str, Any], Path | None]:
-    """The result.json content, and the folder it came from (for a path)."""
-    folder = None
+    """The result.json content, validated (:mod:`hiprom.io.result_json`), and the folder it
+    came from (for a path)."""
+    from hiprom.io.result_json import check_result, read_result, result_file
+
     if isinstance(result, (str, Path)):
-        path = Path(result)
-        folder = path if path.is_dir() else path.parent
-        file = path / "result.json" if path.is_dir() else path
-        try:
-            result = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot be read as a hiprom result.json ({exc.__class__.__name__})", path=file,
-                             fix="give an AnalysisResult, a result.json or a hiprom output folder.") from None
-    data = result if isinstance(result, dict) else result.to_dict()
-    if data.get("schema") != "hiprom.result" or data.get("schema_version") != 1:
-        raise InputError(f"expected a hiprom.result version 1, got schema {data.get('schema')!r} "
-                         f"version {data.get('schema_version')!r}", path=folder,
-                         fix="store results written by this hiprom (re-run 'hiprom analyze').")
-    return data, folder
+        file = result_file(result)
+        return read_result(file), file.parent
+    return check_result(result if isinstance(result, dict) else result.to_dict()), None
 
 
 class History:
@@ -171,7 +162,8 @@ class History:
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise InputError(f"is not a usable hiprom history database ({exc})", path=self.path,
-                             fix="point --db / HIPROM_HISTORY at another file, or move this one away.") from None
+                             fix="point --history-db / HIPROM_HISTORY at another file, or move this one "
+                                 "away.") from None
         if found is not None and found > SCHEMA_VERSION:
             self._close_quietly()
             raise InputError(f"history database version {found} was written by a newer hiprom "
@@ -219,7 +211,7 @@ class History:
         measured_utc
             When the measurement was taken; default the result's ``created_utc``.
         """
-        sid = _check_subject(subject_id)
+        sid = check_subject_id(subject_id)
         data, folder = _as_dict(result)
         result_dir = Path(result_dir) if result_dir is not None else folder
         inp = data.get("input", {})
@@ -264,7 +256,7 @@ class History:
         """
         import pandas as pd
 
-        sid = _check_subject(subject_id)
+        sid = check_subject_id(subject_id)
         cur = self.conn.execute(
             "SELECT measured_utc, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
             "quality_score, reference, clip, result_dir FROM measurements WHERE subject_id = ? "
@@ -275,20 +267,32 @@ class History:
             df[col] = pd.to_numeric(df[col]).astype(float)
         return df
 
-    def plot(self, subject_id: str, *, norm_band: tuple[float, float] | None = None,
-             mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
+    def plot(self, subject_id: str, *, norm_band: tuple[float, float] | None = None, norm_label: str | None = None,
+             mdc_deg: float | None = None) -> "matplotlib.figure.Figure":
         """Peak IR per side over time (see :func:`plot_history`)."""
-        return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, mdc_deg=mdc_deg)
+        return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, norm_label=norm_label,
+                            mdc_deg=mdc_deg)
 
 
-def with_changes(rows: "pd.DataFrame", mdc_deg: float = DEFAULT_MDC_DEG) -> "pd.DataFrame":
+def default_mdc_deg() -> float:
+    """The minimal detectable change hiprom uses everywhere, degrees: the reference row of
+    ``measurement_error.csv`` (:func:`hiprom.interpret.norm_tables.reference_mdc`; 5.4° for a
+    seated digital inclinometer, Krause et al. 2015). A change smaller than this is within
+    clinical measurement error."""
+    from hiprom.interpret.norm_tables import reference_mdc
+
+    return reference_mdc().hi_deg
+
+
+def with_changes(rows: "pd.DataFrame", mdc_deg: float | None = None) -> "pd.DataFrame":
     """``rows`` plus, per side, the IR change since the previous and the first measurement.
 
     Adds ``{side}_ir_change_deg`` (vs the previous measurement of that side),
     ``{side}_ir_since_first_deg`` and ``{side}_ir_within_mdc`` (True when the change vs the
-    previous one is smaller than ``mdc_deg``: not evidence of a real change; None where there
-    is no change to judge).
+    previous one is smaller than ``mdc_deg``, default :func:`default_mdc_deg`: not evidence of
+    a real change; None where there is no change to judge).
     """
+    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
     if not mdc_deg > 0:
         raise ValueError(f"mdc_deg must be positive, got {mdc_deg!r}")
     out = rows.copy()
@@ -305,21 +309,24 @@ def with_changes(rows: "pd.DataFrame", mdc_deg: float = DEFAULT_MDC_DEG) -> "pd.
 
 
 def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[float, float] | None = None,
-                 mdc_deg: float = DEFAULT_MDC_DEG) -> "matplotlib.figure.Figure":
-    """Peak IR per side against the date: one line per measured side, the norm band shaded,
-    each point after the first labelled with its change (``within MDC`` when smaller than
-    ``mdc_deg``, drawn hollow), the change since the first measurement in the legend."""
+                 norm_label: str | None = None, mdc_deg: float | None = None) -> "matplotlib.figure.Figure":
+    """Peak IR per side against the date: one line per measured side, the norm band shaded
+    (legend ``norm_label``, default ``"norm LO–HI°"``), each point after the first labelled
+    with its change (``within MDC`` when smaller than ``mdc_deg``, default
+    :func:`default_mdc_deg`; drawn hollow), the change since the first measurement in the legend."""
     from matplotlib.figure import Figure
 
-    from hiprom.outputs.plots import SIDE_COLOURS
+    from hiprom.outputs.plots import SIDE_COLOURS, drawable_text
 
     if norm_band is not None and not norm_band[0] < norm_band[1]:
         raise ValueError(f"norm_band must be (low, high) with low < high, got {norm_band!r}")
+    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
     df = with_changes(rows, mdc_deg)
     fig = Figure(figsize=(9.0, 4.5), layout="constrained")
     ax = fig.add_subplot()
     if norm_band is not None:
-        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0, label=f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
+        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0,
+                   label=norm_label or f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
     dates = df["date"].dt.tz_convert(None).to_numpy()
     for side in SIDES:
         have = df[f"{side}_ir_deg"].notna().to_numpy()
@@ -339,7 +346,7 @@ def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[floa
                 ax.annotate(f"{c:+.1f}°" + (" within MDC" if w else ""), (d, v), textcoords="offset points",
                             xytext=(0, 8), ha="center", fontsize=8, color=colour)
     ax.set_ylabel("peak internal rotation (°)")
-    ax.set_title(f"{subject_id}: hip IR over time (changes under the {mdc_deg:g}° minimal detectable "
+    ax.set_title(f"{drawable_text(subject_id)}: hip IR over time (changes under the {mdc_deg:g}° minimal detectable "
                  "change are within measurement error)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.margins(x=0.08, y=0.18)

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hiprom.core.landmarks import LM
 from hiprom.errors import AnalysisError, InputError
+from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.core.result import AnalysisResult
@@ -26,10 +28,6 @@ __all__ = ["read_frame", "shank_line_px", "draw_angle", "peak_frame", "BlurHook"
 #: ``image_px`` is that frame's ``(33, 3)`` landmarks of the subject.
 BlurHook = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-_SIDE_INDEX = {"left": 0, "right": 1}
-_KNEE = {"left": 25, "right": 26}
-_ANKLE = {"left": 27, "right": 28}
-_HIP = {"left": 23, "right": 24}
 #: RGB colours: the shank line (per side, as in the plots), the vertical, the arc and text.
 #: A cropped key frame smaller than this (longest side, pixels) is enlarged to it.
 MIN_CROP_PX = 720
@@ -59,50 +57,24 @@ def read_frame(path: str | Path, index: int, *, mirrored: bool = False) -> np.nd
 
 
 def shank_line_px(series, row: int, side: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Knee end and ankle end of ``side``'s shank axis in frame ``row`` of a series, pixels.
-
-    The silhouette midline (``extras["shank_mid_px"]``) when present, extended up to the
-    knee's level; else the knee→ankle landmarks. ``None`` if neither is known.
-    """
-    mid = series.extras.get("shank_mid_px")
-    knee = series.image_px[row, _KNEE[side], :2].astype(float)
-    ankle = series.image_px[row, _ANKLE[side], :2].astype(float)
-    if mid is not None and np.isfinite(mid[row, _SIDE_INDEX[side]]).all():
-        p0, p1 = (np.asarray(p, float) for p in mid[row, _SIDE_INDEX[side]])
-        d = (p1 - p0) / max(np.linalg.norm(p1 - p0), 1e-9)
-        if np.isfinite(knee).all():  # start the line at the knee's projection on the midline
-            p0 = p0 + float(np.dot(knee - p0, d)) * d
-        if np.isfinite(ankle).all():
-            p1 = p0 + max(float(np.dot(ankle - p0, d)), 1.0) * d
-        return p0, p1
-    if np.isfinite(knee).all() and np.isfinite(ankle).all():
-        return knee, ankle
-    return None
+    """Knee end and ankle end of ``side``'s shank axis in frame ``row`` of a series, pixels
+    (see :func:`hiprom.outputs.drawing.shank_segment_px`)."""
+    return shank_segment_px(series.image_px, series.shank_lines, row, side)
 
 
-def _label(img: np.ndarray, text: str, org: tuple[float, float], scale: float, thick: int, colour) -> None:
-    """``text`` in a dark box whose left end is at ``org`` (middle height), kept inside the image.
-
-    A trailing ``°`` is drawn as a small ring: OpenCV's Hershey fonts have no degree sign.
-    """
+def _label(img: np.ndarray, text: str, org: tuple[float, float], height_px: float, colour) -> None:
+    """``text`` on a dark box edged in ``colour``, its left end at ``org`` (middle height),
+    kept inside the image."""
     import cv2
 
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    degree = text.endswith("°")
-    body = text[:-1] if degree else text
-    (w, h), base = cv2.getTextSize(body, font, scale, thick)
-    ring = max(2, int(round(4 * scale)))
-    pad = int(round(8 * scale))
-    total_w = w + (2 * ring + 3 * thick if degree else 0)
-    x = int(np.clip(org[0], pad, img.shape[1] - total_w - 2 * pad))
-    y = int(np.clip(org[1] + h / 2, h + 2 * pad, img.shape[0] - base - pad))
-    box = img[max(0, y - h - pad):y + base + pad, max(0, x - pad):x + total_w + pad]
+    w, h = text_size(text, int(height_px))
+    pad = max(2, int(round(0.3 * height_px)))
+    x = int(np.clip(org[0], pad, img.shape[1] - w - 2 * pad))
+    y = int(np.clip(org[1] - h / 2, pad, img.shape[0] - h - 2 * pad))
+    box = img[max(0, y - pad):y + h + pad, max(0, x - pad):x + w + pad]
     box[:] = (0.35 * box + 0.65 * np.array([20, 20, 20])).astype(np.uint8)
-    cv2.rectangle(img, (x - pad, y - h - pad), (x + total_w + pad, y + base + pad), colour, max(1, thick - 1),
-                  cv2.LINE_AA)
-    cv2.putText(img, body, (x, y), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
-    if degree:
-        cv2.circle(img, (x + w + ring + thick, y - h + ring), ring, (255, 255, 255), max(1, thick - 1), cv2.LINE_AA)
+    cv2.rectangle(img, (x - pad, y - pad), (x + w + pad, y + h + pad), colour, max(1, pad // 3), cv2.LINE_AA)
+    draw_text(img, text, (x, y), height_px, (255, 255, 255))
 
 
 def draw_angle(rgb: np.ndarray, knee_px: np.ndarray, ankle_px: np.ndarray, roll_deg: float,
@@ -156,12 +128,12 @@ def draw_angle(rgb: np.ndarray, knee_px: np.ndarray, ankle_px: np.ndarray, roll_
     # the label sits beside the arc on the vertical's far side from the shank, clear of the leg
     away = -1.0 if (a - k) @ np.array([down[1], -down[0]]) > 0 else 1.0
     side_dir = np.array([down[1], -down[0]]) * away
-    scale = 0.85 * s
+    height = 30.0 * s
     text = f"{label} {angle_deg:.1f}°"
-    (w, _), _ = cv2.getTextSize(text[:-1], cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, thick - 1))
+    w = text_size(text, int(height))[0]
     anchor = k + down * radius + side_dir * 14 * s
-    x = anchor[0] if side_dir[0] >= 0 else anchor[0] - w - 30 * s
-    _label(img, text, (x, anchor[1]), scale, max(1, thick - 1), colour)
+    x = anchor[0] if side_dir[0] >= 0 else anchor[0] - w - 20 * s
+    _label(img, text, (x, anchor[1]), height, colour)
     return img
 
 
@@ -226,7 +198,7 @@ def peak_frame(result: "AnalysisResult", side: str, *, kind: str = "ir", video_p
     roll = float(result.measurement.roll.roll_deg)
     k, a = (np.asarray(p, float) for p in line)
     if crop:
-        idx = [_HIP["left"], _HIP["right"], _KNEE["left"], _KNEE["right"], _ANKLE["left"], _ANKLE["right"]]
+        idx = [LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
         pts = np.vstack([series.image_px[int(rows[0]), idx, :2], np.asarray(line)])
         x0, y0, x1, y1 = _crop_box(pts, rgb.shape, 0.35)
         rgb = rgb[y0:y1, x0:x1]

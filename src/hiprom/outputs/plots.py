@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,9 +12,24 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from hiprom.core.result import AnalysisResult
 
-__all__ = ["plot_angles", "SIDE_COLOURS"]
+__all__ = ["plot_angles", "SIDE_COLOURS", "drawable_text"]
 
 SIDE_COLOURS = {"right": "#d62728", "left": "#1f77b4"}
+
+
+@lru_cache(maxsize=1)
+def _drawable_codepoints() -> frozenset[int]:
+    from matplotlib import font_manager
+
+    font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    return frozenset(font.get_charmap())
+
+
+def drawable_text(text: str) -> str:
+    """``text`` with every character the figures' font has no glyph for (an emoji in a file
+    name, say) replaced by ``?``, so matplotlib draws it without a "Glyph ... missing" warning."""
+    codes = _drawable_codepoints()
+    return "".join(c if ord(c) in codes or c.isspace() else "?" for c in text)
 
 
 def _new_figure(width: float = 9.0, height: float = 4.2):
@@ -54,7 +70,7 @@ def plot_angles(result: "AnalysisResult", ax=None) -> "matplotlib.figure.Figure"
     ax.set_xlabel("time (s)")
     ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
     ax.set_ylabel(f"hip rotation (°, {ref})\n+ internal / − external")
-    ax.set_title(f"{result.source.get('path', '')}".split("/")[-1], fontsize=10)
+    ax.set_title(drawable_text(f"{result.source.get('path', '')}".split("/")[-1]), fontsize=10)
     finite = df[[f"{s}_deg" for s in ("left", "right")]].to_numpy()
     if np.isfinite(finite).any():
         lo, hi = np.nanmin(finite), np.nanmax(finite)

@@ -1,8 +1,8 @@
 """A self-contained HTML report of one analysis: one file, images embedded, opens offline.
 
-``write_report(result_or_folder, "report.html")`` writes it atomically (temporary file, then
+``write_report(result, "report.html")`` writes it atomically (temporary file, then
 ``os.replace``). The page holds: subject and date, how the clip was filmed and the quality
-verdict, per-side results, the norm comparison (:mod:`hiprom.norms`), screening flags, the
+verdict, per-side results, the norm comparison (:mod:`hiprom.interpret.norms`), screening flags, the
 figures (:mod:`hiprom.report_plots`), a key frame at each side's peak IR
 (:mod:`hiprom.keyframes`) and suggested drills. All user text is HTML-escaped; CSS is inline
 and images are ``data:`` URIs, so the file makes no network requests.
@@ -11,34 +11,39 @@ and images are ``data:`` URIs, so the file makes no network requests.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as _dt
 import io
-import json
 import os
 import tempfile
-from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.result_json import read_result
+from hiprom.outputs.report_sections import (
+    _drills_section,
+    _e,
+    _flags_section,
+    _mdc_text,
+    _norm_section,
+    _sources_section,
+    _table,
+    _td,
+    load_drills,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hiprom.interpret.norms import NormComparison
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison
 
-__all__ = ["write_report", "build_report_from_folder", "load_result_folder", "read_result_json", "load_drills",
+__all__ = ["write_report", "read_result_json", "load_drills",
            "find_video"]
 
 
 
 def _css() -> str:
     return resources.files("hiprom").joinpath("data", "report.css").read_text(encoding="utf-8")
-
-
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
 
 
 def _deg(value: Any, nd: int = 1) -> str:
@@ -59,67 +64,8 @@ def _when(iso: Any) -> str:
 
 
 # -- loading ----------------------------------------------------------------------------
-def load_drills() -> dict[str, Any]:
-    """The drill list ``hiprom/data/drills.toml`` (validated: each drill has name, dose, how)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    data = tomllib.loads(resources.files("hiprom").joinpath("data", "drills.toml").read_text(encoding="utf-8"))
-    for key in ("source", "frequency", "retest", "see_professional"):
-        if not str(data.get(key, "")).strip():
-            raise ConfigError(f"drills.toml: expected a non-empty {key!r}", fix="reinstall hiprom.")
-    for d in data.get("drill", []):
-        if not all(str(d.get(k, "")).strip() for k in ("name", "dose", "how")):
-            raise ConfigError(f"drills.toml: expected name, dose and how in every drill, got {d}",
-                              fix="reinstall hiprom.")
-    return data
-
-
-def read_result_json(path: str | Path) -> dict[str, Any]:
-    """A validated ``result.json`` (``hiprom.result`` v1) from a file or an output folder."""
-    from hiprom.core.result import RESULT_SCHEMA
-
-    path = Path(path)
-    path = path / "result.json" if path.is_dir() else path
-    if not path.is_file():
-        raise InputError("no result.json here: expected an output folder of hiprom analyze", path=path,
-                         fix="give the folder hiprom analyze wrote (…_hiprom/) or its result.json.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"is not valid JSON: {exc}", path=path, fix="re-run hiprom analyze.") from None
-    if not isinstance(data, dict) or data.get("schema") != RESULT_SCHEMA or data.get("schema_version") != 1 \
-            or not isinstance(data.get("sides"), dict) or set(data["sides"]) != {"left", "right"}:
-        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise InputError(f"expected a {RESULT_SCHEMA} v1 result with left and right sides, got {got!r}",
-                         path=path, fix="give a result.json written by hiprom analyze.")
-    return data
-
-
-def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], "AnalysisResult | None"]:
-    """``result.json`` of an output folder, and the analysis rebuilt from its ``landmarks.npz``.
-
-    The rebuilt :class:`~hiprom.result.AnalysisResult` (``None`` without landmarks) re-measures
-    the saved landmarks with the saved settings; it supplies the time series and key frames,
-    while the report's numbers come from ``result.json``.
-    """
-    from hiprom.config import Config
-    from hiprom.core.landmarks import LandmarkSeries
-    from hiprom.apps.pipeline import analyze_landmarks
-
-    folder = Path(folder)
-    path = folder / "result.json" if folder.is_dir() else folder
-    data = read_result_json(path)
-    npz = path.parent / "landmarks.npz"
-    if not npz.is_file():
-        return data, None
-    config = Config().with_overrides(data.get("config") or {}, origin=str(path))
-    result = analyze_landmarks(LandmarkSeries.load(npz), config)
-    result = dataclasses.replace(result, source=data.get("input", result.source),
-                                 model=data.get("model", result.model),
-                                 created_utc=data.get("created_utc", result.created_utc))
-    return data, result
+#: The one validated reader of result.json (kept under this name for the report's callers).
+read_result_json = read_result
 
 
 def find_video(data: dict[str, Any], folder: Path | None = None, video_path: str | Path | None = None) -> Path | None:
@@ -191,17 +137,6 @@ def _key_frames(result: "AnalysisResult", video: Path | None,
     return out, notes
 
 
-def _table(head: list[str] | None, rows: list[list[str]], classes: list[str] | None = None) -> str:
-    h = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in head) + "</tr>" if head else ""
-    body = "".join(f"<tr class='{(classes or [''] * len(rows))[i]}'>" + "".join(rows[i]) + "</tr>"
-                   for i in range(len(rows)))
-    return f"<table>{h}{body}</table>"
-
-
-def _td(v: Any, cls: str = "") -> str:
-    return f"<td class='{cls}'>{_e(v)}</td>"
-
-
 def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
     inp, cam, q = d.get("input", {}), d.get("camera", {}), d.get("quality", {})
     out = ["<h2>How the clip was filmed</h2>", _table(None, [
@@ -213,13 +148,14 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
         [_td("camera yaw (estimate)"), _td(_deg(cam.get("yaw_deg_estimate")))],
         [_td("angles measured"), _td("from the vertical (as a goniometer)" if d.get("reference") == "vertical"
                                      else "from the leg's rest position")],
-        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score', 0):.2f})")]])]
+        [_td("quality verdict"), _td(f"{q.get('level', '?')} ({q.get('score') or 0:.2f})")]])]
     warns = d.get("warnings") or []
     out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
     rows = []
     for side in ("right", "left"):
         s = d["sides"][side]
-        verdict = f"{s['quality']['level']} ({s['quality']['score']:.2f})" if s.get("tested") else "not tested"
+        sq = s.get("quality") or {}
+        verdict = f"{sq.get('level', '?')} ({sq.get('score') or 0:.2f})" if s.get("tested") else "not tested"
         rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
                      _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")
@@ -229,69 +165,6 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
             f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}. "
             f"Each reading carries about ±{cmp.uncertainty_deg:g}° of measurement uncertainty.</p>"]
     return out
-
-
-def _norm_section(cmp: "NormComparison") -> list[str]:
-    from hiprom.interpret.norms import load_norms
-
-    out = ["<h2>Compared with norms (seated internal rotation)</h2>"]
-    if cmp.note:
-        out.append(f"<div class='box note'>{_e(cmp.note)}</div>")
-    out += [f"<div class='box note'>{_e(n)}</div>" for n in cmp.notes]
-    for side in ("right", "left"):
-        s = cmp.sides[side]
-        if s is not None:
-            out.append(f"<p><span class='{s['position']}'>{_e(s['position'])}</span> — {_e(s['text'])}</p>")
-    measured = [x for x in ("right", "left") if cmp.sides[x] is not None]
-    rows, classes = [], []
-    for r in [x for x in load_norms() if x.kind == "age"] + list(cmp.other_rows):
-        cells = [_td(r.label), _td(f"{r.lo_deg:g}–{r.hi_deg:g}°", "num")]
-        for side in measured:
-            s = cmp.sides[side]
-            pos = s["by_age"].get(r.id) or next((o["position"] for o in s["others"] if o["row"] == r.id), "")
-            cells.append(_td(pos, pos))
-        rows.append(cells)
-        classes.append("chosen" if r.id == cmp.row.id else "")
-    out.append(_table(["reference", "band"] + [f"{x} ({cmp.sides[x]['value']:.1f}°)" for x in measured],
-                      rows, classes))
-    out.append(f"<p class='sub'>Highlighted: the row used. A value within ±{cmp.uncertainty_deg:g}° of a band "
-               "edge is called borderline rather than below/within/above.</p>")
-    return out
-
-
-def _flags_section(cmp: "NormComparison") -> list[str]:
-    out = ["<h2>Screening flags</h2>"]
-    if not cmp.flags:
-        out.append("<div class='box ok'>No screening flag raised.</div>")
-    for f in cmp.flags:
-        cls = "flag" if f["status"] == "clear" else "possible"
-        out.append(f"<div class='box {cls}'><b>{_e(f['label'])}</b> ({_e(f['side'])}): {_e(f['text'])}"
-                   f"<div class='src'>Source: {_e(f['source'])}</div></div>")
-    out.append("<p class='sub'>Flags are screening signs from published thresholds, never a diagnosis.</p>")
-    return out
-
-
-def _drills_section(cmp: "NormComparison") -> list[str]:
-    drills = load_drills()
-    deficit = any(s is not None and s["position"] in ("below", "borderline") for s in cmp.sides.values()) \
-        or bool(cmp.flags)
-    lead = ("Internal rotation is below or at the edge of the band (or a flag was raised). These drills are "
-            "commonly used to improve it:" if deficit else
-            "No deficit found. If you want to keep or build the range, these drills are commonly used:")
-    items = "".join(f"<li><b>{_e(x['name'])}</b> — {_e(x['dose'])}. {_e(x['how'])}</li>" for x in drills["drill"])
-    return ["<h2>What you can do</h2>", f"<p>{_e(lead)}</p><ul>{items}</ul>",
-            f"<p>{_e(drills['frequency'])} {_e(drills['retest'])}</p>",
-            f"<div class='box flag'><b>{_e(drills['see_professional'])}</b></div>",
-            f"<p class='src'>Source: {_e(drills['source'])}</p>"]
-
-
-def _sources_section(cmp: "NormComparison") -> list[str]:
-    from hiprom.interpret.norms import load_demands
-
-    srcs = [cmp.row.source] + [r.source for r in cmp.other_rows] + [f["source"] for f in cmp.flags] \
-        + [d.source for d in load_demands()]
-    items = "".join(f"<li>{_e(s)}</li>" for s in dict.fromkeys(srcs))
-    return ["<h2>Sources</h2>", f"<ol class='src'>{items}</ol>"]
 
 
 def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str]],
@@ -316,8 +189,8 @@ def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str
             f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
             for c, uri in frames) + "</div>")
     parts += _drills_section(cmp) + _sources_section(cmp)
-    parts.append("<footer>hiprom is a measuring aid, not a diagnostic device. Figures come from a video and carry "
-                 "measurement error; a goniometer in careful hands differs by 6–9° between sessions.</footer>")
+    parts.append(f"<footer>hiprom is a measuring aid, not a diagnostic device. Figures come from a video and carry "
+                 f"measurement error. {_e(_mdc_text())}</footer>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
             "style-src 'unsafe-inline'\">"
@@ -325,17 +198,21 @@ def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str
             + "\n".join(parts) + "</main></body></html>\n")
 
 
-def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: str | Path, *,
-                 comparison: "NormComparison | None" = None, video_path: str | Path | None = None,
-                 blur_faces: bool = False) -> Path:
+def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data: dict[str, Any] | None = None,
+                 folder: Path | None = None, comparison: "NormComparison | None" = None,
+                 video_path: str | Path | None = None, blur_faces: bool = False) -> Path:
     """Write the HTML report of one analysis to ``out_path`` (replaced atomically).
 
     Parameters
     ----------
-    result_dir_or_result
-        An :class:`~hiprom.result.AnalysisResult`, or an output folder (or its ``result.json``).
+    result
+        The analysis (its time series and key frames), or None when only ``data`` is known.
+    data
+        The saved ``result.json`` the numbers come from (default: ``result.to_dict()``).
+    folder
+        The output folder ``data`` was read from (to find the clip beside it).
     comparison
-        From :func:`hiprom.norms.compare`; default: compared without age, sex or sport.
+        From :func:`hiprom.interpret.norms.compare`; default: compared without age, sex or sport.
     video_path
         The analysed clip, for the key frames (default: found from ``result.json``).
     blur_faces
@@ -349,13 +226,9 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
     from hiprom.interpret.norms import compare
     from hiprom.outputs.report_plots import plot_angles_with_band, plot_demands_gauge, plot_sides_vs_band
 
-    folder = None
-    if isinstance(result_dir_or_result, (str, Path)):
-        folder = Path(result_dir_or_result)
-        folder = folder if folder.is_dir() else folder.parent
-        data, result = load_result_folder(result_dir_or_result)
-    else:
-        result = result_dir_or_result
+    if data is None:
+        if result is None:
+            raise ValueError("write_report needs a result or its saved data")
         data = result.to_dict()
     cmp = comparison if comparison is not None else compare(data)
     figures, notes = [], []
@@ -383,11 +256,3 @@ def write_report(result_dir_or_result: "AnalysisResult | str | Path", out_path: 
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
-
-
-def build_report_from_folder(folder: str | Path, out_path: str | Path | None = None, **kwargs: Any) -> Path:
-    """Rebuild the report of an output folder (``result.json`` + ``landmarks.npz``) as
-    ``<folder>/report.html`` (or ``out_path``); keyword arguments go to :func:`write_report`."""
-    folder = Path(folder)
-    base = folder if folder.is_dir() else folder.parent
-    return write_report(folder, out_path or base / "report.html", **kwargs)

@@ -1,7 +1,7 @@
 """Report figures: a result against its norm band, side by side, and against functional demands.
 
 Each function takes an :class:`~hiprom.result.AnalysisResult` (the last two also accept its
-``result.json`` dict) and the :class:`~hiprom.norms.NormComparison` made from it, returns a
+``result.json`` dict) and the :class:`~hiprom.interpret.norms.NormComparison` made from it, returns a
 :class:`matplotlib.figure.Figure` and touches no pyplot global state.
 """
 
@@ -16,12 +16,14 @@ from hiprom.outputs.plots import SIDE_COLOURS, plot_angles
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
 
-    from hiprom.interpret.norms import NormComparison
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison, NormRow
 
-__all__ = ["plot_angles_with_band", "plot_sides_vs_band", "plot_demands_gauge", "BAND_COLOUR", "STATUS_COLOURS"]
+__all__ = ["plot_angles_with_band", "plot_sides_vs_band", "plot_demands_gauge", "BAND_COLOUR", "ER_BAND_COLOUR",
+           "STATUS_COLOURS"]
 
 BAND_COLOUR = "#2ca02c"
+ER_BAND_COLOUR = "#9467bd"
 STATUS_COLOURS = {"enough": "#2ca02c", "borderline": "#ff9f1c", "short": "#d62728"}
 _FLAG_COLOUR = "#b00020"
 
@@ -38,9 +40,12 @@ def _values(comparison: "NormComparison") -> dict[str, float]:
     return {side: s["value"] for side, s in comparison.sides.items() if s is not None}
 
 
-def _row_label(comparison: "NormComparison") -> str:
-    row = comparison.row
-    return f"{row.label}: {row.lo_deg:g}–{row.hi_deg:g}°" + ("" if comparison.age_given else " (no age given)")
+def _row_label(row: "NormRow", comparison: "NormComparison") -> str:
+    """``"Adults over 50 (popular article): 25–35° — popular article, not peer-reviewed"``."""
+    from hiprom.interpret.norm_text import cite
+
+    lo, hi = row.band
+    return f"{row.label}: {lo:g}–{hi:g}° — {cite(row)}" + ("" if comparison.age_given else " (no age given)")
 
 
 def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison") -> "matplotlib.figure.Figure":
@@ -48,16 +53,24 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
 
     Notes
     -----
-    The band is the comparison's chosen row (``comparison.row``); the dotted lines are the IR
-    screening thresholds (``flags.csv``). Negative angles are external rotation, for which
-    the tables give no band.
+    The IR band is the first IR row with a band (``comparison.row``); negative angles are
+    external rotation, shaded (mirrored, as ``-hi``..``-lo``) with the ER row's band when there
+    is one. The dotted lines are the IR screening thresholds (``flags.csv``).
     """
     from hiprom.interpret.norms import load_flags
 
     fig, ax = _figure(9.0, 4.4)
     plot_angles(result, ax=ax)
-    row = comparison.row
-    ax.axhspan(row.lo_deg, row.hi_deg, color=BAND_COLOUR, alpha=0.15, lw=0, label=f"norm IR — {_row_label(comparison)}")
+    row, er_row = comparison.row, comparison.er.band_row
+    top, bottom = 0.0, 0.0
+    if row is not None:
+        ax.axhspan(*row.band, color=BAND_COLOUR, alpha=0.15, lw=0, label=f"norm IR — {_row_label(row, comparison)}")
+        top = row.band[1]
+    if er_row is not None:
+        bottom = -er_row.band[1]
+        ax.axhspan(-er_row.band[1], -er_row.band[0], color=ER_BAND_COLOUR, alpha=0.12, lw=0,
+                   label=f"norm ER (drawn negative) — {_row_label(er_row, comparison)}"
+                         + (" — orientation only" if comparison.er.orientation_only else ""))
     for t in sorted({r.threshold_deg for r in load_flags() if r.measure == "ir"}):
         ax.axhline(t, color=_FLAG_COLOUR, lw=0.8, ls=":", alpha=0.8)
         ax.annotate(f"{t:g}° screening", (0.0, t), xycoords=("axes fraction", "data"), xytext=(3, 2),
@@ -67,8 +80,8 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
         if s is not None and t_peak is not None:
             ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.8, ls="--", alpha=0.6)
     lo, hi = ax.get_ylim()
-    ax.set_ylim(min(lo, -10), max(hi, row.hi_deg) + 22)  # headroom for the legend above the band
-    ax.legend(loc="upper right", fontsize=8, ncols=3)
+    ax.set_ylim(min(lo, bottom, -10) - 3, max(hi, top) + 6)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), fontsize=7, ncols=1, frameon=False)
     return fig
 
 
@@ -79,19 +92,25 @@ def plot_sides_vs_band(result: "AnalysisResult | dict[str, Any]",
 
     Notes
     -----
-    Error bars are ± ``comparison.uncertainty_deg``. The difference is flagged in red when
-    it clearly exceeds the ``LR_DIFF_GT_10`` threshold and in orange when only possibly
-    (see :func:`hiprom.norms.flag_status`).
+    Error bars are ± ``comparison.uncertainty_deg``. The shaded band is ``comparison.row``;
+    the other IR rows are dashed (their band edges) or dotted (a mean without SD). The
+    difference is titled in red when the ``LR_DIFF_GT_10`` flag is raised and in orange when
+    only possible (see :func:`hiprom.interpret.norms.flag_status`).
     """
     fig, ax = _figure(5.6, 4.4)
     row, u = comparison.row, comparison.uncertainty_deg
     values = _values(comparison)
-    ax.axhspan(row.lo_deg, row.hi_deg, color=BAND_COLOUR, alpha=0.18, lw=0, label=_row_label(comparison))
-    for other in comparison.other_rows:
-        ax.axhline(other.lo_deg, color="0.45", lw=0.8, ls="--")
-        ax.axhline(other.hi_deg, color="0.45", lw=0.8, ls="--")
-        ax.annotate(other.label, (1.0, other.hi_deg), xycoords=("axes fraction", "data"), xytext=(-3, 2),
+    if row is not None:
+        ax.axhspan(*row.band, color=BAND_COLOUR, alpha=0.18, lw=0, label=_row_label(row, comparison))
+    tops = [] if row is None else [row.band[1]]
+    for other in (r for r in comparison.ir.rows if r is not row):
+        lines = other.band if other.band is not None else (other.mean_deg,)
+        for y in lines:
+            ax.axhline(y, color="0.45", lw=0.8, ls="--" if other.band is not None else ":")
+        what = f"{other.label}: {other.value_text}" + ("" if other.band is not None else " (mean)")
+        ax.annotate(what, (1.0, max(lines)), xycoords=("axes fraction", "data"), xytext=(-3, 2),
                     textcoords="offset points", ha="right", fontsize=7, color="0.35")
+        tops.append(max(lines))
     for x, side in enumerate(("left", "right")):
         if side in values:
             v = values[side]
@@ -103,17 +122,17 @@ def plot_sides_vs_band(result: "AnalysisResult | dict[str, Any]",
                         ha="center", va="bottom", fontsize=9)
         else:
             ax.annotate("not\nmeasured", (x, 1.0), ha="center", va="bottom", fontsize=9, color="0.4")
-    top = max([row.hi_deg, *values.values()] + [r.hi_deg for r in comparison.other_rows]) + u + 14
+    top = max([*tops, *values.values(), 0.0]) + u + 14
     ax.set_ylim(0, top)
     ax.set_xticks([0, 1], ["left", "right"])
     ax.set_xlim(-0.6, 1.6)
     ax.set_ylabel("peak internal rotation (°)")
-    lr = [f for f in comparison.flags if f["side"] == "both"]
+    lr = [f for f in comparison.shown_flags if f["side"] == "both"]
     if len(values) == 2:
         diff = abs(values["left"] - values["right"])
         if lr:
-            colour = _FLAG_COLOUR if lr[0]["status"] == "clear" else STATUS_COLOURS["borderline"]
-            word = "screening flag" if lr[0]["status"] == "clear" else "possible flag"
+            colour = _FLAG_COLOUR if lr[0]["status"] == "raised" else STATUS_COLOURS["borderline"]
+            word = "screening flag raised" if lr[0]["status"] == "raised" else "possible screening flag"
             text = f"left–right difference {diff:.1f}° > {lr[0]['threshold_deg']:g}°: {word}"
         else:
             colour, text = "0.2", f"left–right difference {diff:.1f}° (sides within 10°)"
@@ -131,7 +150,8 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
 
     One row per activity: its demand range as a bar (a tick when one figure is quoted), the
     measured values as vertical lines in the side colours with ± uncertainty shaded, and per
-    side the verdict (enough / borderline / short, see :mod:`hiprom.norms`).
+    side the verdict (enough / borderline / short, see :mod:`hiprom.interpret.norms`). The
+    demands come from a popular article (not peer-reviewed); the title says so.
     """
     from hiprom.interpret.norms import load_demands
 
@@ -140,16 +160,17 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
     u = comparison.uncertainty_deg
     fig, ax = _figure(9.0, 0.75 * (len(demands) + 1) + 1.4)
     row = comparison.row
-    labels = [f"norm: {row.label}"] + [d.label for d in demands]
+    labels = [f"norm: {row.label}" if row is not None else "norm: none"] + [d.label for d in demands]
     y = np.arange(len(labels))[::-1]
-    ax.barh(y[0], row.hi_deg - row.lo_deg, left=row.lo_deg, height=0.5, color=BAND_COLOUR, alpha=0.35)
+    if row is not None:
+        ax.barh(y[0], row.band[1] - row.band[0], left=row.band[0], height=0.5, color=BAND_COLOUR, alpha=0.35)
     chosen = comparison.sport_demand.id if comparison.sport_demand is not None else None
     for yi, d in zip(y[1:], demands):
         width = max(d.hi_deg - d.lo_deg, 0.6)
         ax.barh(yi, width, left=d.lo_deg - (0.3 if d.hi_deg == d.lo_deg else 0), height=0.5,
                 color="0.35" if d.id != chosen else "#6a3d9a", alpha=0.75)
         verdicts = []
-        for side, v in values.items():
+        for side in values:
             st = next(x["status"] for x in comparison.sides[side]["demands"] if x["id"] == d.id)
             verdicts.append((side, st))
         for k, (side, st) in enumerate(verdicts):
@@ -167,8 +188,11 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
     ax.set_ylim(-0.7, len(labels) - 0.3)
     ax.set_xlabel("hip internal rotation (°)")
     ax.grid(axis="x", alpha=0.3)
+    evidence = sorted({d.source.evidence for d in demands})
     if values:
         ax.legend(loc="lower right", fontsize=8)
+        if evidence == ["popular_article"]:
+            ax.set_title("Demands as given by a popular article (not peer-reviewed)", fontsize=9)
     else:
         ax.set_title("no side measured", fontsize=9)
     return fig

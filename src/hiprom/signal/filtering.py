@@ -10,42 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
+from hiprom.config import SignalSettings
+
 __all__ = ["SignalSettings", "CleanAngle", "clean_angle", "hampel_mask", "fill_short_gaps",
            "lowpass_zero_phase", "runs"]
-
-
-@dataclass(frozen=True)
-class SignalSettings:
-    """Settings of :func:`clean_angle` (see the ``[signal]`` section of the config).
-
-    ``cutoff_hz`` None = automatic: ``default_cutoff_hz`` capped at 0.4 × the frame rate.
-    """
-
-    min_visibility: float = 0.5
-    max_gap_s: float = 0.35
-    outlier_window_s: float = 0.2
-    outlier_threshold: float = 4.0
-    outlier_min_deg: float = 4.0
-    cutoff_hz: float | None = None
-    default_cutoff_hz: float = 3.0
-    filter_order: int = 4
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.min_visibility <= 1.0:
-            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
-        if self.max_gap_s < 0 or self.outlier_window_s <= 0 or self.outlier_threshold <= 0:
-            raise ValueError("max_gap_s, outlier_window_s and outlier_threshold must be positive")
-        if self.cutoff_hz is not None and self.cutoff_hz <= 0:
-            raise ValueError(f"cutoff_hz must be positive, got {self.cutoff_hz}")
-        if self.default_cutoff_hz <= 0:
-            raise ValueError(f"default_cutoff_hz must be positive, got {self.default_cutoff_hz}")
-        if self.filter_order < 1 or self.filter_order % 2:
-            raise ValueError(f"filter_order must be even and >= 2, got {self.filter_order}")
-
-    def cutoff_for(self, fps: float) -> float:
-        """The cutoff frequency used at a frame rate (always below Nyquist)."""
-        wanted = self.cutoff_hz if self.cutoff_hz is not None else self.default_cutoff_hz
-        return float(min(wanted, 0.4 * fps))
 
 
 @dataclass(frozen=True)
@@ -184,7 +152,7 @@ def lowpass_zero_phase(time_s: np.ndarray, values: np.ndarray, cutoff_hz: float,
 
 
 def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarray,
-                settings: SignalSettings = SignalSettings(), *, seen: np.ndarray | None = None) -> CleanAngle:
+                settings: SignalSettings | None = None) -> CleanAngle:
     """Mask, de-spike, gap-fill and zero-phase filter one angle series.
 
     Parameters
@@ -197,23 +165,17 @@ def clean_angle(time_s: np.ndarray, angle_deg: np.ndarray, visibility: np.ndarra
         ``(T,)`` the weakest visibility of the landmarks the angle uses.
     settings
         Thresholds and filter settings.
-    seen
-        ``(T,)`` nonzero where the pose model saw the frame (None = every frame). Frames it
-        skipped are gaps, like frames without a pose: not outliers, not low visibility, not
-        counted as valid; step (3) fills them in from the frames seen.
 
     Notes
     -----
-    Order: (0) frames the model did not see and (1) frames with visibility below
-    ``min_visibility`` are masked; (2) Hampel outliers over ``outlier_window_s`` are
-    masked; (3) gaps up to ``max_gap_s`` are filled
+    Order: (1) frames with visibility below ``min_visibility`` are masked; (2) Hampel
+    outliers over ``outlier_window_s`` are masked; (3) gaps up to ``max_gap_s`` are filled
     linearly, longer ones stay empty; (4) a Butterworth low-pass of ``filter_order`` runs
     forward and backward (zero phase) on each gap-free segment.
     """
+    settings = settings or SignalSettings()
     time_s = np.asarray(time_s, float)
     raw = np.asarray(angle_deg, float)
-    if seen is not None:
-        raw = np.where(np.asarray(seen, float) > 0, raw, np.nan)
     vis = np.nan_to_num(np.asarray(visibility, float), nan=0.0)
     visible = np.isfinite(raw) & (vis >= settings.min_visibility)
     work = np.where(visible, raw, np.nan)

@@ -12,32 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hiprom.config import MovementSettings
 from hiprom.signal.filtering import runs
 
 __all__ = ["MovementSettings", "RestPhase", "Excursion", "Rep", "find_rest", "find_excursions",
            "group_reps", "is_tested"]
-
-
-@dataclass(frozen=True)
-class MovementSettings:
-    """Thresholds of phase detection (the ``[movement]`` section of the config)."""
-
-    still_velocity_deg_s: float = 12.0
-    min_rest_s: float = 0.4
-    tested_min_range_deg: float = 8.0
-    excursion_enter_deg: float = 6.0
-    excursion_exit_deg: float = 3.0
-    min_excursion_s: float = 0.3
-    hold_tolerance_deg: float = 2.0
-    min_hold_s: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.excursion_exit_deg >= self.excursion_enter_deg:
-            raise ValueError("excursion_exit_deg must be smaller than excursion_enter_deg")
-        for name in ("still_velocity_deg_s", "min_rest_s", "tested_min_range_deg",
-                     "excursion_exit_deg", "min_excursion_s", "hold_tolerance_deg"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -93,8 +72,9 @@ def _velocity(time_s: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
     return np.gradient(angle_deg, time_s)
 
 
-def is_tested(angle_deg: np.ndarray, settings: MovementSettings = MovementSettings()) -> bool:
+def is_tested(angle_deg: np.ndarray, settings: MovementSettings | None = None) -> bool:
     """True when the leg moved: its 1st–99th percentile range exceeds ``tested_min_range_deg``."""
+    settings = settings or MovementSettings()
     a = angle_deg[np.isfinite(angle_deg)]
     if a.size < 3:
         return False
@@ -103,7 +83,7 @@ def is_tested(angle_deg: np.ndarray, settings: MovementSettings = MovementSettin
 
 
 def find_rest(time_s: np.ndarray, angle_deg: np.ndarray,
-              settings: MovementSettings = MovementSettings()) -> RestPhase | None:
+              settings: MovementSettings | None = None) -> RestPhase | None:
     """The rest phase: the first still stretch of at least ``min_rest_s``.
 
     A stretch is still when the angular speed stays below ``still_velocity_deg_s``. If the
@@ -117,6 +97,7 @@ def find_rest(time_s: np.ndarray, angle_deg: np.ndarray,
     RestPhase or None
         None when no still stretch is long enough (clip too short or never still).
     """
+    settings = settings or MovementSettings()
     time_s = np.asarray(time_s, float)
     a = np.asarray(angle_deg, float)
     speed = np.abs(_velocity(time_s, a))
@@ -160,7 +141,7 @@ def _hold(angle: np.ndarray, peak: int, lo: int, hi: int, tol: float) -> tuple[i
 
 
 def find_excursions(time_s: np.ndarray, angle_deg: np.ndarray, rest_deg: float,
-                    settings: MovementSettings = MovementSettings()) -> list[Excursion]:
+                    settings: MovementSettings | None = None) -> list[Excursion]:
     """Swings away from rest, in time order, with their peak and hold.
 
     Notes
@@ -170,6 +151,7 @@ def find_excursions(time_s: np.ndarray, angle_deg: np.ndarray, rest_deg: float,
     excursion is the same for ``-e``. The hold is the contiguous stretch around the peak
     within ``hold_tolerance_deg`` of it.
     """
+    settings = settings or MovementSettings()
     time_s = np.asarray(time_s, float)
     a = np.asarray(angle_deg, float)
     e = a - rest_deg

@@ -27,6 +27,7 @@ from typing import BinaryIO
 import platformdirs
 
 from hiprom.errors import ModelError
+from hiprom.vision.tflite_info import pose_bundle_problem
 
 try:  # Python 3.11+
     import tomllib
@@ -69,6 +70,10 @@ class ModelInfo:
     source: str
     sha256: str
     size_bytes: int
+
+    def to_dict(self) -> dict[str, str | None]:
+        """What a result records of the model: ``path``, ``variant``, ``source``, ``sha256``."""
+        return {"path": str(self.path), "variant": self.variant, "source": self.source, "sha256": self.sha256}
 
 
 def _manifest_text() -> tuple[str, str]:
@@ -155,7 +160,8 @@ def validate_model_file(path: Path, *, expected_sha256: str | None = None) -> st
     ------
     ModelError
         If the file is missing, empty, not a zip, lacks a required ``.tflite`` member (named),
-        fails a CRC check, or has a different digest.
+        fails a CRC check, holds members that are not the models their names say (e.g. the
+        two swapped: told by their tensors, see :mod:`hiprom.vision.tflite_info`), or has a different digest.
     """
     path = Path(path)
     fix = "download the model again, or point --model / HIPROM_MODEL at a valid .task file"
@@ -181,10 +187,14 @@ def validate_model_file(path: Path, *, expected_sha256: str | None = None) -> st
                 raise fail(f"a zip without {' and '.join(missing)} "
                            f"(members: {', '.join(sorted(names)) or 'none'})")
             bad = zf.testzip()
+            if bad is None:
+                problem = pose_bundle_problem({m: zf.read(m) for m in REQUIRED_MEMBERS})
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise fail(f"a damaged zip archive ({exc})") from exc
     if bad is not None:
         raise fail(f"a damaged zip ({bad} fails its CRC check)")
+    if problem is not None:
+        raise fail(problem)
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -230,7 +240,7 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
     fix = _provide_hint(entry, dest_dir)
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,
+        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,  # noqa: SIM115 (closed below)
                                           prefix=f".{entry['file']}.", suffix=".part")
     except OSError as exc:
         raise ModelError(f"expected a writable cache directory, got: {exc}", path=dest_dir,

@@ -8,33 +8,17 @@ best track becomes the landmark series.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import numpy as np
 
+from hiprom.core.capture import PersonChoice, ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
 from hiprom.vision.pose import PoseCandidate
 
 __all__ = ["PersonChoice", "choose_subject", "drop_duplicates", "seated_score"]
 
 _LEGS = [LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
-
-
-@dataclass(frozen=True)
-class PersonChoice:
-    """Which person was kept, and why (stored in the result for the user to check)."""
-
-    max_people_in_frame: int
-    frames_with_several: int
-    n_tracks: int
-    chosen_track: int
-    chosen_frames: int
-    position_px: tuple[float, float] | None
-    reason: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def seated_score(c: PoseCandidate) -> float:
@@ -139,20 +123,17 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     several = sum(1 for p in people if len(p) > 1)
     max_people = max((len(p) for p in people), default=0)
     if not scores:
-        return series, PersonChoice(0, 0, 0, -1, 0, None, "nobody was detected in any frame")
+        nobody = PersonChoice(0, 0, 0, -1, 0, None, "nobody was detected in any frame")
+        return series.replace(person=nobody), nobody
     best = int(np.argmax(scores))
     image = np.full((n, N_LANDMARKS, 3), np.nan)
     world, vis, pres = image.copy(), np.full((n, N_LANDMARKS), np.nan), np.full((n, N_LANDMARKS), np.nan)
-    extras: dict[str, np.ndarray] = {}
+    lines: list[ShankLines | None] = [None] * n
     for f, (frame_people, ids) in enumerate(zip(people, track_of)):
         for c, t in zip(frame_people, ids):
             if t == best:
                 image[f], world[f], vis[f], pres[f] = c.image_px, c.world_m, c.visibility, c.presence
-                for key, value in c.extras.items():
-                    value = np.asarray(value, float)
-                    if key not in extras:
-                        extras[key] = np.full((n, *value.shape), np.nan)
-                    extras[key][f] = value
+                lines[f] = c.shank
     chosen = int(np.isfinite(image[:, 0, 0]).sum())
     hips = np.nanmedian((image[:, LM.LEFT_HIP, :2] + image[:, LM.RIGHT_HIP, :2]) / 2, axis=0)
     if max_people <= 1 and len(scores) == 1:
@@ -165,5 +146,6 @@ def choose_subject(people: Sequence[Sequence[PoseCandidate]], time_s: np.ndarray
     choice = PersonChoice(max_people, several, len(scores), best, chosen,
                           (float(hips[0]), float(hips[1])), reason)
     series = series.replace(image_px=image, world_m=world, visibility=vis, presence=pres,
-                            meta={**series.meta, "person": choice.to_dict()}, extras=extras)
+                            person=choice,
+                            shank_lines=ShankLines.stack(lines) if any(x is not None for x in lines) else None)
     return series, choice

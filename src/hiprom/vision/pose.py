@@ -19,6 +19,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from hiprom.core.capture import ShankLines
 from hiprom.errors import ModelError
 from hiprom.vision.model_store import ModelInfo
 
@@ -72,8 +73,8 @@ class PoseCandidate:
     ``image_px`` (33, 3): x, y in pixels, z in pixels (relative depth scaled by the width);
     ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips;
     ``mask`` (H, W) the person's segmentation probabilities when asked for, over the model
-    image of ``view`` (None = the whole frame at full size); ``extras`` per-person features
-    computed from the frame (see :mod:`hiprom.silhouette`).
+    image of ``view`` (None = the whole frame at full size); ``shank`` this person's shank
+    lines in the silhouette, one frame (see :mod:`hiprom.vision.silhouette`).
     ``mask_owner`` keeps the native image that ``mask`` is a view of alive: MediaPipe frees
     a mask's pixels when its ``mediapipe.Image`` is garbage-collected, and the view does
     not hold a reference to it. Drop both together.
@@ -84,7 +85,7 @@ class PoseCandidate:
     presence: np.ndarray
     world_m: np.ndarray
     mask: np.ndarray | None = None
-    extras: dict = field(default_factory=dict)
+    shank: ShankLines | None = None
     mask_owner: object = field(default=None, repr=False)
     view: ModelView | None = None
 
@@ -109,7 +110,7 @@ class _NativeStderr:
             self.fd = None
         if self.fd is not None:
             self.saved = os.dup(self.fd)
-            self.sink = tempfile.TemporaryFile()
+            self.sink = tempfile.TemporaryFile()  # noqa: SIM115 (kept open for the model's lifetime)
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:

@@ -3,9 +3,9 @@
 A :class:`LandmarkRecorder` runs the pose model on the frames it is given, measures the
 shank lines in each person's silhouette, samples level lines in the scene for the camera
 roll, and keeps what it found. Which frames the model sees, and how many people it looks
-for, follow :mod:`hiprom.vision.schedule`. :meth:`LandmarkRecorder.series` then chooses the
+for, follow :mod:`hiprom.vision.schedule` and :mod:`hiprom.vision.people`. :meth:`LandmarkRecorder.series` then chooses the
 seated subject and returns the :class:`~hiprom.landmarks.LandmarkSeries`, one row per frame
-(rows of frames the model did not see filled in and flagged). Offline analysis
+(rows of frames the model did not see filled in, ``model_seen`` False). Offline analysis
 (:func:`hiprom.detect_landmarks`) and live mode use the same recorder, so a live recording
 analysed afterwards gives the numbers ``hiprom analyze`` would.
 """
@@ -13,17 +13,19 @@ analysed afterwards gives the numbers ``hiprom analyze`` would.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 
 from hiprom.config import Config
+from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.vision.mirror import mirror_image, unmirror
 from hiprom.vision.model_store import ModelInfo
-from hiprom.vision.person import PersonChoice, choose_subject
+from hiprom.vision.person import choose_subject
 from hiprom.vision.pose import ModelView, PoseCandidate, PoseModel
 from hiprom.vision.scene import level_line_roll_deg, sample_every
-from hiprom.vision.schedule import FrameSchedule, Look, PeoplePolicy, fill_skipped, leg_angles_deg
+from hiprom.vision.people import PeoplePolicy
+from hiprom.vision.schedule import FrameSchedule, fill_skipped, leg_angles_deg
 from hiprom.vision.silhouette import shank_lines
 
 __all__ = ["LandmarkRecorder", "MAX_SCENE_SAMPLES"]
@@ -52,9 +54,7 @@ def _with_shank_lines(person: PoseCandidate) -> PoseCandidate:
     else:   # the mask covers the view's box, resized
         scale = (person.mask.shape[1] / (v.x1 - v.x0), person.mask.shape[0] / (v.y1 - v.y0))
         lines = shank_lines(person.mask, p, front, mask_origin_px=(v.x0, v.y0), mask_scale=scale)
-    return dataclasses.replace(person, mask=None, mask_owner=None, extras=lines)
-
-
+    return dataclasses.replace(person, mask=None, mask_owner=None, shank=lines)
 
 
 def model_text(model: ModelInfo) -> str:
@@ -75,11 +75,10 @@ class LandmarkRecorder:
         ``"video"`` (frames of one clip or a live stream) or ``"image"`` (separate photos).
     expected_frames
         Frames expected (spreads the scene-line samples over the clip); None = unknown.
-
     skip_frames
-        Let the model skip frames where the legs rest or turn steadily (video mode,
-        ``config.video.model_every``); False = every frame (live mode, which already keeps
-        only the newest frame).
+        Let the model skip frames (video mode, one in ``config.video.model_every`` seen,
+        see :class:`~hiprom.vision.schedule.FrameSchedule`); False = every frame (live mode,
+        which already keeps only the newest frame).
 
     Notes
     -----
@@ -88,13 +87,15 @@ class LandmarkRecorder:
     the model did not see.
     """
 
-    def __init__(self, model: ModelInfo, config: Config = Config(), *, mode: str = "video",
+    def __init__(self, model: ModelInfo, config: Config | None = None, *, mode: str = "video",
                  expected_frames: int | None = None, skip_frames: bool = True):
+        config = config or Config()
         m = config.model
         self.model = model
         self.config = config
         self.mode = mode
         video = mode == "video"
+        self._mirror_photos = not video and m.mirror_photos
         self._policy = PeoplePolicy(m.max_people if video else 1, choose_s=m.follow_after_s,
                                     recheck_s=m.recheck_s)
         self._schedule = FrameSchedule(config.video.model_every if video and skip_frames else 1)
@@ -104,7 +105,7 @@ class LandmarkRecorder:
         self.people: list[list[PoseCandidate] | None] = []
         self.times: list[float] = []
         self.indices: list[int] = []
-        self.scene_lines: list[dict[str, Any]] = []
+        self.scene_lines: list[SceneLine] = []
         self._restart_schedule()
 
     def _new_model(self, people: int) -> PoseModel:
@@ -133,15 +134,21 @@ class LandmarkRecorder:
     def add(self, rgb: np.ndarray, time_s: float, index: int | None = None) -> list[PoseCandidate]:
         """Take one upright RGB frame; return the people found in it (none when the model
         skipped it, see :class:`~hiprom.vision.schedule.FrameSchedule`)."""
-        index = len(self.times) if index is None else int(index)
+        index = (self.indices[-1] + 1 if self.indices else 0) if index is None else int(index)
         people = self._detect(rgb, float(time_s))
         if self._wants_scene_sample(index, float(time_s)):
             found = level_line_roll_deg(rgb)
             if found is not None:
-                self.scene_lines.append({"frame": index, **dataclasses.asdict(found)})
+                self.scene_lines.append(SceneLine(index, found.roll_deg, found.support, found.length_px))
         self.people.append(people)
         self.times.append(float(time_s))
         self.indices.append(index)
+        if self._mirror_photos:   # the photo read again, mirrored: a second, largely independent reading
+            width = rgb.shape[1]
+            self.people.append([_with_shank_lines(unmirror(c, width))
+                                for c in self._wide.detect(mirror_image(rgb), time_s)])
+            self.times.append(float(time_s))
+            self.indices.append(index)
         return people or []
 
     def _detect(self, rgb: np.ndarray, time_s: float) -> list[PoseCandidate] | None:
@@ -187,7 +194,7 @@ class LandmarkRecorder:
         if self._t0 is None:
             self._t0 = time_s
         if self.hand_held is None and time_s - self._t0 >= PROBE_S:
-            rolls = [s["roll_deg"] for s in self.scene_lines if s["support"] >= 0.3]
+            rolls = [s.roll_deg for s in self.scene_lines if s.support >= 0.3]
             self.hand_held = len(rolls) >= 3 and max(rolls) - min(rolls) > HANDHELD_SPREAD_DEG
         if self.hand_held is None or self.hand_held:
             # 1 ms of slack: frame times are rounded (3 frames at 30 fps are 0.1 s apart)
@@ -204,21 +211,25 @@ class LandmarkRecorder:
         return len(self.times)
 
     def series(self, frame_size_px: tuple[int, int], *, source: str = "", fps: float | None = None,
-               meta: dict[str, Any] | None = None) -> tuple[LandmarkSeries, PersonChoice]:
-        """The seated subject's landmark series over every frame added so far."""
+               capture: Capture | None = None) -> tuple[LandmarkSeries, PersonChoice]:
+        """The seated subject's landmark series over every frame added so far.
+
+        ``capture`` describes the frames (kind, rotation...); the recorder fills in how many
+        people it looked for and whether the camera is hand-held.
+        """
         time_s = np.asarray(self.times, float)
         if self.mode != "video":
             time_s = np.arange(len(self.times), dtype=float)
-        ran = np.array([p is not None for p in self.people], bool)
-        full_meta = {"max_people": self.config.model.max_people, "scene_lines": list(self.scene_lines),
-                     "camera_hand_held": bool(self.hand_held),
-                     "model_frames": {"seen": int(ran.sum()), "of": len(ran),
-                                      "every": self._schedule.every, "subject_choices": self._policy.choices,
-                                      "wide_looks": self._policy.wide_looks}, **(meta or {})}
+        capture = dataclasses.replace(capture or Capture(), max_people=self.config.model.max_people,
+                                      hand_held=bool(self.hand_held), mirror_pairs=self._mirror_photos)
+        seen = np.array([p is not None for p in self.people], bool)
         series, choice = choose_subject([p or [] for p in self.people], time_s,
                                         np.asarray(self.indices, dtype=np.int64), frame_size_px,
-                                        source=source, model=model_text(self.model), fps=fps, meta=full_meta)
-        return fill_skipped(series, ran, max_gap_frames=max(0, self._schedule.every - 1)), choice
+                                        source=source, model=model_text(self.model), fps=fps, capture=capture,
+                                        scene_lines=tuple(self.scene_lines))
+        if seen.all():
+            return series, choice
+        return fill_skipped(series, seen, max_gap_frames=self._schedule.every - 1), choice
 
     def close(self) -> None:
         for model in (self._wide, self._narrow):

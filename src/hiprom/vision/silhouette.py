@@ -18,9 +18,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from hiprom.core.capture import N_SHANK_POINTS, ShankLines
 from hiprom.core.landmarks import LM
 
-__all__ = ["shank_lines", "N_POINTS", "EXTRA_KEYS"]
+__all__ = ["shank_lines", "N_POINTS"]
 
 #: The midline is fitted to the slices between these fractions of the knee→ankle length.
 SLICE_FROM, SLICE_TO = 0.15, 0.85
@@ -30,9 +31,7 @@ MAX_WIDTH_FRACTION = 0.40
 MIN_SLICES = 5
 #: Slices across the shank, evenly from the knee (0 %) to the ankle landmark (100 %); the
 #: midpoints of all are kept (``shank_points_px``) for fitting over a fixed band later.
-N_POINTS = 24
-#: Names of the per-frame arrays added to a LandmarkSeries' ``extras``.
-EXTRA_KEYS = ("shank_mid_px", "shank_lat_px", "shank_clean", "shank_points_px")
+N_POINTS = N_SHANK_POINTS
 
 
 def _sample(mask: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
@@ -120,7 +119,7 @@ def _crossing_t(s_vals: np.ndarray, knee: np.ndarray, u: np.ndarray, n: np.ndarr
 
 def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool, *,
                 mask_origin_px: tuple[float, float] = (0.0, 0.0),
-                mask_scale: tuple[float, float] = (1.0, 1.0)) -> dict[str, np.ndarray]:
+                mask_scale: tuple[float, float] = (1.0, 1.0)) -> ShankLines:
     """Midline and lateral-edge lines of both shanks in one frame.
 
     Parameters
@@ -139,12 +138,11 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
 
     Returns
     -------
-    dict
-        ``shank_mid_px`` and ``shank_lat_px``: ``(2, 2, 2)`` = (left, right) × (proximal,
-        distal) × (x, y), NaN where not found (fitted to the slices between 15 % and 85 % of
-        the knee→ankle length); ``shank_clean``: ``(2,)`` the share of those slices where the
-        leg stood clear of the other one; ``shank_points_px``: ``(2, N_POINTS, 2)`` the run
-        middles of every slice (NaN where not clear), for a fit over a band fixed later.
+    ShankLines
+        One frame's lines (see :class:`~hiprom.core.capture.ShankLines`): the midline and
+        lateral edge of each leg (fitted to the slices between 15 % and 85 % of the
+        knee→ankle length), the share of those slices where the leg stood clear of the other
+        one, and the run middles of every slice, NaN where not found.
 
     Notes
     -----
@@ -160,10 +158,11 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     origin, scale = np.asarray(mask_origin_px, float), np.asarray(mask_scale, float)
     if (origin != 0).any() or (scale != 1).any():
         local = (np.asarray(image_px, float)[:, :2] - origin + 0.5) * scale - 0.5
-        out = shank_lines(mask, local, left_is_image_right)
-        for key in ("shank_mid_px", "shank_lat_px", "shank_points_px"):
-            out[key] = (out[key] + 0.5) / scale - 0.5 + origin
-        return out
+        lines = shank_lines(mask, local, left_is_image_right).arrays()
+        for key in ("mid_px", "lateral_px", "points_px"):
+            lines[key] = (lines[key] + 0.5) / scale - 0.5 + origin
+        lines["width_px"] = lines["width_px"] / float(np.mean(scale))
+        return ShankLines(**lines)
     p = np.asarray(image_px, float)[:, :2]
     legs = [LM.leg("left"), LM.leg("right")]
     knee = np.array([p[leg["knee"]] for leg in legs])
@@ -172,13 +171,17 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     lat = np.full((2, 2, 2), np.nan)
     clean_share = np.zeros(2)
     points = np.full((2, N_POINTS, 2), np.nan)
-    out = {"shank_mid_px": mid, "shank_lat_px": lat, "shank_clean": clean_share, "shank_points_px": points}
+    width = np.full((2, N_POINTS), np.nan)
+    crossed = np.zeros((2, N_POINTS))
+
+    def out() -> ShankLines:
+        return ShankLines(mid[None], lat[None], clean_share[None], points[None], width[None], crossed[None])
 
     d = ankle - knee
     length = np.hypot(d[:, 0], d[:, 1])
     use = np.isfinite(length) & (length >= 20)
     if not use.any():
-        return out
+        return out()
     k, a, length = knee[use], ankle[use], length[use]
     other_k, other_a = knee[::-1][use], ankle[::-1][use]
     u = (a - k) / length[:, None]
@@ -210,11 +213,13 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
         clean = ok & (hi - lo <= MAX_WIDTH_FRACTION * length[:, None]) & ~other_inside
     mid_t = (lo + hi) / 2
     pts_mid = k[:, None] + s_vals[..., None] * u[:, None] + mid_t[..., None] * n[:, None]
-    pts_mid[~clean] = np.nan
+    pts_mid[~ok] = np.nan
     lateral = np.where(lat_t[:, None] > 0, hi, lo)
     band = (fracs >= SLICE_FROM - 1e-9) & (fracs <= SLICE_TO + 1e-9)
     mid[use] = _fit_lines(s_vals, mid_t, clean & band, k, u, n, length)
     lat[use] = _fit_lines(s_vals, lateral, ok & band, k, u, n, length)
     clean_share[use] = (clean & band).sum(axis=1) / band.sum()
     points[use] = pts_mid
-    return out
+    width[use] = np.where(ok, hi - lo, np.nan)
+    crossed[use] = (ok & other_inside).astype(float)
+    return out()

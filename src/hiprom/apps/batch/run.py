@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from hiprom.apps.batch.manifest import ClipItem, content_sha256, load_items
 from hiprom.apps.batch.worker import (
     BATCH_FILE,
     ClipOutcome,
@@ -73,7 +74,6 @@ from hiprom.apps.batch.worker import (
     worker_threads,
 )
 from hiprom.errors import ConfigError, HipromError
-from hiprom.apps.batch.manifest import ClipItem, content_sha256, load_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import Config
@@ -136,8 +136,8 @@ def run_batch(input_path: str | Path, out_dir: str | Path, config: "Config | Non
     HipromError
         Before any clip is run: a bad folder or manifest (exit 2), model or lock problems.
     """
-    from hiprom.config import Config
     from hiprom.apps.pipeline import load_model
+    from hiprom.config import Config
 
     if workers is not None and workers < 1:
         raise ConfigError(f"expected at least 1 worker, got {workers}", fix="use --workers 1 or more.")

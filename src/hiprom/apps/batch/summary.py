@@ -3,61 +3,68 @@
 :func:`summary_rows` reads each input's ``clips/<folder>/batch.json`` and ``result.json`` and
 gives one row per clip and side (the sides the manifest lists, both by default). Columns
 (:data:`SUMMARY_COLUMNS`): the manifest values; ``status`` (``ok``, ``failed`` or ``missing``)
-and ``error`` (the message of a clip that failed); per side ``tested``, ``peak_ir_deg``,
+and ``error`` (the message of a clip that failed); per side ``tested``, ``test`` (the
+recognition's verdict: ``tested``, ``not_tested`` or ``not_a_seated_test``, also for a clip
+refused for holding no seated test), ``peak_ir_deg``,
 ``peak_er_deg``, ``total_arc_deg``, ``n_reps``; ``lr_ir_diff_deg`` (this side's peak IR minus
 the other side's, when both were measured); ``quality_score``/``quality_level``/
 ``quality_reasons``; ``warnings``; ``flags`` (``not_tested``, ``quality_fair``/``quality_poor``
-and, when the age is known, the norm screening flags of :func:`hiprom.norms.compare`, ``?``
-marking a possible one); the norm comparison ``norm_row``, ``norm_lo_deg``, ``norm_hi_deg``,
-``norm_position`` (age known only); and where the clip's outputs are.
+and the screening flags of :func:`hiprom.interpret.norms.compare`, which do not depend on age,
+``?`` marking a possible one); the IR norm comparison ``norm_row``, ``norm_evidence``
+(``peer_reviewed`` or ``popular_article``), ``norm_lo_deg``, ``norm_hi_deg``, ``norm_position``
+and the ER one ``er_norm_row``, ``er_norm_lo_deg``, ``er_norm_hi_deg``, ``er_norm_position``,
+``er_norm_applies`` (``False``: the only ER norms, from college athletes, were used for
+orientation) — all only when the age is known; and where the clip's outputs are.
 
 :func:`write_summary` writes ``summary.csv``, ``summary.parquet`` and ``cohort.png`` (peak IR
-per side by age group, against the norm table's age bands), each atomically.
+per side by age group, against the band the report uses for that age), each atomically.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from hiprom.apps.batch.worker import read_record
 from hiprom.apps.batch.manifest import ClipItem
+from hiprom.apps.batch.worker import read_record
+from hiprom.errors import InputError
+from hiprom.io.result_json import read_result
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
     import pandas as pd
 
-__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary"]
+__all__ = ["SUMMARY_COLUMNS", "summary_rows", "summary_frame", "cohort_figure", "write_summary", "spreadsheet_safe",
+           "FORMULA_STARTS"]
 
 SUMMARY_COLUMNS = (
     "clip", "row", "subject_id", "age", "sex", "date", "notes", "side", "status", "error", "tested",
-    "peak_ir_deg", "peak_er_deg", "total_arc_deg", "n_reps", "lr_ir_diff_deg", "quality_score", "quality_level",
-    "quality_reasons", "warnings", "flags", "norm_row", "norm_lo_deg", "norm_hi_deg", "norm_position",
+    "test", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "n_reps", "lr_ir_diff_deg", "quality_score",
+    "quality_level", "quality_reasons", "warnings", "flags", "norm_row", "norm_evidence", "norm_lo_deg", "norm_hi_deg",
+    "norm_position", "er_norm_row", "er_norm_lo_deg", "er_norm_hi_deg", "er_norm_position", "er_norm_applies",
     "reference", "input_sha256", "output_folder", "finished_utc",
 )
 _FLOATS = ("age", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "lr_ir_diff_deg", "quality_score",
-           "norm_lo_deg", "norm_hi_deg")
+           "norm_lo_deg", "norm_hi_deg", "er_norm_lo_deg", "er_norm_hi_deg")
 _SIDE_COLOURS = {"right": "#1f77b4", "left": "#d95f02"}
 
 
-def _result_json(folder: Path) -> dict | None:
+def _result_json(folder: Path) -> tuple[dict | None, str | None]:
+    """The clip's validated result.json (:func:`hiprom.io.result_json.read_result`), or why not."""
     try:
-        return json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return read_result(folder / "result.json"), None
+    except InputError as exc:
+        return None, exc.message
 
 
 def _norms(result: dict, item: ClipItem) -> Any:
-    """The norm comparison for a clip with a known age (``None`` otherwise or without norms)."""
-    if item.age is None:
-        return None
-    try:
-        from hiprom.interpret import norms
-    except ImportError:  # pragma: no cover - hiprom without the norm tables
-        return None
+    """The norm comparison of a clip; without an age it still gives the flags (which do not
+    depend on age), and :meth:`~hiprom.interpret.norms.NormComparison.summary_columns` leaves the
+    norm columns empty."""
+    from hiprom.interpret import norms
+
     return norms.compare(result, age=item.age, sex=item.sex)
 
 
@@ -68,10 +75,11 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
     for item in items:
         folder = out / clips_dir / item.folder
         rec = read_record(folder) or {}
-        result = _result_json(folder) if rec.get("status") == "ok" else None
+        result, unreadable = _result_json(folder) if rec.get("status") == "ok" else (None, None)
         status = "ok" if result is not None else ("failed" if rec else "missing")
-        error = " ".join(ln.strip() for ln in (rec.get("error") or "").splitlines()) if status == "failed" else (
-            "not analysed yet: run the batch again to finish it" if status == "missing" else None)
+        error = " ".join(ln.strip() for ln in (unreadable or rec.get("error") or "").splitlines()) \
+            if status == "failed" else ("not analysed yet: run the batch again to finish it" if status == "missing"
+                                        else None)
         comparison = _norms(result, item) if result is not None else None
         for side in item.sides:
             row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS)
@@ -80,6 +88,9 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
                        error=error, input_sha256=(rec.get("input") or {}).get("sha256"),
                        output_folder=f"{clips_dir}/{item.folder}" if rec else None,
                        finished_utc=rec.get("finished_utc"))
+            verdict = (rec.get("test") or {}).get(side)       # a clip refused for holding no seated test
+            if verdict is not None:
+                row.update(test=verdict, tested=False)
             if result is not None:
                 row.update(_side_columns(result, side))
                 if comparison is not None:
@@ -101,7 +112,8 @@ def _side_columns(result: dict, side: str) -> dict[str, Any]:
     if quality.get("level") in ("fair", "poor"):
         flags.append(f"quality_{quality['level']}")
     ir, ir_other = s.get("peak_ir_deg"), other.get("peak_ir_deg")
-    return {"tested": bool(s.get("tested")), "peak_ir_deg": ir, "peak_er_deg": s.get("peak_er_deg"),
+    return {"tested": bool(s.get("tested")), "test": s.get("test"), "peak_ir_deg": ir,
+            "peak_er_deg": s.get("peak_er_deg"),
             "total_arc_deg": s.get("total_arc_deg"), "n_reps": s.get("n_reps"),
             "lr_ir_diff_deg": None if ir is None or ir_other is None else round(ir - ir_other, 2),
             "quality_score": quality.get("score"), "quality_level": quality.get("level"),
@@ -120,17 +132,34 @@ def summary_frame(rows: list[dict]) -> "pd.DataFrame":
     for c in ("row", "n_reps"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
     df["tested"] = df["tested"].astype("boolean")
+    df["er_norm_applies"] = df["er_norm_applies"].astype("boolean")
     return df
 
 
 def _age_groups() -> list[tuple[str, float, float, float | None, float | None]]:
-    """``(label, age_min, age_max, band_lo, band_hi)`` from the norm table's age rows."""
-    try:
-        from hiprom.interpret.norms import load_norms
-    except ImportError:  # pragma: no cover
-        return []
-    rows = sorted((r for r in load_norms() if r.kind == "age"), key=lambda r: r.age_min)
-    return [(r.label, r.age_min, r.age_max, r.lo_deg, r.hi_deg) for r in rows]
+    """``(label, age_min, age_max, band_lo, band_hi)``: the age spans of the seated IR rows
+    that have a band, each with the band :func:`hiprom.interpret.norms.reference_band` gives
+    for that age (the band the report shows for a person of that age and unknown sex)."""
+    from hiprom.interpret.norms import load_norms, reference_band
+
+    spans = sorted({(r.age_min, r.age_max) for r in load_norms()
+                    if r.measure == "ir" and r.comparable and r.band is not None and r.population_key == "general"
+                    and r.sex == "both"})
+    out = []
+    for lo_age, hi_age in spans:
+        _, row = reference_band(age=lo_age)
+        top = "+" if hi_age > 120 else f"–{hi_age - 1:g}"
+        out.append((f"ages {lo_age:g}{top}", lo_age, hi_age, *(row.band if row is not None else (None, None))))
+    return out
+
+
+def _band_label() -> str:
+    """The cohort figure's legend entry for the bands, with their evidence level."""
+    from hiprom.interpret.norm_tables import EVIDENCE_TEXT
+    from hiprom.interpret.norms import reference_band
+
+    levels = {reference_band(age=g[1])[1].evidence for g in _age_groups() if g[3] is not None}
+    return "norm band (" + "; ".join(EVIDENCE_TEXT[e] for e in sorted(levels)) + ")"
 
 
 def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
@@ -155,10 +184,10 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
     placed = [(group_of(r["age"]), r) for r in pts]
     fig = Figure(figsize=(max(6.0, 1.9 * len(groups) + 1.5), 4.6))
     ax = fig.add_subplot(1, 1, 1)
-    for i, (label, _lo_age, _hi_age, lo, hi) in enumerate(groups):
+    for i, (_label, _lo_age, _hi_age, lo, hi) in enumerate(groups):
         if lo is not None:
             ax.fill_between([i - 0.42, i + 0.42], lo, hi, color="0.85", zorder=0,
-                            label="norm band" if i == 0 else None)
+                            label=_band_label() if i == 0 else None)
     for side, dx in (("right", -0.15), ("left", 0.15)):
         xs, ys = [], []
         for k, (g, r) in enumerate((g, r) for g, r in placed if r["side"] == side):
@@ -188,13 +217,42 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+#: (OWASP "CSV injection"): ``=HYPERLINK(...)`` in a manifest note would become a live link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula
+    (:data:`FORMULA_STARTS`); the quote makes it plain text and is not shown. Other values as
+    they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``df`` with :func:`spreadsheet_safe` applied to every text column."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = df.copy()
+    for col in out.columns:
+        if is_object_dtype(out[col]) or is_string_dtype(out[col]):
+            out[col] = out[col].map(spreadsheet_safe)
+    return out
+
+
 def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: bool = True) -> dict[str, Path]:
-    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths."""
+    """Write ``summary.csv``, ``summary.parquet`` and ``cohort.png`` into ``out_dir``; return their paths.
+
+    In ``summary.csv`` (the file people open in a spreadsheet) text that would run as a
+    formula is prefixed with ``'`` (:func:`spreadsheet_safe`); ``summary.parquet`` keeps the
+    values as they are.
+    """
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
     files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
-    _atomic(files["csv"], lambda p: df.to_csv(p, index=False, float_format="%.2f"))
+    safe = spreadsheet_safe_frame(df)
+    _atomic(files["csv"], lambda p: safe.to_csv(p, index=False, float_format="%.2f"))
     _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
     if figure:
         files["figure"] = out / "cohort.png"

@@ -11,6 +11,7 @@ sets its thread limits).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -109,6 +110,8 @@ class ClipOutcome:
     elapsed_s: float = 0.0
     peak_rss_mb: float | None = None
     worker: str = ""
+    #: Per side verdict of a clip refused for holding no seated test (hiprom.errors.NoTestError).
+    test: dict | None = None
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed", "skipped"):
@@ -125,10 +128,8 @@ def _init_worker(model_path: str, model_sha256: str, variant: str | None, thread
     import cv2
 
     cv2.setNumThreads(threads)
-    try:
+    with contextlib.suppress(HipromError):  # reported per clip by run_clip, with its message
         _worker_model(model_path, model_sha256, variant)
-    except HipromError:  # reported per clip by run_clip, with its message
-        pass
 
 
 def _worker_model(path: str, sha256: str, variant: str | None) -> "ModelInfo":
@@ -164,7 +165,7 @@ def run_clip(task: ClipTask) -> ClipOutcome:
     The same function runs in a local worker process and as a Dask task.
     """
     t0 = time.perf_counter()
-    result, error, code, retry = None, None, 0, False
+    result, error, code, retry, test = None, None, 0, False, None
     try:
         from hiprom.apps.pipeline import analyze
 
@@ -172,11 +173,12 @@ def run_clip(task: ClipTask) -> ClipOutcome:
         result = analyze(task.input_path, task.config, model=model)
     except HipromError as exc:
         error, code, retry = exc.message, exc.exit_code, not isinstance(exc, (InputError, AnalysisError))
+        test = getattr(exc, "verdicts", None)            # a clip with no seated test: each side's verdict
     except Exception as exc:  # noqa: BLE001 - a bug or a library failure on this clip only
         error, code, retry = f"{task.input_path}: internal error: {type(exc).__name__}: {exc}", 70, True
     worker = f"{socket.gethostname()}:{os.getpid()}"
     outcome = ClipOutcome(task.rel, "ok" if error is None else "failed", error, code,
-                          round(time.perf_counter() - t0, 3), _peak_rss_mb(), worker)
+                          round(time.perf_counter() - t0, 3), _peak_rss_mb(), worker, test)
     try:
         publish_clip(task, outcome, result, retry=retry)
     except Exception as exc:  # noqa: BLE001 - e.g. the plot failed: record it (a full disk raises again)
@@ -196,6 +198,7 @@ def _record(task: ClipTask, outcome: ClipOutcome, retry: bool) -> dict:
             "settings_sha256": task.settings_sha256, "model_sha256": task.model_sha256,
             "hiprom_version": __version__, "meta": task.meta, "elapsed_s": outcome.elapsed_s,
             "worker": {"id": outcome.worker, "peak_rss_mb": outcome.peak_rss_mb},
+            **({"test": outcome.test} if outcome.test else {}),
             "finished_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}
 
 

@@ -13,6 +13,7 @@ from hiprom.apps.cli import (  # noqa: F401  (register the commands)
     config_cmd,
     history,  # noqa: F401  (hiprom history)
     live,  # noqa: F401  (hiprom live)
+    norms,  # noqa: F401  (hiprom norms)
     report,  # noqa: F401  (hiprom report)
 )
 from hiprom.apps.cli.common import EXIT_INTERNAL, app, err_console, fail, run_guarded

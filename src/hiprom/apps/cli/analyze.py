@@ -10,14 +10,39 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from hiprom.apps.cli.common import Reference, Variant, age_option, app, err_console, run_guarded, sex_option, sport_option
+from hiprom.apps.cli.common import (
+    DASH_NOTE,
+    Reference,
+    Variant,
+    age_option,
+    app,
+    err_console,
+    in_range,
+    run_guarded,
+    sex_option,
+    sport_option,
+    subject_option,
+)
 
 
-@app.command()
+def _roll_callback(ctx: typer.Context, param: Any, text: Optional[str]) -> Any:
+    """``--roll``: 'auto' or degrees in [-45, 45] (the range check every numeric option uses)."""
+    if text is None or text == "auto" or ctx.resilient_parsing:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = text                                  # the range check names it
+    return in_range(-45, 45, unit="°", fix="give --roll as 'auto' or a number of degrees from -45 to 45.")(
+        ctx, param, value)
+
+
+@app.command(epilog=DASH_NOTE)
 def analyze(
     input_path: Path = typer.Argument(..., metavar="INPUT",
                                       help="A seated-test video, a photo, or a folder of photos "
-                                           "(or a landmarks.npz with --from-landmarks)."),
+                                           "(or a landmarks.npz with --from-landmarks). A name that starts "
+                                           "with '-' goes last, after '--': hiprom analyze --quiet -- -clip.mp4"),
     out: Optional[Path] = typer.Option(None, "--out", "-o",
                                        help="Output folder (default: beside INPUT, <name>_hiprom)."),
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing output folder."),
@@ -28,9 +53,14 @@ def analyze(
     reference: Optional[Reference] = typer.Option(None, "--reference",
                                                   help="Angles from the vertical (goniometer) or from the "
                                                        "leg's own rest position (default: vertical)."),
-    roll: Optional[str] = typer.Option(None, "--roll", help="Camera roll in degrees, or 'auto' (default: auto)."),
-    cutoff_hz: Optional[float] = typer.Option(None, "--cutoff-hz", help="Low-pass cutoff (0 = auto, 3 Hz)."),
-    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for while choosing the subject (default: 2)."),
+    roll: Optional[str] = typer.Option(None, "--roll", callback=_roll_callback,
+                                       help="Camera roll in degrees (-45 to 45), or 'auto' (default: auto)."),
+    cutoff_hz: Optional[float] = typer.Option(None, "--cutoff-hz",
+                                              callback=in_range(0, 100, unit=" Hz", lo_open=True,
+                                                                or_zero="automatic"),
+                                              help="Low-pass cutoff in Hz (0 = auto, 3 Hz)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
+                                             help="People to look for while choosing the subject, 1-5 (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
                                             help="The video is mirrored (selfie camera)."),
     from_landmarks: bool = typer.Option(False, "--from-landmarks",
@@ -47,8 +77,7 @@ def analyze(
                                   help="Also write annotated.mp4: leg skeleton, shank lines, live angle, peaks."),
     blur_faces: bool = typer.Option(False, "--blur-faces",
                                     help="Blur the head in every image and video written (report, annotated.mp4)."),
-    subject: Optional[str] = typer.Option(None, "--subject",
-                                          help="Store the result in the local history under this subject ID."),
+    subject: Optional[str] = subject_option(),
     history_db: Optional[Path] = typer.Option(None, "--history-db",
                                               help="History database (default: user data folder, or HIPROM_HISTORY)."),
 ) -> None:
@@ -57,7 +86,7 @@ def analyze(
         "model.path": str(model) if model else None,
         "model.variant": model_variant.value if model_variant else None,
         "geometry.reference": reference.value if reference else None,
-        "geometry.roll_deg": _parse_roll(roll),
+        "geometry.roll_deg": roll,
         "signal.cutoff_hz": cutoff_hz,
         "model.max_people": max_people,
         "video.mirrored": mirrored,
@@ -100,49 +129,47 @@ class Extras:
         return out
 
 
-def _parse_roll(text: Optional[str]) -> Any:
-    if text is None or text == "auto":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise typer.BadParameter(f"expected a number of degrees or 'auto', got {text!r}", param_hint="--roll")
-
-
 def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Optional[Path],
              overrides: dict, from_landmarks: bool, json_out: bool, plot: bool, quiet: bool,
-             extra: Extras = Extras()) -> None:
+             extra: Extras | None = None) -> None:
     from hiprom.config import Config
     from hiprom.errors import InputError
+    from hiprom.io.paths import check_can_create, check_input_path
     from hiprom.outputs.folder import check_output_dir, default_output_dir
 
+    # Everything the user gave is judged before any work (and before any folder is made).
+    extra = extra or Extras()
     config = Config.from_toml(config_file).with_overrides(overrides)
-    if not input_path.exists():
-        raise InputError("does not exist", path=input_path,
-                         fix="check the path; give a video file, a photo or a folder of photos.")
+    check_input_path(input_path, expected="a landmarks.npz" if from_landmarks else
+                     "a video file, a photo or a folder of photos")
     if from_landmarks:
         out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
     else:
         out_dir = out or default_output_dir(input_path)
     check_output_dir(out_dir, force=force)
+    check_can_create(out_dir)
     if extra.annotate and (from_landmarks or not input_path.is_file()):
         raise InputError("--annotate needs the video itself", path=input_path,
                          fix="run --annotate on the clip, not on a landmarks file or a folder of photos.")
     if extra.compares:
-        from hiprom.interpret.norms import normalise_sex
+        from hiprom.interpret.norms import compare
 
-        normalise_sex(extra.sex)                      # a bad --sex fails before the analysis
+        compare({"sides": {}}, age=extra.age, sex=extra.sex, sport=extra.sport)  # bad --age/--sex/--sport
+    if extra.subject is not None:
+        from hiprom.outputs.history import default_history_path
+
+        check_can_create(default_history_path(extra.history_db), option="--history-db")
     show = not quiet and not json_out
     if from_landmarks:
-        from hiprom.core.landmarks import LandmarkSeries
         from hiprom.apps.pipeline import analyze_landmarks
+        from hiprom.io.landmarks_npz import load_series
 
-        result = analyze_landmarks(LandmarkSeries.load(input_path), config)
+        result = analyze_landmarks(load_series(input_path), config)
     else:
-        from hiprom.io.frames import open_source
+        from hiprom.apps.cli.terminal import FrameProgress
         from hiprom.apps.pipeline import analyze as run
         from hiprom.apps.pipeline import load_model
-        from hiprom.apps.cli.terminal import FrameProgress
+        from hiprom.io.frames import open_source
 
         with open_source(input_path):  # a bad input fails now, before a model download
             pass
@@ -154,10 +181,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         from hiprom.interpret.norms import compare
 
         comparison = compare(result, age=extra.age, sex=extra.sex, sport=extra.sport)
-        result.subject = {"id": extra.subject, "age": extra.age, "sex": extra.sex, "sport": extra.sport}
-        result.norms = comparison.to_dict()
+        result = result.with_subject(id=extra.subject, age=extra.age, sex=extra.sex, sport=extra.sport)
+        result = result.with_norms(comparison.to_dict())
     elif extra.subject is not None:
-        result.subject = {"id": extra.subject}
+        result = result.with_subject(id=extra.subject)
     video = input_path if not from_landmarks else None
     written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
     if extra.subject is not None:
@@ -173,4 +200,5 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif show:
         from hiprom.apps.cli.terminal import print_summary
 
-        print_summary(Console(highlight=False), result, written, comparison=comparison)
+        print_summary(Console(highlight=False), result, written, comparison=comparison,
+                      report_path=written / "report.html" if extra.report else None)

@@ -7,18 +7,18 @@ from typing import Any, Optional
 
 import typer
 
-from hiprom.apps.cli.common import Reference, Variant, app, err_console, run_guarded
+from hiprom.apps.cli.common import DASH_NOTE, Reference, Variant, app, err_console, in_range, run_guarded
 
 
-@app.command()
+@app.command(epilog=DASH_NOTE)
 def batch(
     input_path: Path = typer.Argument(..., metavar="INPUT",
                                       help="A folder (searched recursively for videos and photos) or a manifest "
                                            "CSV with columns path,subject_id,age,sex,side,date,notes."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: clips/<name>/ per input, summary.csv, "
                                                       "summary.parquet, cohort.png."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
-                                          help="Worker processes (default: the cores available)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", callback=in_range(1, 256, integer=True),
+                                          help="Worker processes, 1-256 (default: the cores available)."),
     force: bool = typer.Option(False, "--force", "-f", help="Redo clips that are already done."),
     dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS",
                                        help="Run on a Dask cluster (scheduler address, e.g. tcp://host:8786)."),
@@ -28,7 +28,8 @@ def batch(
                                                     help="Model to download if none is found (default: full)."),
     reference: Optional[Reference] = typer.Option(None, "--reference",
                                                   help="Angles from the vertical or from rest (default: vertical)."),
-    max_people: Optional[int] = typer.Option(None, "--max-people", help="People to look for while choosing the subject (default: 2)."),
+    max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
+                                             help="People to look for while choosing the subject, 1-5 (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
                                             help="All clips are mirrored (selfie camera)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="No angles.png per clip."),
@@ -107,8 +108,10 @@ def _batch(input_path: Path, out: Path, workers: Optional[int], force: bool, das
 
     from hiprom.apps.batch.run import run_batch
     from hiprom.config import Config
+    from hiprom.io.paths import check_can_create
 
     config = Config.from_toml(config_file).with_overrides(overrides)
+    check_can_create(out)
     reporter = _Reporter(quiet)
     try:
         report = run_batch(input_path, out, config, workers=workers, force=force, plot=plot, dask=dask,
@@ -117,7 +120,7 @@ def _batch(input_path: Path, out: Path, workers: Optional[int], force: bool, das
         reporter.close()
         err_console.print(f"interrupted: the clips already finished are kept in {escape(str(out))}; run the same "
                           "command again to finish the rest.", soft_wrap=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     finally:
         reporter.close()
     failed = report.failed_in_table

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 import typer
 from rich.console import Console
 
 from hiprom._version import __version__
-from hiprom.errors import HipromError
+from hiprom.errors import HipromError, UsageError
 
 app = typer.Typer(
     name="hiprom",
@@ -42,16 +42,69 @@ class Reference(str, Enum):
 
 # The norm comparison's options, the same for every command that compares (analyze, report).
 def age_option() -> Any:
-    return typer.Option(None, "--age", help="Age in years: chooses the norm row for that age.")
+    return typer.Option(None, "--age", help="Age in years: chooses the norm rows for that age (see hiprom norms).")
 
 
 def sex_option() -> Any:
-    return typer.Option(None, "--sex", help="female, male or other: adds the norm row for that sex (none for other).")
+    return typer.Option(None, "--sex", help="female, male or other: adds the norm rows for that sex (none for other).")
 
 
 def sport_option() -> Any:
-    return typer.Option(None, "--sport", help="An activity or sport to compare with its demand (running, squat, "
-                                              "cycling, baseball, tennis...).")
+    return typer.Option(None, "--sport", help="An activity to compare with its demand (running, squat, cycling, "
+                                              "baseball...), or 'athlete' to add the norms measured in athletes.")
+
+
+def in_range(lo: float, hi: float, *, unit: str = "", lo_open: bool = False, integer: bool = False,
+             or_zero: str | None = None, fix: str | None = None) -> Callable[..., Any]:
+    """A typer option callback: the one range check of every numeric option.
+
+    The value (``None`` = not given, passes) must be a finite number in ``[lo, hi]``
+    (``(lo, hi]`` with ``lo_open``), whole with ``integer``; ``or_zero`` also allows 0 and
+    says what it means. Otherwise the command stops before any work with exit 2::
+
+        error: --max-people must be a whole number from 1 to 5, got 9
+          How to fix: give --max-people as a whole number from 1 to 5 (see hiprom analyze --help).
+    """
+    from hiprom.config import check_range, range_text
+
+    allowed = range_text(lo, hi, unit=unit, lo_open=lo_open, integer=integer)
+    allowed = f"0 ({or_zero}) or {allowed}" if or_zero else allowed
+
+    def callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+        if value is None or ctx.resilient_parsing or (or_zero and value == 0):
+            return value
+        name = max(param.opts, key=len)
+        try:
+            check_range(name, value, lo, hi, unit=unit, lo_open=lo_open, integer=integer)
+        except ValueError as exc:
+            what = str(exc).replace("must be ", f"must be 0 ({or_zero}) or ", 1) if or_zero else str(exc)
+            fail(UsageError(what, fix=fix or f"give {name} as {allowed} (see hiprom {ctx.info_name} --help)."))
+        return value
+
+    return callback
+
+
+def _subject_callback(ctx: typer.Context, param: Any, value: Any) -> Any:
+    if value is None or ctx.resilient_parsing:
+        return value
+    from hiprom.errors import InputError
+    from hiprom.outputs.history import check_subject_id
+
+    try:
+        return check_subject_id(value)
+    except InputError as exc:                     # judged before any work: a usage error
+        fail(UsageError(f"--subject: {exc.what}", fix=exc.fix))
+
+
+def subject_option() -> Any:
+    return typer.Option(None, "--subject", callback=_subject_callback,
+                        help="Store the result in the local history under this subject ID "
+                             "(1-200 printable characters, e.g. P-017).")
+
+
+#: Where ``--help`` says how to give a file whose name starts with a dash.
+DASH_NOTE = ("A file name that starts with '-' would be read as an option: put '--' before it, after "
+             "the options, e.g. hiprom analyze --quiet -- -clip.mp4 (or write ./-clip.mp4).")
 
 
 def _version_callback(value: bool) -> None:
@@ -90,7 +143,7 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         fail(exc)
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was written.")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - last-resort report of a bug
@@ -101,6 +154,6 @@ def run_guarded(fn, *args: Any, **kwargs: Any) -> Any:
         err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                           "  This is a bug in hiprom. Re-run with HIPROM_DEBUG=1 for the traceback "
                           "and report it.", soft_wrap=True)
-        raise typer.Exit(EXIT_INTERNAL)
+        raise typer.Exit(EXIT_INTERNAL) from exc
 
 

@@ -10,25 +10,45 @@ from typing import Optional
 
 import typer
 
-from hiprom.apps.cli.common import app, run_guarded
+from hiprom.apps.cli.common import age_option, app, in_range, run_guarded, sex_option
 
-_MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({mdc:g}°, careful "
-             "clinical measurement), so it is within measurement error and not evidence of progress.")
+_MDC_NOTE = ("<MDC: the change is smaller than the minimal detectable change ({mdc:g}°{source}), so it is "
+             "within measurement error and not evidence of progress.")
 
 
 @app.command("history")
 def history(
     subject_id: str = typer.Argument(..., metavar="SUBJECT_ID", help="The subject's (pseudonymous) ID."),
-    db: Optional[Path] = typer.Option(None, "--db", help="History database (default: $HIPROM_HISTORY, "
-                                                         "else history.sqlite in the user data folder)."),
+    db: Optional[Path] = typer.Option(None, "--history-db",
+                                      help="History database, as for analyze (default: $HIPROM_HISTORY, "
+                                           "else history.sqlite in the user data folder)."),
+    db_alias: Optional[Path] = typer.Option(None, "--db", hidden=True),  # the option's former name
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also save the IR-over-time plot (.png, .svg, .pdf)."),
     json_out: bool = typer.Option(False, "--json", help="Print the series as JSON to stdout (for scripts)."),
-    mdc: float = typer.Option(5.0, "--mdc", min=0.1, help="Minimal detectable change in degrees."),
-    norm_band: str = typer.Option("28,45", "--norm-band",
-                                  help="Typical seated IR range 'LOW,HIGH' to shade in the plot, or 'none'."),
+    mdc: Optional[float] = typer.Option(None, "--mdc", callback=in_range(0, 45, unit="°", lo_open=True),
+                                        help="Minimal detectable change in degrees (default: 5.4, seated digital "
+                                             "inclinometer, Krause et al. 2015; see hiprom norms)."),
+    norm_band: str = typer.Option("auto", "--norm-band",
+                                  help="Seated IR band 'LOW,HIGH' to shade in the plot, 'none', or 'auto': the band "
+                                       "the report uses for --age/--sex (see hiprom norms)."),
+    age: Optional[float] = age_option(),
+    sex: Optional[str] = sex_option(),
 ) -> None:
     """Print a subject's stored measurements (hiprom analyze ... --subject ID) and their changes."""
-    run_guarded(_history, subject_id, db, plot, json_out, mdc, _parse_band(norm_band))
+    auto = norm_band.strip().lower() == "auto"
+    band = None if auto else _parse_band(norm_band)  # a bad band is a usage error, before any work
+    run_guarded(_history, subject_id, db or db_alias, plot, json_out, mdc, auto, band, age, sex)
+
+
+def _auto_band(age: Optional[float], sex: Optional[str]) -> tuple[tuple[float, float] | None, str | None]:
+    """The band the report uses for this age and sex, and its legend with the evidence level."""
+    from hiprom.interpret.norm_text import cite
+    from hiprom.interpret.norms import reference_band
+
+    _, row = reference_band(age=age, sex=sex)
+    if row is None:
+        return None, None
+    return row.band, f"norm {row.band[0]:g}–{row.band[1]:g}°: {row.label} ({cite(row)})"
 
 
 def _parse_band(text: str) -> tuple[float, float] | None:
@@ -50,19 +70,30 @@ def _num(value: float, signed: bool = False) -> str:
     return f"{value:+.1f}°" if signed else f"{value:.1f}°"
 
 
-def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out: bool, mdc: float,
-             band: tuple[float, float] | None) -> None:
+def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out: bool, mdc: Optional[float],
+             auto: bool, band: tuple[float, float] | None, age: Optional[float], sex: Optional[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from hiprom.errors import InputError
+    from hiprom.interpret.norm_tables import reference_mdc
     from hiprom.outputs.history import History, default_history_path, with_changes
 
+    band, band_label = _auto_band(age, sex) if auto else (band, None)
+    source = ""
+    if mdc is None:
+        ref = reference_mdc()
+        mdc, source = ref.hi_deg, f", {ref.method}, {ref.position}, {ref.source.short}"
+
     path = default_history_path(db)
+    if plot is not None:
+        from hiprom.io.paths import check_can_create
+
+        check_can_create(plot, option="--plot")
     if not path.is_file():
         raise InputError("no history database here (nothing stored yet)", path=path,
-                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --db "
+                         fix="store results with 'hiprom analyze CLIP --subject ID', or point --history-db "
                              "(or HIPROM_HISTORY) at an existing history file.")
     with History(path) as hist:
         rows = hist.rows(subject_id)
@@ -70,11 +101,11 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
             known = hist.subjects()
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "") if known else "none"
             raise InputError(f"no measurements stored for subject {subject_id!r} (subjects: {shown})",
-                             path=path, fix="check the ID (IDs are case-sensitive) or the --db file.")
+                             path=path, fix="check the ID (IDs are case-sensitive) or the --history-db file.")
         table = with_changes(rows, mdc)
         if plot is not None:
             plot.parent.mkdir(parents=True, exist_ok=True)
-            hist.plot(subject_id, norm_band=band, mdc_deg=mdc).savefig(plot, dpi=110)
+            hist.plot(subject_id, norm_band=band, norm_label=band_label, mdc_deg=mdc).savefig(plot, dpi=110)
     if json_out:
         out = table.assign(date=table["date"].map(lambda d: d.isoformat()))
         records = json.loads(out.to_json(orient="records"))
@@ -103,6 +134,6 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
             total = float(ir.iloc[-1] - ir.iloc[0])
             verdict = "within the MDC: no real change shown" if abs(total) < mdc else "larger than the MDC"
             console.print(f"{side} IR since the first measurement: {total:+.1f}° ({verdict})")
-    console.print(_MDC_NOTE.format(mdc=mdc), soft_wrap=True)
+    console.print(_MDC_NOTE.format(mdc=mdc, source=source), soft_wrap=True)
     if plot is not None:
         console.print(f"plot written: {escape(str(plot))}")

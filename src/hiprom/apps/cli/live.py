@@ -7,12 +7,13 @@ from typing import Optional
 
 import typer
 
-from hiprom.apps.cli.common import app, err_console, run_guarded
+from hiprom.apps.cli.common import app, err_console, in_range, run_guarded
 
 
 @app.command()
 def live(
-    camera: int = typer.Option(0, "--camera", help="Camera number (0 = the first webcam)."),
+    camera: int = typer.Option(0, "--camera", callback=in_range(0, 99, integer=True),
+                               help="Camera number (0 = the first webcam)."),
     source: Optional[str] = typer.Option(None, "--source",
                                          help="A video file or a stream URL instead of the camera."),
     realtime: bool = typer.Option(False, "--realtime",
@@ -26,12 +27,13 @@ def live(
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing output folder."),
     config_file: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML config file."),
     model: Optional[Path] = typer.Option(None, "--model", help="Pose model .task file."),
-    duration: Optional[float] = typer.Option(None, "--duration", min=0.0,
+    duration: Optional[float] = typer.Option(None, "--duration",
+                                             callback=in_range(0, 86400, unit=" s", lo_open=True),
                                              help="Stop (and save) after this many seconds."),
-    max_side: int = typer.Option(640, "--max-side",
+    max_side: int = typer.Option(640, "--max-side", callback=in_range(160, 8192, integer=True, or_zero="full size"),
                                  help="Shrink frames to this long side before the pose model (speed); "
                                       "0 = full size."),
-    max_people: int = typer.Option(1, "--max-people",
+    max_people: int = typer.Option(1, "--max-people", callback=in_range(1, 5, integer=True),
                                    help="People the pose model looks for per frame. 1 keeps live mode fast; "
                                         "2 (as analyze) tells an examiner in the picture apart, about 40 % "
                                         "slower."),
@@ -51,12 +53,16 @@ def _live(camera: int, source: Optional[str], realtime: bool, headless: bool, ou
     from rich.console import Console
     from rich.markup import escape
 
+    from hiprom.apps.cli.terminal import print_summary
+    from hiprom.apps.live.session import LiveOptions, run_live
     from hiprom.config import Config
     from hiprom.errors import AnalysisError
-    from hiprom.apps.live.session import LiveOptions, run_live
-    from hiprom.apps.cli.terminal import print_summary
 
     config = Config.from_toml(config_file).with_overrides(overrides)
+    if out is not None:
+        from hiprom.io.paths import check_can_create
+
+        check_can_create(out)
     options = LiveOptions(camera=camera, source=source, realtime=realtime, headless=headless, out=out,
                           force=force, duration_s=duration, max_side_px=max_side, mirror=mirror,
                           max_people=max_people)
@@ -72,6 +78,8 @@ def _live(camera: int, source: Optional[str], realtime: bool, headless: bool, ou
     err_console.print(escape(report.stats.summary()), soft_wrap=True)
     for result, folder in zip(report.results, report.saved):
         print_summary(console, result, folder)
+    if report.source_error is not None:     # the same error (and exit code) as hiprom analyze gives
+        raise report.source_error
     if report.errors:
         raise AnalysisError(f"{len(report.errors)} measurement(s) could not be analysed: "
                             + "; ".join(report.errors), path=out,

@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
-from hiprom.apps.cli.common import age_option, app, err_console, run_guarded, sex_option, sport_option
+from hiprom.apps.cli.common import DASH_NOTE, age_option, app, err_console, run_guarded, sex_option, sport_option
 
 
-@app.command("report")
+@app.command("report", epilog=DASH_NOTE)
 def report(
     result_json: Path = typer.Argument(..., metavar="RESULT.json",
                                        help="A result.json written by hiprom analyze (or its output folder)."),
@@ -31,13 +31,13 @@ def report(
 
 def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: Optional[str],
             sport: Optional[str], video: Optional[Path], force: bool, blur_faces: bool) -> None:
-    from hiprom.errors import InputError, OutputExistsError
+    from hiprom.apps.saved import build_report_from_folder
+    from hiprom.errors import OutputExistsError
     from hiprom.interpret.norms import compare
-    from hiprom.outputs.report import read_result_json, write_report
+    from hiprom.io.paths import check_can_create, check_input_path
+    from hiprom.io.result_json import read_result
 
-    if not result_json.exists():
-        raise InputError("does not exist: expected a result.json written by hiprom analyze", path=result_json,
-                         fix="give the result.json (or the …_hiprom folder) of an analysis.")
+    check_input_path(result_json, expected="a result.json written by hiprom analyze, or its folder")
     base = result_json if result_json.is_dir() else result_json.parent
     out_path = out or base / "report.html"
     if out_path.exists() and not force:
@@ -46,7 +46,9 @@ def _report(result_json: Path, out: Optional[Path], age: Optional[float], sex: O
     if out_path.exists() and out_path.is_dir():
         raise OutputExistsError("is a folder: expected an HTML file name", path=out_path,
                                 fix="give a file name with --out, e.g. --out report.html.")
-    data = read_result_json(result_json)  # a bad file fails before any work
+    check_can_create(out_path)
+    data = read_result(result_json)  # a bad file fails before any work
     comparison = compare(data, age=age, sex=sex, sport=sport)
-    written = write_report(result_json, out_path, comparison=comparison, video_path=video, blur_faces=blur_faces)
+    written = build_report_from_folder(result_json, out_path, comparison=comparison, video_path=video,
+                                       blur_faces=blur_faces)
     err_console.print(f"report written: {written}", soft_wrap=True, markup=False)

@@ -13,8 +13,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.core.result import AnalysisResult
+    from hiprom.interpret.norms import NormComparison
 
-__all__ = ["FrameProgress", "print_summary", "MIN_FRAMES_FOR_BAR"]
+__all__ = ["FrameProgress", "print_summary", "print_comparison", "MIN_FRAMES_FOR_BAR"]
 
 #: Clips with fewer frames than this (about 3 s at 30 fps) get no progress bar.
 MIN_FRAMES_FOR_BAR = 90
@@ -68,9 +69,11 @@ def _fmt(value: float | None, unit: str = "°") -> str:
 
 
 def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | None = None, *,
-                  comparison=None) -> None:
+                  comparison: "NormComparison | None" = None, report_path: Path | None = None) -> None:
     """The short table a clinician reads: per side peak IR / ER, arc, reps, quality; with a
-    norm comparison (:func:`hiprom.norms.compare`), where each side sits and any flags."""
+    norm comparison (:func:`hiprom.interpret.norms.compare`), which row each reading is compared
+    with and its evidence level, the screening flags (raised / possible), and the sources.
+    "(details in the report)" is printed only when ``report_path`` names a report that exists."""
     ref = "from rest" if result.config.geometry.reference == "neutral" else "from vertical"
     name = escape(Path(result.source.get('path') or '').name)  # a file name is not markup
     table = Table(title=f"Hip rotation ({ref}) — {name}",
@@ -79,8 +82,9 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
         table.add_column(col, justify="left" if col in ("side", "quality") else "right")
     for side in ("right", "left"):
         s = result.sides[side]
-        if not s.tested:
-            table.add_row(side, "not tested", "", "", "", f"rest {_fmt(s.rest_deg)}")
+        if not s.tested:          # recognition: a movement that is not the test is named as such
+            label = "not a seated test" if s.test.test == "not_a_seated_test" else "not tested"
+            table.add_row(side, label, "", "", "", f"rest {_fmt(s.rest_deg)}")
             continue
         if s.quality.withheld:
             table.add_row(side, "withheld", "", "", "", f"{s.quality.level} ({s.quality.score:.2f})")
@@ -98,20 +102,37 @@ def print_summary(console: Console, result: "AnalysisResult", out_dir: Path | No
     person = d.get("person") or {}
     if person.get("n_tracks", 0) > 1:
         console.print(f"Person: {escape(person.get('reason', ''))}")
+    for side in ("right", "left"):
+        if result.sides[side].test.test == "not_a_seated_test":
+            console.print(f"[yellow]{side} not measured:[/] {escape(result.sides[side].test.reason)}")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if comparison is not None:
-        c = comparison.to_dict()
-        for side in ("right", "left"):
-            text = (c.get("sides", {}).get(side) or {}).get("text")
-            if text:
-                console.print(f"Norms: {escape(text)}")
-        if c.get("no_age_note"):
-            console.print(f"[dim]{escape(c['no_age_note'])}[/]")
-        for flag in c.get("flags", []):
-            colour = "red" if flag.get("status") == "clear" else "yellow"
-            console.print(f"[{colour}]screening flag ({escape(str(flag.get('status')))}):[/] "
-                          f"{escape(flag.get('side') or 'both sides')} — {escape(flag.get('label', ''))}; "
-                          f"not a diagnosis (details in the report)")
+        print_comparison(console, comparison, report_written=report_path is not None and report_path.is_file())
     if out_dir is not None:
         console.print(f"Results in [bold]{escape(str(out_dir))}[/]", soft_wrap=True)
+
+
+def print_comparison(console: Console, comparison: "NormComparison", *, report_written: bool = False) -> None:
+    """Norm sentences per measure and side, notes, screening flags (raised / possible / none
+    raised) and the numbered sources with DOIs."""
+    for m in (comparison.ir, comparison.er):
+        for side in ("right", "left"):
+            s = m.sides[side]
+            if s is not None:
+                console.print(f"Norms ({m.measure.upper()}): {escape(s['text'])}", soft_wrap=True)
+    for note in comparison.notes:
+        console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
+    details = " (details in the report)" if report_written else ""
+    shown = comparison.shown_flags
+    for flag in shown:
+        colour = "red" if flag["status"] == "raised" else "yellow"
+        where = "both sides" if flag["side"] == "both" else f"{flag['side']} hip"
+        console.print(f"[{colour}]screening flag {flag['status']}:[/] {where} — {escape(flag['label'])} "
+                      f"({flag['value_deg']:.1f}°); not a diagnosis{details}", soft_wrap=True)
+    if comparison.flags and not shown:
+        checked = ", ".join(dict.fromkeys(f["label"] for f in comparison.flags))
+        console.print(f"Screening flags: none raised (checked: {escape(checked)}).", soft_wrap=True)
+    console.print("Sources:")
+    for i, src in enumerate(comparison.sources(brief=True), 1):
+        console.print(f"  {i}. {escape(src.text)}", soft_wrap=True)

@@ -20,8 +20,8 @@ import numpy as np
 from hiprom.errors import HipromError, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from hiprom.apps.live.options import LiveOptions
     from hiprom.config import Config
-    from hiprom.apps.live.session import LiveOptions
 
 __all__ = ["Grab", "LatestFrame", "Capture", "open_camera", "STREAM_TIMEOUT_MS"]
 
@@ -118,6 +118,7 @@ class Capture(threading.Thread):
         self.grabbed = 0
         self.late = 0                  # realtime: frames dropped because decoding was late
         self.ended: str | None = None  # why the source stopped (None while running / when stopped)
+        self.failure: HipromError | None = None  # the source's own error (a truncated file...), if any
         self.stop = threading.Event()
         self.fps: float | None = None
         self.frame_count: int | None = None
@@ -141,8 +142,9 @@ class Capture(threading.Thread):
         if o.kind == "camera":
             self._cap, _first = open_camera(o.camera)
         else:
-            from hiprom.io.video_probe import quiet_opencv_log
+            from hiprom.io.video_probe import quiet_ffmpeg_log, quiet_opencv_log
 
+            quiet_ffmpeg_log()          # FFmpeg's own lines ("Connection refused"...) stay off stderr
             limits = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
                       STREAM_TIMEOUT_MS]
             with quiet_opencv_log():
@@ -208,7 +210,7 @@ class Capture(threading.Thread):
                 if not self.box.put(grab, wait=not o.realtime and o.kind == "file") or self.stop.is_set():
                     break
         except HipromError as exc:
-            self.ended = f"the source failed: {exc.what}"
+            self.ended, self.failure = f"the source failed: {exc.what}", exc
         except Exception as exc:  # noqa: BLE001 - reported to the main thread, never a traceback
             self.ended = f"the source failed: {type(exc).__name__}: {exc}"
         finally:

@@ -21,20 +21,17 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from hiprom.apps.live.protocol import SIDES, LiveReading, Peaks, Prompt  # noqa: F401 (SIDES re-exported)
+from hiprom.core.landmarks import LM
 from hiprom.errors import InputError
 from hiprom.geometry.angles import down_vector
-from hiprom.core.landmarks import LM
-from hiprom.apps.live.protocol import SIDES, LiveReading, Peaks, Prompt
+from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
 
 __all__ = ["OverlayState", "draw_overlay", "headless_line", "Window", "LiveStats", "check_display", "fmt_deg"]
 
 _BGR = {"green": (60, 190, 60), "amber": (0, 170, 255), "red": (40, 40, 225), "white": (245, 245, 245),
         "shank": (255, 200, 0), "vertical": (200, 200, 200), "bone": (230, 230, 230), "rec": (30, 30, 230)}
 _SIDE_COLOUR = {"right": (80, 120, 255), "left": (255, 160, 60)}   # subject's right warm, left cool
-_MID = {"left": 0, "right": 1}
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
-#: OpenCV before 5 draws only ASCII (a degree sign would come out as "??").
-_ASCII_ONLY = int(cv2.__version__.split(".")[0]) < 5
 
 
 def fmt_deg(value: float | None, signed: bool = False, unit: str = "") -> str:
@@ -60,13 +57,10 @@ class OverlayState:
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour, thick: int = 1,
           box: bool = True) -> None:
-    if _ASCII_ONLY:
-        text = text.replace("°", " deg")
-    (w, h), base = cv2.getTextSize(text, _FONT, scale, thick)
-    x, y = org
-    if box:
-        cv2.rectangle(img, (x - 4, y - h - 4), (x + w + 4, y + base + 2), (20, 20, 20), -1)
-    cv2.putText(img, text, (x, y), _FONT, scale, colour, thick, cv2.LINE_AA)
+    """Text whose baseline starts at ``org`` (as ``cv2.putText`` places it), on a dark box."""
+    height = 30.0 * scale
+    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour, outline=not box,
+              box=(20, 20, 20) if box else None, pad_px=3 if box else 0)
 
 
 def _pt(xy: np.ndarray, width: int, mirror: bool) -> tuple[int, int]:
@@ -91,17 +85,13 @@ def _draw_legs(img: np.ndarray, reading: LiveReading, mirror: bool, unit: float)
         for q in chain:
             cv2.circle(img, _pt(q, w, mirror), thick + 2, _SIDE_COLOUR[side], -1, cv2.LINE_AA)
         knee, ankle = p[leg["knee"]], p[leg["ankle"]]
-        mid = person.extras.get("shank_mid_px")
-        line = mid[_MID[side]] if mid is not None and np.isfinite(mid[_MID[side]]).all() else np.stack([knee, ankle])
+        line = shank_segment_px(person.image_px[None], person.shank, 0, side) or (knee, ankle)
         length = float(np.linalg.norm(ankle - knee))
         down = down_vector(reading.roll_deg)
         ref_end = knee + down * length
         cv2.line(img, _pt(knee, w, mirror), _pt(ref_end, w, mirror), _BGR["vertical"], max(1, thick // 2),
                  cv2.LINE_AA)
-        u = (line[1] - line[0]) / max(float(np.linalg.norm(line[1] - line[0])), 1e-6)
-        start = line[0] - u * 0.15 * length
-        cv2.line(img, _pt(start, w, mirror), _pt(start + u * length, w, mirror), _BGR["shank"], thick + 1,
-                 cv2.LINE_AA)
+        cv2.line(img, _pt(line[0], w, mirror), _pt(line[1], w, mirror), _BGR["shank"], thick + 1, cv2.LINE_AA)
         angle = reading.angle_deg[side]
         label = f"{side[0].upper()} {fmt_deg(angle, signed=True, unit='°')}"
         kx, ky = _pt(knee, w, mirror)
@@ -140,7 +130,7 @@ def draw_overlay(rgb: np.ndarray, state: OverlayState) -> np.ndarray:
     keys = "space start/stop  n neutral  r reset  s save  q quit"
     _text(img, keys, (int(10 * unit), h - int(12 * unit)), small * 0.7, _BGR["vertical"])
     if state.stats:
-        (tw, _), _ = cv2.getTextSize(state.stats, _FONT, small * 0.7, 1)
+        tw = text_size(state.stats, int(30.0 * small * 0.7))[0]
         _text(img, state.stats, (w - tw - int(10 * unit), h - int(12 * unit)), small * 0.7, _BGR["vertical"])
     return img
 

@@ -18,20 +18,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from hiprom.geometry import angles as geo
 from hiprom.config import Config
-from hiprom.core.landmarks import LM, LandmarkSeries
+from hiprom.core.capture import SceneLine, ShankLines
+from hiprom.core.landmarks import LM, SIDES, LandmarkSeries
+from hiprom.geometry import angles as geo
+from hiprom.geometry.roll import estimate_roll
+from hiprom.geometry.shank import shank_angle, side_signs
 from hiprom.signal.one_euro import OneEuroFilter
 from hiprom.vision.person import seated_score
 from hiprom.vision.pose import PoseCandidate
-from hiprom.geometry.roll import estimate_roll
 
 __all__ = ["LiveAngles", "LiveReading", "QualityLight", "Peaks", "Protocol", "ProtocolSettings",
            "Prompt", "Step", "SIDES"]
 
-#: Protocol order: the right leg first, then the left.
-SIDES = ("right", "left")
-_MID_INDEX = {"left": 0, "right": 1}          # row of a side in extras["shank_mid_px"]
 _LEGS = [LM.LEFT_KNEE, LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE]
 #: The quality light turns amber beyond this camera roll (it is corrected, but level is better).
 LEVEL_WARN_DEG = 3.0
@@ -84,6 +83,11 @@ class LiveReading:
 class LiveAngles:
     """Per-frame shank angles of the seated subject, for display.
 
+    Each frame's angle comes from the offline maths (:func:`hiprom.geometry.shank.shank_angle`
+    on the last ``window_s`` seconds of the subject: silhouette midline, knee→ankle landmarks
+    shifted by their median difference where the silhouette is missing, roll corrected), so
+    live mode shows what ``hiprom analyze`` would measure in the image.
+
     Parameters
     ----------
     config
@@ -91,9 +95,9 @@ class LiveAngles:
     frame_size_px
         ``(width, height)`` of the processed frames.
     min_cutoff_hz, beta
-        One-Euro smoothing of the displayed angles (see :class:`hiprom.one_euro.OneEuroFilter`).
+        One-Euro smoothing of the displayed angles (see :class:`hiprom.signal.one_euro.OneEuroFilter`).
     window_s
-        Recent frames kept for the lateral sign and the camera roll.
+        Recent frames kept for the lateral sign, the landmark offset and the camera roll.
     """
 
     def __init__(self, config: Config, frame_size_px: tuple[int, int], *, min_cutoff_hz: float = 1.0,
@@ -102,8 +106,7 @@ class LiveAngles:
         self.frame_size_px = (int(frame_size_px[0]), int(frame_size_px[1]))
         self._smooth = {s: OneEuroFilter(min_cutoff_hz, beta) for s in SIDES}
         self._window_s = float(window_s)
-        self._recent: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
-        self._offset = {s: 0.0 for s in SIDES}   # silhouette minus landmark angle (running)
+        self._recent: deque[tuple[float, PoseCandidate]] = deque()
         self._centre: np.ndarray | None = None
         self.locked_roll_deg: float | None = None
 
@@ -112,7 +115,6 @@ class LiveAngles:
         for f in self._smooth.values():
             f.reset()
         self._recent.clear()
-        self._offset = {s: 0.0 for s in SIDES}
         self._centre, self.locked_roll_deg = None, None
 
     def pick(self, people: Sequence[PoseCandidate]) -> PoseCandidate | None:
@@ -133,6 +135,17 @@ class LiveAngles:
         self._centre = hips[best]
         return people[best]
 
+    def _window(self, scene_lines: Sequence[SceneLine] = ()) -> LandmarkSeries:
+        """The recent frames of the subject as a landmark series (with their shank lines)."""
+        t = np.array([r[0] for r in self._recent])
+        people = [r[1] for r in self._recent]
+        p = np.stack([c.image_px for c in people])
+        v = np.stack([c.visibility for c in people])
+        lines = [c.shank for c in people]
+        return LandmarkSeries(p, v, v, np.full_like(p, np.nan), t, np.arange(len(t)), self.frame_size_px,
+                              scene_lines=tuple(scene_lines),
+                              shank_lines=ShankLines.stack(lines) if any(x is not None for x in lines) else None)
+
     def roll_deg(self) -> float:
         """The locked roll, the fixed one from the settings, or the recent hip line's median."""
         fixed = self.config.geometry.fixed_roll_deg
@@ -140,19 +153,15 @@ class LiveAngles:
             return float(fixed)
         if self.locked_roll_deg is not None:
             return self.locked_roll_deg
-        tilts = [float(geo.line_angle_deg(p[LM.RIGHT_HIP, :2], p[LM.LEFT_HIP, :2]))
-                 for _, p, v in self._recent if min(v[LM.LEFT_HIP], v[LM.RIGHT_HIP]) >= 0.5]
+        tilts = [float(geo.line_angle_deg(c.image_px[LM.RIGHT_HIP, :2], c.image_px[LM.LEFT_HIP, :2]))
+                 for _, c in self._recent if min(c.visibility[LM.LEFT_HIP], c.visibility[LM.RIGHT_HIP]) >= 0.5]
         return float(np.median(tilts)) if tilts else 0.0
 
-    def lock_roll(self, scene_lines: Sequence[dict] = ()) -> float:
+    def lock_roll(self, scene_lines: Sequence[SceneLine] = ()) -> float:
         """Fix the roll from the recent frames as the offline pipeline would (scene lines, hips)."""
         if not self._recent:
             return self.roll_deg()
-        t, p, v = (np.array(a) for a in zip(*self._recent))
-        n = len(t)
-        series = LandmarkSeries(p, v, v, np.full_like(p, np.nan), t, np.arange(n), self.frame_size_px,
-                                meta={"scene_lines": list(scene_lines)})
-        est = estimate_roll(series, self.config.geometry.fixed_roll_deg,
+        est = estimate_roll(self._window(scene_lines), self.config.geometry.fixed_roll_deg,
                             min_visibility=self.config.signal.min_visibility)
         self.locked_roll_deg = float(est.roll_deg)
         return self.locked_roll_deg
@@ -167,28 +176,21 @@ class LiveAngles:
             light = QualityLight(False, False, True, True)
             return LiveReading(time_s, None, nan, dict(nan), self.roll_deg(), True, light)
         p, vis = person.image_px, np.nan_to_num(person.visibility, nan=0.0)
-        self._recent.append((time_s, p, vis))
+        self._recent.append((time_s, person))
         while self._recent and self._recent[0][0] < time_s - self._window_s:
             self._recent.popleft()
-        dx = [q[LM.LEFT_HIP, 0] - q[LM.RIGHT_HIP, 0] for _, q, _v in self._recent]
-        left_right = bool(np.nanmedian(dx) >= 0) if np.isfinite(dx).any() else True
+        window = self._window()
+        signs = side_signs(window)
         roll = self.roll_deg()
         min_vis = self.config.signal.min_visibility
         raw = {}
         for side in SIDES:
             leg = LM.leg(side)
-            sign = (1.0 if left_right else -1.0) * (1.0 if side == "left" else -1.0)
             if min(vis[leg["knee"]], vis[leg["ankle"]]) < min_vis:
                 raw[side] = math.nan
                 continue
-            landmark = float(geo.shank_angle_2d_deg(p[leg["knee"], :2], p[leg["ankle"], :2], sign, roll))
-            mid = person.extras.get("shank_mid_px")
-            line = None if mid is None or not self.config.geometry.silhouette else mid[_MID_INDEX[side]]
-            if line is not None and np.isfinite(line).all():
-                raw[side] = float(geo.shank_angle_2d_deg(line[0], line[1], sign, roll))
-                self._offset[side] += 0.1 * (raw[side] - landmark - self._offset[side])
-            else:
-                raw[side] = landmark + self._offset[side]
+            angle = shank_angle(window, side, signs[side], roll, silhouette=self.config.geometry.silhouette)
+            raw[side] = float(angle.angle_deg[-1])
         smooth = {s: self._smooth[s](raw[s], time_s) for s in SIDES}
         legs = bool(min(vis[_LEGS]) >= min_vis)
         yaw = float(geo.thigh_yaw_deg(*(p[i, :2] for i in (LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE,
@@ -199,7 +201,7 @@ class LiveAngles:
         level = abs(roll) <= min(LEVEL_WARN_DEG, q.max_roll_deg)
         in_front = inside and (not math.isfinite(yaw) or abs(yaw) <= q.max_yaw_deg)
         light = QualityLight(True, legs, level, in_front, roll, yaw if inside else math.nan)
-        return LiveReading(time_s, person, raw, smooth, roll, left_right, light)
+        return LiveReading(time_s, person, raw, smooth, roll, signs["left"] > 0, light)
 
 
 class Peaks:

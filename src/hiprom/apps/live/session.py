@@ -37,69 +37,23 @@ from typing import Callable
 
 import numpy as np
 
-from hiprom.config import Config
-from hiprom.errors import ConfigError, HipromError
 from hiprom.apps.live.capture import Capture, Grab, LatestFrame, open_camera
+from hiprom.apps.live.options import LIVE_MAX_PEOPLE, LiveOptions
 from hiprom.apps.live.overlay import LiveStats, check_display
+from hiprom.config import Config
+from hiprom.core.capture import Capture as CaptureFacts
+from hiprom.core.capture import LiveInfo
+from hiprom.errors import HipromError
+from hiprom.io.landmarks_npz import save_series
 from hiprom.vision.model_store import ModelInfo
 
-__all__ = ["LiveOptions", "LiveReport", "LiveStats", "LatestFrame", "Grab", "run_live", "open_camera"]
+__all__ = ["LiveOptions", "LiveReport", "LiveStats", "LatestFrame", "Grab", "run_live", "open_camera",
+           "LIVE_MAX_PEOPLE"]
 
-#: People the pose model looks for per frame in live mode. ``analyze`` looks for 2 (an examiner
-#: beside the patient is told apart afterwards); with 2 the model's person detector runs on
-#: every frame, which costs about 40 % more: 39 ms instead of 24 ms of CPU per frame, measured
-#: here, too slow for 25 fps on 2 cores. Saved peaks of five benchmark clips stay within 0.9°
-#: of analyze's (b01: 0.1°). Keep other people out of the picture, or pass 2.
-LIVE_MAX_PEOPLE = 1
 #: Below this many frames shown per second, the session ends with a hint on speeding up.
 SLOW_FPS = 25
 KEYS = {ord(" "): "toggle", ord("n"): "neutral", ord("r"): "reset", ord("s"): "save", ord("q"): "quit",
         27: "quit"}
-
-
-@dataclass(frozen=True)
-class LiveOptions:
-    """How to run live mode (see ``hiprom live --help``)."""
-
-    camera: int = 0
-    source: str | None = None          # a video file or a stream URL instead of the camera
-    realtime: bool = False             # play a file at its own pace, dropping late frames
-    headless: bool = False
-    out: Path | None = None
-    force: bool = False
-    duration_s: float | None = None    # stop (and save) after this long (source time)
-    max_side_px: int = 640             # 0 = process frames at their own size
-    mirror: bool | None = None         # mirror the display; None = for cameras only
-    measure_from_start: bool | None = None   # None = when headless (no keys there)
-    line_every_s: float = 0.5
-    draw: bool | None = None           # draw the overlay; None = when a window shows it
-    max_people: int | None = LIVE_MAX_PEOPLE   # people per frame for the model; None = the config's
-
-    def __post_init__(self) -> None:
-        if self.camera < 0:
-            raise ConfigError(f"--camera must be 0 or more, got {self.camera}",
-                              fix="use --camera 0 for the first webcam.")
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise ConfigError(f"--duration must be a positive number of seconds, got {self.duration_s}",
-                              fix="leave it out to measure until q, Ctrl-C or the end of the source.")
-        if self.max_side_px < 0 or 0 < self.max_side_px < 160:
-            raise ConfigError(f"--max-side must be 0 (full size) or at least 160 px, got {self.max_side_px}",
-                              fix="use the default, 640.")
-        if self.max_people is not None and not 1 <= self.max_people <= 5:
-            raise ConfigError(f"--max-people must be between 1 and 5, got {self.max_people}",
-                              fix="use 1 (the live default) or 2 (as analyze).")
-        if not self.line_every_s > 0:
-            raise ValueError(f"line_every_s must be positive, got {self.line_every_s}")
-
-    @property
-    def kind(self) -> str:
-        if self.source is None:
-            return "camera"
-        return "stream" if "://" in self.source else "file"
-
-    @property
-    def name(self) -> str:
-        return f"camera {self.camera}" if self.source is None else self.source
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,6 +125,9 @@ class LiveReport:
     ended: str = ""
     messages: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: A file source that turned out unusable (truncated, damaged): what ``analyze`` refuses it
+    #: with. The measurement it ended is not saved (the same rule as ``analyze``).
+    source_error: HipromError | None = None
 
 
 def default_live_dir(options: LiveOptions) -> Path:
@@ -187,8 +144,8 @@ class _Session:
     def __init__(self, options: LiveOptions, config: Config, model: ModelInfo | None,
                  emit: Callable[[str], None], notify: Callable[[str], None]):
         from hiprom.apps.live.protocol import Peaks, Protocol
-        from hiprom.outputs.folder import check_output_dir
         from hiprom.apps.pipeline import load_model
+        from hiprom.outputs.folder import check_output_dir
         from hiprom.vision.recorder import LandmarkRecorder
 
         if options.max_people is not None:
@@ -335,15 +292,15 @@ class _Session:
             if not len(self.recorder) or self.size is None:
                 return
             info = self.capture.info
-            meta = {"kind": "video", "rotation_deg": info.rotation_deg if info else 0,
-                    "mirrored": bool(self.config.video.mirrored), "codec": info.codec if info else None,
-                    "live": {"source_kind": self.o.kind, "realtime": self.o.realtime,
-                             "processed_size_px": list(self.size),
-                             # not processed (never reached the model); processed frames whose
-                             # overlay was skipped for a newer one are recorded all the same
-                             "frames_dropped": self.frames.dropped + self.capture.late,
-                             "frames_not_shown": self.results.dropped}}
-            series, _ = self.recorder.series(self.size, source=self.o.name, fps=self.capture.fps, meta=meta)
+            live = LiveInfo(source_kind=self.o.kind, realtime=self.o.realtime, processed_size_px=tuple(self.size),
+                            # not processed (never reached the model); processed frames whose
+                            # overlay was skipped for a newer one are recorded all the same
+                            frames_dropped=self.frames.dropped + self.capture.late,
+                            frames_not_shown=self.results.dropped)
+            facts = CaptureFacts(kind="video", rotation_deg=info.rotation_deg if info else 0,
+                                 mirrored=bool(self.config.video.mirrored), codec=info.codec if info else None,
+                                 live=live)
+            series, _ = self.recorder.series(self.size, source=self.o.name, fps=self.capture.fps, capture=facts)
         if self.o.kind != "file":          # capture times: the measurement starts at 0 s
             series = series.replace(time_s=series.time_s - series.time_s[0])
         folder = self._folder()
@@ -351,7 +308,7 @@ class _Session:
             result = analyze_landmarks(series, self.config, source_info=info, model=self.model)
         except HipromError as exc:
             folder.mkdir(parents=True, exist_ok=True)
-            series.save(folder / "landmarks.npz")
+            save_series(series, folder / "landmarks.npz")
             self.report.errors.append(exc.what)
             self.note = f"not measurable: {exc.what}"
             self.say(f"Not measurable: {exc.what}. The landmarks were saved to {folder / 'landmarks.npz'}")
@@ -375,7 +332,12 @@ class _Session:
         try:
             if self.worker.error is not None:
                 raise self.worker.error
-            if self.unsaved and len(self.recorder):
+            failure = self.capture.failure if self.o.kind == "file" else None
+            if failure is not None:             # analyze refuses this file: so does live mode
+                report.source_error = failure
+                if self.unsaved and len(self.recorder):
+                    self.say(f"Not saved: {failure.what}")
+            elif self.unsaved and len(self.recorder):
                 if self.worker.measuring and ended == self.capture.ended and self.worker.ended is None:
                     self.say(f"The source ended during the measurement ({ended}): saving what was measured")
                 self._save()
@@ -387,7 +349,7 @@ class _Session:
         return report
 
 
-def run_live(options: LiveOptions, config: Config = Config(), *, model: ModelInfo | None = None,
+def run_live(options: LiveOptions, config: Config | None = None, *, model: ModelInfo | None = None,
              emit: Callable[[str], None] = print, notify: Callable[[str], None] | None = None) -> LiveReport:
     """Run a live session until the source ends, q, the window closes, Ctrl-C or ``duration_s``.
 
@@ -409,4 +371,5 @@ def run_live(options: LiveOptions, config: Config = Config(), *, model: ModelInf
     OutputExistsError
         The output folder exists and ``force`` is not set (before the session starts).
     """
+    config = config or Config()
     return _Session(options, config, model, emit, notify or emit).run()
