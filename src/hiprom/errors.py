@@ -16,6 +16,8 @@ __all__ = [
     "AnalysisError",
     "NoTestError",
     "OutputExistsError",
+    "UnsafeOutputError",
+    "OutputWriteError",
     "ConfigError",
     "UsageError",
 ]
@@ -78,7 +80,22 @@ class NoTestError(AnalysisError):
 
 
 class OutputExistsError(HipromError):
-    """The output folder or file exists and ``--force`` was not given."""
+    """The output folder or file exists and ``--force`` was not given (or the output place
+    cannot be used): a usage error, exit 2 (exit 1 is kept for input that cannot be measured)."""
+
+    exit_code = 2
+
+
+class UnsafeOutputError(OutputExistsError):
+    """The output folder must not be written or replaced, whatever ``--force`` says: it holds
+    the input, lies above it, or holds files hiprom did not write (a usage error, exit code 2)."""
+
+    exit_code = 2
+
+
+class OutputWriteError(HipromError):
+    """An output could not be written (disk full, read-only disk, no permission); nothing
+    half-written was left behind."""
 
 
 class ConfigError(HipromError):

@@ -28,9 +28,14 @@ class Analysis(AnalysisResult):
     """An :class:`~hiprom.core.result.AnalysisResult` that can draw and save itself."""
 
     def plot(self, ax=None) -> "matplotlib.figure.Figure":
-        """Angle against time for both sides with peaks marked (see :mod:`hiprom.outputs.plots`)."""
+        """Angle against time for both sides with peaks marked (see :mod:`hiprom.outputs.plots`);
+        for a photo, the readings drawn on it (:func:`hiprom.outputs.folder.result_figure`)."""
         from hiprom.outputs.plots import plot_angles
 
+        if ax is None and self.series.kind != "video":
+            from hiprom.outputs.folder import result_figure
+
+            return result_figure(self)
         return plot_angles(self, ax=ax)
 
     def save(self, out_dir: str | Path, *, force: bool = False, plot: bool = True,

@@ -24,6 +24,7 @@ from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.core.measurement import Measurement
 from hiprom.errors import AnalysisError, NoTestError
 from hiprom.interpret.measure import measure
+from hiprom.io.creation_time import creation_time
 from hiprom.io.frames import SourceInfo, iter_frames_threaded, open_source
 from hiprom.signal.seated import no_test_message
 from hiprom.vision.model_store import ModelInfo, resolve_model
@@ -193,13 +194,17 @@ def analyze(path: str | Path, config: Config | None = None, *, model: ModelInfo 
     Returns
     -------
     AnalysisResult
-        Per-side measurements, quality, warnings, the landmark series and angle series.
+        Per-side measurements, quality, warnings, the landmark series and angle series; its
+        ``test.date`` is the file's own creation time when it has one
+        (:func:`hiprom.io.creation_time.creation_time`).
     """
     config = config or Config()
     model = model or load_model(config)
     _import_in_background("scipy.signal", "pandas")       # the measurement's and the outputs' modules
     series, info = detect_landmarks(path, config, model=model, progress=progress)
-    return analyze_landmarks(series, config, source_info=info, model=model)
+    result = analyze_landmarks(series, config, source_info=info, model=model)
+    taken = creation_time(path)                   # the test date, as the file itself says
+    return result if taken is None else result.with_test(date=taken, date_source="clip")
 
 
 def _import_in_background(*modules: str) -> None:

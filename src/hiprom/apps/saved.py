@@ -18,7 +18,7 @@ from hiprom.io.landmarks_npz import load_series
 from hiprom.io.result_json import check_landmarks_match, read_result, result_file
 from hiprom.outputs.report import write_report
 
-__all__ = ["load_result_folder", "build_report_from_folder"]
+__all__ = ["load_result_folder", "build_report_from_folder", "build_pdf_from_folder"]
 
 
 def load_result_folder(folder: str | Path) -> tuple[dict[str, Any], Analysis | None]:
@@ -47,3 +47,20 @@ def build_report_from_folder(folder: str | Path, out_path: str | Path | None = N
     base = folder if folder.is_dir() else folder.parent
     data, result = load_result_folder(folder)
     return write_report(result, out_path or base / "report.html", data=data, folder=base, **kwargs)
+
+
+def build_pdf_from_folder(folder: str | Path, out_path: str | Path | None = None, **kwargs: Any) -> Path:
+    """The report of an output folder as an A4 PDF, ``<folder>/report.pdf`` (or ``out_path``):
+    the same content as :func:`build_report_from_folder` (keyword arguments go there), printed
+    by Chromium (:func:`hiprom.outputs.pdf.html_to_pdf`; a :class:`~hiprom.errors.UsageError`
+    says how to install it when missing). Nothing but the PDF is written."""
+    import tempfile
+
+    from hiprom.outputs.pdf import html_to_pdf, require_chromium
+
+    require_chromium()                                  # before any work
+    folder = Path(folder)
+    base = folder if folder.is_dir() else folder.parent
+    with tempfile.TemporaryDirectory(prefix="hiprom-report-") as tmp:
+        html = build_report_from_folder(folder, Path(tmp) / "report.html", **kwargs)
+        return html_to_pdf(html, out_path or base / "report.pdf")

@@ -22,6 +22,7 @@ from hiprom.config import Config
 from hiprom.core.landmarks import LandmarkSeries
 from hiprom.core.measurement import SIDES, Measurement, SideResult
 from hiprom.core.measurement import round_or_none as _round
+from hiprom.core.session import TestInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -54,6 +55,8 @@ class AnalysisResult:
     subject: dict[str, Any] = field(default_factory=dict)
     #: The comparison with the norm tables (:func:`hiprom.norms.compare`), when made.
     norms: dict[str, Any] | None = None
+    #: When, by whom, pain, position, notes (:class:`hiprom.core.session.TestInfo`).
+    test: TestInfo = field(default_factory=TestInfo)
 
     @classmethod
     def build(cls, series: LandmarkSeries, measurement: Measurement, config: Config, *,
@@ -77,6 +80,11 @@ class AnalysisResult:
     def with_subject(self, **subject: Any) -> "AnalysisResult":
         """The same result with who was measured (``id``, ``age``, ``sex``, ``sport``...)."""
         return dataclasses.replace(self, subject=dict(subject))
+
+    def with_test(self, **fields: Any) -> "AnalysisResult":
+        """The same result with test facts (``date``, ``examiner``, ``notes``, ``pain``,
+        ``position``; None keeps the current value); see :class:`~hiprom.core.session.TestInfo`."""
+        return dataclasses.replace(self, test=self.test.updated(**fields))
 
     def with_norms(self, norms: Mapping[str, Any] | None) -> "AnalysisResult":
         """The same result with its comparison against the norm tables."""
@@ -121,6 +129,7 @@ class AnalysisResult:
             },
             "quality": self.quality,
             "warnings": self.warnings,
+            "test": self.test.to_dict(),
             **({"subject": self.subject} if self.subject else {}),
             **({"norms": self.norms} if self.norms is not None else {}),
         }

@@ -30,6 +30,7 @@ import datetime as _dt
 from typing import Any
 
 from hiprom.config import check_range, shown
+from hiprom.core.session import TestInfo
 
 __all__ = ["ResultSchemaError", "validate_result_dict", "SCHEMA", "SCHEMA_VERSION"]
 
@@ -204,6 +205,16 @@ def _check_quality(q: _Fields) -> None:
     q.choice("level", _LEVELS)
 
 
+def _check_test(f: _Fields) -> None:
+    for key in ("date", "date_source", "examiner", "notes", "pain"):
+        f.text(key)
+    f.text("position", nullable=False)
+    try:
+        TestInfo.from_dict(f.d)
+    except (TypeError, ValueError) as exc:
+        raise ResultSchemaError(f.where, str(exc)) from None
+
+
 def validate_result_dict(d: Any) -> dict[str, Any]:
     """``d`` itself if it is a valid ``hiprom.result`` v1; else :class:`ResultSchemaError`
     naming the first bad field (see the module notes for what is checked)."""
@@ -247,6 +258,9 @@ def validate_result_dict(d: Any) -> dict[str, Any]:
     if quality is not None:
         _check_quality(quality)
     top.texts("warnings")
+    test = top.child("test")
+    if test is not None:
+        _check_test(test)
     subject = top.child("subject")
     if subject is not None:
         subject.text("id")

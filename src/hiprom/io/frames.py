@@ -33,11 +33,11 @@ import numpy as np
 
 from hiprom.errors import InputError
 from hiprom.io.damage import grey_band_row, image_file_damage
+from hiprom.io.filetypes import IMAGE_EXTENSIONS
 from hiprom.io.paths import check_input_path
 from hiprom.io.video_probe import (
     FIX_COPY,
     FIX_KIND,
-    IMAGE_EXTENSIONS,
     first_read_error,
     fourcc_text,
     looks_like_image,

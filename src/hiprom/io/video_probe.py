@@ -22,8 +22,6 @@ import cv2
 
 from hiprom.errors import InputError
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
-
 _IMAGE_MAGIC = (
     b"\x89PNG\r\n\x1a\n",  # PNG
     b"\xff\xd8\xff",  # JPEG

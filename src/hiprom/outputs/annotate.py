@@ -6,9 +6,10 @@
 Each frame shows, per leg, the skeleton (hip–knee–ankle–heel–toe), the shank line hiprom
 measured (the silhouette midline where it was found, else knee→ankle), the vertical through
 the knee (corrected for the camera roll), an arc between the two with the live filtered
-angle, and a panel with the running peak IR/ER: the largest rep value measured so far, each
-counted from the middle of its hold (where hiprom reads it), so the last frame shows the
-peaks of ``result.json``. Frames are matched to the analysis by their index in the source; a
+angle (``rest`` within 1° of vertical), and a panel with, per side, the angle now and the held
+IR/ER so far: the mean over each hold at end range (what hiprom reports), the best rep so far,
+each counted from the middle of its hold, so the last frame shows the readings of
+``result.json``. Frames are matched to the analysis by their index in the source; a
 frame without a pose (or missing from the series) gets no leg overlay and no live angle, only
 the panel.
 
@@ -18,27 +19,32 @@ and un-mirrored for a clip analysed with ``mirrored``). The video is written wit
 upright frames at the container's frame rate (29.97 stays 29.97) and the same size, so it
 needs **no rotation metadata**: any player shows it the right way up. A variable-frame-rate
 source comes out at its nominal constant rate (every frame kept, none added). The codec is
-MPEG-4 Part 2 (``mp4v``), which every OpenCV build can write; frames are streamed (decoded on
-a reader thread, drawn, written), never held in memory. The file is written under a temporary
+H.264 (4:2:0, index at the front: browsers and phones play it), written with PyAV
+(:mod:`hiprom.io.video_writer`); frames are streamed (decoded on a reader thread, drawn,
+written), never held in memory. The file is written under a temporary
 name beside the target and renamed into place, so an interrupted run leaves no half video.
+OpenCV's writer fails silently (a full disk gives a file without its index), so the video is
+reopened and its frames counted before it is renamed into place.
 """
 
 from __future__ import annotations
 
+import errno
 import math
-import os
-import secrets
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import av
 import cv2
 import numpy as np
 
 from hiprom.core.landmarks import LM, SIDES
-from hiprom.errors import InputError, OutputExistsError
+from hiprom.errors import InputError, OutputExistsError, OutputWriteError
+from hiprom.io.atomic import atomic_path
 from hiprom.io.frames import iter_frames_threaded, open_source
-from hiprom.io.video_probe import quiet_opencv_log
-from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
+from hiprom.io.video_writer import VideoWriter
+from hiprom.outputs.drawing import angle_text, draw_text, shank_segment_px, text_size
 from hiprom.outputs.privacy import HeadBox, blur_region, head_box
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,12 +52,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["write_annotated_video", "VIDEO_SUFFIXES", "head_boxes"]
 
-#: Containers the ``mp4v`` writer produces here.
+#: Containers the H.264 writer produces here.
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 _RGB = {"right": (214, 39, 40), "left": (31, 119, 180)}  # as in hiprom.outputs.plots.SIDE_COLOURS
 _WHITE, _YELLOW = (255, 255, 255), (255, 215, 0)
 _MIN_VIS = 0.5
+#: Below this much free space a failed video write is reported as a full disk.
+_MIN_FREE_BYTES = 1 << 20
 
 
 def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> None:
@@ -69,6 +77,30 @@ def _check_paths(result: "AnalysisResult", video_path: Path, out_path: Path) -> 
     if out_path.resolve() == video_path.resolve():
         raise OutputExistsError("the annotated video would replace the source clip", path=out_path,
                                 fix="write it to another file (e.g. in the output folder).")
+
+
+def _raise_if_disk_full(folder: Path) -> None:
+    """OpenCV's writer fails silently: a folder with (almost) no free space explains why."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < _MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+
+def _check_written(tmp: Path, frames: int, out_path: Path) -> None:
+    """Reopen the video just written and count its frames' packets: a file cut short (a disk
+    that filled up without the writer noticing) has fewer than were written, or no index."""
+    try:
+        with av.open(str(tmp)) as container:
+            ok = sum(1 for packet in container.demux(video=0) if packet.size) == frames
+    except (av.FFmpegError, OSError, ValueError):
+        ok = False
+    if not ok:
+        _raise_if_disk_full(out_path.parent)
+        raise OutputWriteError(f"the video written is unreadable ({frames} frames written)", path=out_path,
+                               fix="check that the disk is healthy and has free space, then run again.")
 
 
 def head_boxes(image_px: np.ndarray, visibility: np.ndarray, frame_shape: tuple[int, ...]) -> list[HeadBox | None]:
@@ -113,15 +145,15 @@ def _pt(p: np.ndarray) -> tuple[int, int]:
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour, thick: int) -> None:
-    """Outlined text whose baseline starts at ``org`` (as ``cv2.putText`` places it)."""
+    """Text on a dark box (readable on a white table or wall) whose baseline starts at ``org``
+    (as ``cv2.putText`` places it)."""
     height = 30.0 * scale
-    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour)
+    draw_text(img, text, (org[0], org[1] - 0.8 * height), height, colour, outline=False, box=(25, 25, 25),
+              pad_px=max(2, int(0.15 * height)))
 
 
 def _fmt(angle: float) -> str:
-    if not np.isfinite(angle):
-        return "--"
-    return f"{abs(angle):.1f}° " + ("IR" if angle >= 0 else "ER")
+    return angle_text(angle)
 
 
 class _Painter:
@@ -199,11 +231,11 @@ class _Painter:
                 now = self.angle[side][row] if live else float("nan")
                 ir, er = self.peaks[side][0][row], self.peaks[side][1][row]
             if self.tested[side]:
-                peak = (f"  peak IR {ir:.1f}°" if np.isfinite(ir) else "  peak IR --") + \
+                peak = (f"  held IR {ir:.1f}°" if np.isfinite(ir) else "  held IR --") + \
                        (f" ER {er:.1f}°" if np.isfinite(er) else " ER --")
             else:
                 peak = "  (not tested)"
-            _text(img, f"{side[0].upper()} {_fmt(now)}{peak}", (int(12 * s), y), s, _RGB[side], t)
+            _text(img, f"{side[0].upper()} now {_fmt(now)}{peak}", (int(12 * s), y), s, _RGB[side], t)
 
     def draw(self, img: np.ndarray, row: int | None, last_row: int | None) -> None:
         """The overlay of one frame: legs only where a pose was found, the panel always."""
@@ -264,36 +296,36 @@ def write_annotated_video(result: "AnalysisResult", video_path: str | Path, out_
         fps = info.fps or series.fps or series.median_fps or 30.0
         painter = _Painter(result, size)
         boxes = head_boxes(series.image_px, series.visibility, (size[1], size[0])) if blur_faces else None
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.stem}.{secrets.token_hex(4)}.part{out_path.suffix}")
-        with quiet_opencv_log():
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
-        try:
-            if not writer.isOpened():
-                raise OutputExistsError(f"OpenCV cannot write an MPEG-4 video here ({size[0]}×{size[1]} "
-                                        f"at {fps:g} fps)", path=out_path,
-                                        fix="check that the folder is writable and has free space; "
-                                            "an OpenCV build without FFmpeg cannot write videos.")
-            done, last_box, last_row = 0, None, None
-            for frame in iter_frames_threaded(source):
-                row = rows.get(frame.index)
-                last_row = row if row is not None else last_row
-                img = frame.rgb
-                if boxes is not None:
-                    box = boxes[row] if row is not None else last_box
-                    last_box = box if box is not None else last_box
-                    img = blur_region(img, box)
-                else:
-                    img = img.copy()
-                painter.draw(img, row, last_row)
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-                done += 1  # noqa: SIM113 (frames written, not rows read)
-                if progress is not None:
-                    progress(done, info.frame_count)
-            writer.release()
-            os.replace(tmp, out_path)
-        except BaseException:
-            writer.release()
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(out_path) as tmp:          # a full or read-only disk: OutputWriteError
+            try:
+                writer = VideoWriter(tmp, fps=float(fps), size=size)
+            except (ValueError, av.FFmpegError) as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise
+                _raise_if_disk_full(out_path.parent)
+                raise OutputExistsError(f"cannot write an H.264 video here ({size[0]}×{size[1]} at {fps:g} fps: "
+                                        f"{exc})", path=out_path,
+                                        fix="check that the folder is writable and has free space.") from None
+            try:
+                done, last_box, last_row = 0, None, None
+                for frame in iter_frames_threaded(source):
+                    row = rows.get(frame.index)
+                    last_row = row if row is not None else last_row
+                    img = frame.rgb
+                    if boxes is not None:
+                        box = boxes[row] if row is not None else last_box
+                        last_box = box if box is not None else last_box
+                        img = blur_region(img, box)
+                    else:
+                        img = img.copy()
+                    painter.draw(img, row, last_row)
+                    writer.write(img)
+                    done += 1  # noqa: SIM113 (frames written, not rows read)
+                    if progress is not None:
+                        progress(done, info.frame_count)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            _check_written(tmp, done, out_path)
     return out_path

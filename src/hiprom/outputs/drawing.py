@@ -21,7 +21,20 @@ import numpy as np
 from hiprom.core.capture import SHANK_ROW, ShankLines
 from hiprom.core.landmarks import LM
 
-__all__ = ["draw_text", "text_size", "shank_segment_px"]
+__all__ = ["draw_text", "text_size", "shank_segment_px", "angle_text", "REST_BAND_DEG"]
+
+#: A leg within this many degrees of vertical is shown as "rest": a hanging leg's angle
+#: wanders by a few tenths of a degree, which would flicker between "0.3° IR" and "0.2° ER".
+REST_BAND_DEG = 1.0
+
+
+def angle_text(angle_deg: float, digits: int = 1) -> str:
+    """``27.1° IR``, ``3.0° ER``; ``rest`` within :data:`REST_BAND_DEG` of vertical; ``--`` unknown."""
+    if angle_deg is None or not np.isfinite(angle_deg):
+        return "--"
+    if abs(angle_deg) < REST_BAND_DEG:
+        return "rest"
+    return f"{abs(angle_deg):.{digits}f}° " + ("IR" if angle_deg > 0 else "ER")
 
 Colour = tuple[int, int, int]
 

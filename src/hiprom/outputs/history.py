@@ -10,8 +10,9 @@ Where: :func:`default_history_path` (an explicit path, else ``$HIPROM_HISTORY``,
 ``history.sqlite`` in the user data folder, e.g. ``~/.local/share/hiprom`` on Linux). Use
 pseudonymous subject IDs: the database keeps each ``result.json`` (with the clip's path).
 
-Same clip, stored once: the key of a clip is the **sha256 of the input file** (of every image,
-in order, for a folder of photos), computed when the input is reachable, either at the
+Same clip, stored once: the key of a clip is the id of its input
+(:func:`hiprom.io.hashing.input_sha256`: the sha256 of the file, or of a folder of photos'
+names and contents; the same id batch mode uses), computed when the input is reachable, either at the
 result's input path or, for an output folder given as ``result_dir``, beside it. When it is
 not reachable (a result.json from elsewhere), a fingerprint of the result's input description
 (file name, kind, size in pixels, frames, fps, duration, codec) stands in. A new result is a
@@ -20,7 +21,8 @@ when either lacks one and the fingerprints are equal. Re-analysing a clip with o
 therefore does not add a second point; a renamed copy of a clip does not either.
 
 Crash safety: the database runs in WAL journal mode with ``synchronous=FULL`` and every change
-is one transaction, so a process killed mid-write leaves the last complete state; the schema
+is one transaction, so a process killed mid-write (or a full disk: ``no space left on
+<folder>``) leaves the last complete state; the schema
 has a version table, and a database written by a newer hiprom is refused, not misread.
 """
 
@@ -30,14 +32,16 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from hiprom.core.measurement import SIDES
-from hiprom.errors import InputError
+from hiprom.errors import InputError, OutputWriteError
+from hiprom.io.atomic import no_space_error, write_error
+from hiprom.io.hashing import try_input_sha256
+from hiprom.outputs.history_plot import default_mdc_deg, plot_history, with_changes
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
@@ -48,10 +52,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["History", "default_history_path", "check_subject_id", "with_changes", "plot_history", "SCHEMA_VERSION",
            "default_mdc_deg"]
 
-#: Version of the database layout written by this hiprom.
-SCHEMA_VERSION = 1
+#: Version of the database layout written by this hiprom (2: the test's own facts, see
+#: :class:`hiprom.core.session.TestInfo`; a version-1 file gains those columns when opened).
+SCHEMA_VERSION = 2
 ROW_COLUMNS = ["date", "right_ir_deg", "right_er_deg", "left_ir_deg", "left_er_deg",
-               "quality_level", "quality_score", "reference", "clip", "result_dir"]
+               "quality_level", "quality_score", "reference", "clip", "result_dir",
+               "date_source", "examiner", "pain", "position", "notes"]
+#: Columns added in version 2 (NULL for rows stored before).
+_V2_COLUMNS = {"date_source": "TEXT", "examiner": "TEXT", "pain": "TEXT", "position": "TEXT", "notes": "TEXT"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -67,7 +75,8 @@ CREATE TABLE IF NOT EXISTS measurements (
     quality_level TEXT, quality_score REAL,
     reference TEXT,
     result_dir TEXT,
-    result_json TEXT NOT NULL
+    result_json TEXT NOT NULL,
+    date_source TEXT, examiner TEXT, pain TEXT, position TEXT, notes TEXT
 );
 INSERT INTO schema_version (version) SELECT {version} WHERE NOT EXISTS (SELECT 1 FROM schema_version);
 CREATE INDEX IF NOT EXISTS measurements_subject ON measurements (subject_id, measured_utc);
@@ -98,28 +107,19 @@ def check_subject_id(subject_id: str) -> str:
     return sid
 
 
-def _sha256_of(path: Path) -> str | None:
-    """sha256 of a file, or of a folder's image files (names and contents, sorted)."""
-    from hiprom.io.frames import IMAGE_EXTENSIONS, natural_sort_key
-
-    try:
-        if path.is_dir():
-            files = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-                           key=lambda p: natural_sort_key(p.name))
-        elif path.is_file():
-            files = [path]
-        else:
-            return None
-        digest = hashlib.sha256()
-        for file in files:
-            if path.is_dir():
-                digest.update(file.name.encode() + b"\0")
-            with open(file, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-        return digest.hexdigest() if files else None
-    except OSError:
-        return None
+def _db_write_error(exc: sqlite3.Error, path: Path) -> OutputWriteError | None:
+    """The user-facing error for a write SQLite could not make (a full disk), else ``None``."""
+    text = str(exc).lower()
+    full = "full" in text
+    if not full and "disk i/o error" in text:
+        try:
+            full = shutil.disk_usage(path.parent).free < (1 << 20)
+        except OSError:
+            full = False
+    if full:
+        return no_space_error(path.parent, fix="free some space, or keep the history elsewhere with "
+                                               "--history-db (or HIPROM_HISTORY).")
+    return None
 
 
 def _fingerprint(inp: dict[str, Any]) -> str:
@@ -152,15 +152,24 @@ class History:
 
     def __init__(self, path: str | Path | None = None):
         self.path = default_history_path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, self.path.parent, denied=True) or exc from None
         try:
             self._conn = sqlite3.connect(self.path, timeout=30.0)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA.format(version=SCHEMA_VERSION) + "COMMIT;")
             found = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            if found is not None and found < SCHEMA_VERSION:
+                self._migrate()
+                found = SCHEMA_VERSION
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            full = _db_write_error(exc, self.path)
+            if full is not None:
+                raise full from None
             raise InputError(f"is not a usable hiprom history database ({exc})", path=self.path,
                              fix="point --history-db / HIPROM_HISTORY at another file, or move this one "
                                  "away.") from None
@@ -169,6 +178,17 @@ class History:
             raise InputError(f"history database version {found} was written by a newer hiprom "
                              f"(this one reads version {SCHEMA_VERSION})", path=self.path,
                              fix="upgrade hiprom (pip install -U hiprom).")
+
+    def _migrate(self) -> None:
+        """Bring an older file up to :data:`SCHEMA_VERSION` in one transaction (rows kept: columns
+        are only added)."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(measurements)")}
+            for name, kind in _V2_COLUMNS.items():
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE measurements ADD COLUMN {name} {kind}")
+            self._conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     # -- lifetime -------------------------------------------------------------------------
     def _close_quietly(self) -> None:
@@ -209,7 +229,8 @@ class History:
             The output folder written for this result (kept for reference; also where the
             clip is looked for when the result's input path is not reachable).
         measured_utc
-            When the measurement was taken; default the result's ``created_utc``.
+            When the test was done; default the result's test date (``test.date``), else
+            its ``created_utc`` (when it was analysed).
         """
         sid = check_subject_id(subject_id)
         data, folder = _as_dict(result)
@@ -217,24 +238,31 @@ class History:
         inp = data.get("input", {})
         clip = Path(str(inp.get("path", "")))
         candidates = [clip] + ([result_dir.parent / clip.name] if result_dir is not None else [])
-        found = [(c, h) for c in candidates if str(c) not in ("", ".") for h in [_sha256_of(c)] if h]
+        found = [(c, h) for c in candidates if str(c) not in ("", ".") for h in [try_input_sha256(c)] if h]
         sha = found[0][1] if found else None
         clip = found[0][0].resolve() if found else clip
-        when = _utc_text(measured_utc or data.get("created_utc") or _now())
+        test = data.get("test") or {}
+        when = _utc_text(measured_utc or test.get("date") or data.get("created_utc") or _now())
+        source = "given" if measured_utc else test.get("date_source") if test.get("date") else "analysis"
         sides = data.get("sides", {})
         values = [sides.get(s, {}).get(k) for s in SIDES for k in ("peak_ir_deg", "peak_er_deg")]
         quality = data.get("quality", {})
         row = (sid, when, _now(), str(clip), sha, _fingerprint(inp), *values, quality.get("level"),
                quality.get("score"), data.get("reference"),
-               None if result_dir is None else str(result_dir), json.dumps(data, allow_nan=False))
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")  # check and insert in one write transaction
-            if self._stored(sid, sha, row[5]):
-                return False
-            self.conn.execute(
-                "INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, "
-                "clip_fingerprint, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
-                "quality_score, reference, result_dir, result_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+               None if result_dir is None else str(result_dir), json.dumps(data, allow_nan=False),
+               source, test.get("examiner"), test.get("pain"), test.get("position"), test.get("notes"))
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")  # check and insert in one write transaction
+                if self._stored(sid, sha, row[5]):
+                    return False
+                self.conn.execute(
+                    "INSERT INTO measurements (subject_id, measured_utc, added_utc, clip, clip_sha256, "
+                    "clip_fingerprint, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
+                    "quality_score, reference, result_dir, result_json, date_source, examiner, pain, position, "
+                    "notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        except sqlite3.OperationalError as exc:  # the transaction was rolled back: nothing half-stored
+            raise _db_write_error(exc, self.path) or exc from None
         return True
 
     def _stored(self, sid: str, sha: str | None, fingerprint: str) -> bool:
@@ -250,16 +278,20 @@ class History:
     def rows(self, subject_id: str) -> "pd.DataFrame":
         """One row per stored measurement of a subject, oldest first.
 
-        Columns: ``date`` (UTC timestamp), ``right_ir_deg``, ``right_er_deg``,
-        ``left_ir_deg``, ``left_er_deg`` (NaN where not measured), ``quality_level``,
-        ``quality_score``, ``reference``, ``clip``, ``result_dir``. Empty for an unknown ID.
+        Columns: ``date`` (UTC timestamp of the test: its test date, else when it was
+        analysed), ``right_ir_deg``, ``right_er_deg``, ``left_ir_deg``, ``left_er_deg`` (NaN
+        where not measured), ``quality_level``, ``quality_score``, ``reference``, ``clip``,
+        ``result_dir``, ``date_source`` (``given``, ``clip``, ``analysis``; None for rows stored
+        by hiprom before version 2), ``examiner``, ``pain``, ``position``, ``notes``. Empty
+        for an unknown ID.
         """
         import pandas as pd
 
         sid = check_subject_id(subject_id)
         cur = self.conn.execute(
             "SELECT measured_utc, right_ir_deg, right_er_deg, left_ir_deg, left_er_deg, quality_level, "
-            "quality_score, reference, clip, result_dir FROM measurements WHERE subject_id = ? "
+            "quality_score, reference, clip, result_dir, date_source, examiner, pain, position, notes "
+            "FROM measurements WHERE subject_id = ? "
             "ORDER BY measured_utc, id", (sid,))
         df = pd.DataFrame(cur.fetchall(), columns=ROW_COLUMNS)
         df["date"] = pd.to_datetime(df["date"], utc=True, format="ISO8601")
@@ -272,88 +304,6 @@ class History:
         """Peak IR per side over time (see :func:`plot_history`)."""
         return plot_history(self.rows(subject_id), subject_id, norm_band=norm_band, norm_label=norm_label,
                             mdc_deg=mdc_deg)
-
-
-def default_mdc_deg() -> float:
-    """The minimal detectable change hiprom uses everywhere, degrees: the reference row of
-    ``measurement_error.csv`` (:func:`hiprom.interpret.norm_tables.reference_mdc`; 5.4° for a
-    seated digital inclinometer, Krause et al. 2015). A change smaller than this is within
-    clinical measurement error."""
-    from hiprom.interpret.norm_tables import reference_mdc
-
-    return reference_mdc().hi_deg
-
-
-def with_changes(rows: "pd.DataFrame", mdc_deg: float | None = None) -> "pd.DataFrame":
-    """``rows`` plus, per side, the IR change since the previous and the first measurement.
-
-    Adds ``{side}_ir_change_deg`` (vs the previous measurement of that side),
-    ``{side}_ir_since_first_deg`` and ``{side}_ir_within_mdc`` (True when the change vs the
-    previous one is smaller than ``mdc_deg``, default :func:`default_mdc_deg`: not evidence of
-    a real change; None where there is no change to judge).
-    """
-    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
-    if not mdc_deg > 0:
-        raise ValueError(f"mdc_deg must be positive, got {mdc_deg!r}")
-    out = rows.copy()
-    for side in SIDES:
-        ir = out[f"{side}_ir_deg"]
-        have = ir.notna()
-        change = ir[have].diff()
-        out[f"{side}_ir_change_deg"] = change.reindex(out.index)
-        first = ir[have].iloc[0] if have.any() else float("nan")
-        out[f"{side}_ir_since_first_deg"] = ir - first
-        out[f"{side}_ir_within_mdc"] = [None if c != c else bool(abs(c) < mdc_deg)
-                                        for c in out[f"{side}_ir_change_deg"]]
-    return out
-
-
-def plot_history(rows: "pd.DataFrame", subject_id: str, *, norm_band: tuple[float, float] | None = None,
-                 norm_label: str | None = None, mdc_deg: float | None = None) -> "matplotlib.figure.Figure":
-    """Peak IR per side against the date: one line per measured side, the norm band shaded
-    (legend ``norm_label``, default ``"norm LO–HI°"``), each point after the first labelled
-    with its change (``within MDC`` when smaller than ``mdc_deg``, default
-    :func:`default_mdc_deg`; drawn hollow), the change since the first measurement in the legend."""
-    from matplotlib.figure import Figure
-
-    from hiprom.outputs.plots import SIDE_COLOURS, drawable_text
-
-    if norm_band is not None and not norm_band[0] < norm_band[1]:
-        raise ValueError(f"norm_band must be (low, high) with low < high, got {norm_band!r}")
-    mdc_deg = default_mdc_deg() if mdc_deg is None else mdc_deg
-    df = with_changes(rows, mdc_deg)
-    fig = Figure(figsize=(9.0, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    if norm_band is not None:
-        ax.axhspan(*norm_band, color="tab:green", alpha=0.12, lw=0,
-                   label=norm_label or f"norm {norm_band[0]:g}–{norm_band[1]:g}°")
-    dates = df["date"].dt.tz_convert(None).to_numpy()
-    for side in SIDES:
-        have = df[f"{side}_ir_deg"].notna().to_numpy()
-        if not have.any():
-            continue
-        colour, y = SIDE_COLOURS[side], df[f"{side}_ir_deg"].to_numpy()
-        since = df[f"{side}_ir_since_first_deg"].to_numpy()[have][-1]
-        verdict = "" if have.sum() < 2 else f", {since:+.1f}° since first" + (
-            " (within MDC)" if abs(since) < mdc_deg else "")
-        ax.plot(dates[have], y[have], "-o", color=colour, lw=1.8, ms=7, label=f"{side} IR{verdict}")
-        within = df[f"{side}_ir_within_mdc"].to_numpy()
-        hollow = np.array([w is True for w in within])
-        if hollow.any():
-            ax.scatter(dates[hollow], y[hollow], s=49, facecolor="white", edgecolor=colour, zorder=3)
-        for d, v, c, w in zip(dates, y, df[f"{side}_ir_change_deg"], within):
-            if w is not None:
-                ax.annotate(f"{c:+.1f}°" + (" within MDC" if w else ""), (d, v), textcoords="offset points",
-                            xytext=(0, 8), ha="center", fontsize=8, color=colour)
-    ax.set_ylabel("peak internal rotation (°)")
-    ax.set_title(f"{drawable_text(subject_id)}: hip IR over time (changes under the {mdc_deg:g}° minimal detectable "
-                 "change are within measurement error)", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.margins(x=0.08, y=0.18)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=8)
-    fig.autofmt_xdate()
-    return fig
 
 
 def _utc_text(when: "str | _dt.datetime") -> str:

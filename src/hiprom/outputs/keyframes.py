@@ -210,3 +210,35 @@ def peak_frame(result: "AnalysisResult", side: str, *, kind: str = "ir", video_p
             rgb = cv2.resize(rgb, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
             k, a = k * zoom, a * zoom
     return draw_angle(rgb, k, a, roll, float(value), f"{side} {kind.upper()}", colour=COLOURS[side])
+
+
+def plot_photo(result: "AnalysisResult", *, video_path: str | Path | None = None):
+    """For a photo (or folder of photos): each held reading drawn on its photo, one panel each
+    (right first, IR then ER), as a matplotlib Figure; what ``angles.png`` shows instead of
+    an angle-against-time plot (a photo has no time). Raises :class:`InputError` when the
+    photo cannot be read."""
+    from matplotlib.figure import Figure
+
+    from hiprom.core.measurement import SIDES
+    from hiprom.outputs.plots import drawable_text
+
+    panels = []
+    for side in SIDES:
+        for kind in ("ir", "er"):
+            if getattr(result.sides[side], f"peak_{kind}_frame") is not None:
+                try:
+                    rgb = peak_frame(result, side, kind=kind, video_path=video_path, crop=False)
+                except AnalysisError:
+                    continue
+                panels.append((f"{side} {kind.upper()} {getattr(result.sides[side], f'peak_{kind}_deg'):.1f}°", rgb))
+    if not panels:                     # nothing measured: the photo as it is
+        path = video_path or result.source.get("path")
+        panels = [("no reading", read_frame(path, 0, mirrored=bool(result.source.get("mirrored", False))))]
+    fig = Figure(figsize=(4.2 * len(panels), 6.0), layout="constrained")
+    for k, (title, rgb) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        ax.imshow(rgb)
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    fig.suptitle(drawable_text(Path(str(result.source.get("path", ""))).name), fontsize=10)
+    return fig

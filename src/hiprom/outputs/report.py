@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hiprom.core.measurement import SIDES
+from hiprom.core.session import TestInfo
 from hiprom.errors import ConfigError, HipromError, InputError
+from hiprom.io.atomic import atomic_write_text
 from hiprom.io.result_json import read_result
 from hiprom.outputs.report_sections import (
     _drills_section,
@@ -103,11 +104,13 @@ def _jpeg(rgb) -> str:
 
 def _key_frames(result: "AnalysisResult", video: Path | None,
                 blur_faces: bool) -> tuple[list[tuple[str, str]], list[str]]:
-    """``[(caption, data uri)]`` per measured side, and notes on frames that were left out."""
+    """``[(caption, data uri)]`` per measured side and reading (IR, then ER), and notes on
+    frames that were left out."""
     from hiprom.outputs.keyframes import peak_frame
 
-    sides = [s for s in ("right", "left") if result.sides[s].peak_ir_frame is not None]
-    if not sides:
+    wanted = [(side, kind) for side in SIDES for kind in ("ir", "er")
+              if getattr(result.sides[side], f"peak_{kind}_frame") is not None]
+    if not wanted:
         return [], []
     if video is None:
         return [], ["Key frames omitted: the analysed video was not found (give it with --video)."]
@@ -119,21 +122,23 @@ def _key_frames(result: "AnalysisResult", video: Path | None,
             raise ConfigError("face blurring is not available in this installation of hiprom",
                               fix="update hiprom, or leave out --blur-faces.") from None
     out, notes = [], []
-    for side in sides:
+    for side, kind in wanted:
         res = result.sides[side]
+        frame, t_s = getattr(res, f"peak_{kind}_frame"), getattr(res, f"peak_{kind}_t_s")
         hook = None
         if blur_fn is not None:
-            row = int((result.series.frame_index == res.peak_ir_frame).nonzero()[0][0])
+            row = int((result.series.frame_index == frame).nonzero()[0][0])
             vis = result.series.visibility[row]
             hook = lambda rgb, px, _vis=vis: blur_fn(rgb, px, _vis)  # noqa: E731
         try:
-            rgb = peak_frame(result, side, video_path=video, blur=hook)
+            rgb = peak_frame(result, side, kind=kind, video_path=video, blur=hook)
         except HipromError as exc:  # a shorter or different video, or no shank in that frame
-            notes.append(f"Key frame of the {side} side omitted: {exc.what}")
+            notes.append(f"Key frame of the {side} {kind.upper()} omitted: {exc.what}")
             continue
-        when = f" at {res.peak_ir_t_s:.2f} s" if res.peak_ir_t_s is not None else ""
-        out.append((f"{side.capitalize()} hip at its peak internal rotation (frame {res.peak_ir_frame}{when}): "
-                    f"shank line, vertical (dashed) and the angle.", _jpeg(rgb)))
+        when = f" at {t_s:.2f} s" if t_s is not None else ""
+        name = {"ir": "internal", "er": "external"}[kind]
+        out.append((f"{side.capitalize()} hip holding {name} rotation (frame {frame}{when}, the middle of the "
+                    f"hold): shank line, vertical (dashed) and the angle.", _jpeg(rgb)))
     return out, notes
 
 
@@ -152,34 +157,81 @@ def _sections(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
     warns = d.get("warnings") or []
     out.append("<div class='box note'>Warnings: " + ("; ".join(_e(w) for w in warns) or "none") + "</div>")
     rows = []
-    for side in ("right", "left"):
+    for side in SIDES:
         s = d["sides"][side]
-        sq = s.get("quality") or {}
-        verdict = f"{sq.get('level', '?')} ({sq.get('score') or 0:.2f})" if s.get("tested") else "not tested"
-        rows.append([_td(side), _td(_deg(s.get("peak_ir_deg")), "num"), _td(_deg(s.get("peak_er_deg")), "num"),
-                     _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(verdict)])
+        rows.append([_td(side), _td(_reading(s, "ir"), "num"), _td(_reading(s, "er"), "num"),
+                     _td(_deg(s.get("total_arc_deg")), "num"), _td(s.get("n_reps", 0), "num"), _td(_verdict(s))])
     diff = (d.get("left_right") or {}).get("ir_difference_deg")
+    video = inp.get("kind", "video") == "video"
+    held = "held " if video else ""
     out += ["<h2>Results per side</h2>",
-            _table(["side", "peak IR", "peak ER", "total arc", "reps", "quality"], rows),
-            f"<p class='sub'>Left–right IR difference: "
-            f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}. "
-            f"Each reading carries about ±{cmp.uncertainty_deg:g}° of measurement uncertainty.</p>"]
+            _table(["side", f"{held}IR", f"{held}ER", "total arc", "reps", "quality"], rows),
+            f"<p class='sub'>{_e(HELD_TEXT if video else PHOTO_TEXT)} Left–right IR difference: "
+            f"{_e(_deg(diff) if diff is not None else 'not known (one side measured)')}.</p>"]
     return out
+
+
+#: What "held" means, said once wherever a reading is shown.
+HELD_TEXT = ("Held IR / ER: the mean angle over the hold at end range (the best repetition), ± its own "
+             "measurement uncertainty (about 95 %); the total arc adds the two as shown.")
+
+
+PHOTO_TEXT = ("IR / ER: the angle at end range in the photo (the photo and its mirror image read and averaged), "
+              "± its own measurement uncertainty (about 95 %).")
+
+
+def _reading(s: dict[str, Any], kind: str) -> str:
+    """``"38.0° ± 1.4°"``; ``"–"`` when not measured."""
+    value, u = s.get(f"peak_{kind}_deg"), s.get(f"peak_{kind}_uncertainty_deg")
+    if value is None:
+        return "–"
+    return _deg(value) + (f" ± {u:.1f}°" if u is not None else "")
+
+
+def _verdict(s: dict[str, Any]) -> str:
+    """Quality, or why the side has no reading (the recognition's reason, or why it was withheld)."""
+    q = s.get("quality") or {}
+    if not s.get("tested"):
+        label = "not a seated test" if s.get("test") == "not_a_seated_test" else "not tested"
+        return f"{label}: {s['test_reason']}" if s.get("test_reason") else label
+    text = f"{q.get('level', '?')} ({q.get('score') or 0:.2f})"
+    if q.get("withheld"):
+        text = "withheld: " + "; ".join(q.get("reasons") or []) if q.get("reasons") else "withheld"
+    return text
+
+
+def _header(d: dict[str, Any], cmp: "NormComparison") -> list[str]:
+    """Who was tested, when, by whom, how, and what they said."""
+    subject = dict(d.get("subject") or {})
+    who = {"ID": subject.get("id"), "age": cmp.inputs.get("age"), "sex": subject.get("sex") or cmp.inputs.get("sex"),
+           "sport": cmp.inputs.get("sport")}
+    text = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in who.items()
+                     if v not in (None, "")) or "not given"
+    test = TestInfo.from_dict(d.get("test"))
+    date = (f"{test.date.replace('T', ' ')}" + (" (the clip's creation time)" if test.date_source == "clip" else "")
+            if test.date else f"not recorded (analysed {_when(d.get('created_utc'))})")
+    pain = {"no": "no pain", None: "not recorded"}.get(test.pain, f"pain on the {test.pain} side"
+                                                        if test.pain != "both" else "pain on both sides")
+    rows = [[_td("subject"), _td(text)], [_td("test date"), _td(date)],
+            [_td("examiner"), _td(test.examiner or "not recorded")],
+            [_td("test position"), _td(test.position + ("" if test.position == "seated" else
+                                                        " (hiprom measures the seated test)"))],
+            [_td("pain"), _td(pain)]]
+    if test.notes:
+        rows.append([_td("notes"), _td(test.notes)])
+    return ["<h2>Test</h2>", _table(None, rows)]
 
 
 def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str]],
           frames: list[tuple[str, str]], notes: list[str]) -> str:
     name = Path(str(d.get("input", {}).get("path", "") or "analysis")).name
-    inputs = cmp.inputs
-    subject = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in inputs.items() if v not in (None, "")) or "not given"
-    made = _when(_dt.datetime.now(_dt.timezone.utc).isoformat())
     parts = [f"<h1>Hip rotation report — {_e(name)}</h1>",
-             f"<p class='sub'>Subject: {_e(subject)} · analysed {_e(_when(d.get('created_utc')))} · "
-             f"report {_e(made)} · hiprom {_e(d.get('software', {}).get('version'))}</p>",
+             f"<p class='sub'>Analysed {_e(_when(d.get('created_utc')))} · "
+             f"hiprom {_e(d.get('software', {}).get('version'))}</p>",
              "<p class='sub'>A measuring aid: the comparisons below are screening references, not a diagnosis.</p>"]
-    parts += _sections(d, cmp) + _norm_section(cmp) + _flags_section(cmp)
-    parts.append("<h2>Figures</h2>")
+    parts += _header(d, cmp) + _sections(d, cmp)
+    parts += ["<section class='page'>"] + _norm_section(cmp) + _flags_section(cmp) + ["</section>"]
+    parts.append("<section class='page'><h2>Figures</h2>")
     parts += [f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
               for c, uri in figures]
     parts.append("<h2>Key frames</h2>")
@@ -188,7 +240,8 @@ def _html(d: dict[str, Any], cmp: "NormComparison", figures: list[tuple[str, str
         parts.append("<div class='frames'>" + "".join(
             f"<figure><img alt='{_e(c)}' src='{uri}'><figcaption>{_e(c)}</figcaption></figure>"
             for c, uri in frames) + "</div>")
-    parts += _drills_section(cmp) + _sources_section(cmp)
+    parts.append("</section>")
+    parts += ["<section class='page'>"] + _drills_section(cmp) + _sources_section(cmp) + ["</section>"]
     parts.append(f"<footer>hiprom is a measuring aid, not a diagnostic device. Figures come from a video and carry "
                  f"measurement error. {_e(_mdc_text())}</footer>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -232,7 +285,12 @@ def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data:
         data = result.to_dict()
     cmp = comparison if comparison is not None else compare(data)
     figures, notes = [], []
-    if result is not None:
+    if result is not None and result.series.kind != "video":
+        from hiprom.outputs.folder import result_figure
+
+        figures.append(("The photo with each reading drawn: shank line, vertical (dashed) and the angle.",
+                        _png(result_figure(result))))
+    elif result is not None:
         figures.append(("Angle against time with the norm band shaded; ▲ IR and ▼ ER at each rep's hold.",
                         _png(plot_angles_with_band(result, cmp))))
     figures.append(("Peak IR per side (± uncertainty) against the norm band.", _png(plot_sides_vs_band(data, cmp))))
@@ -245,14 +303,5 @@ def write_report(result: "AnalysisResult | None", out_path: str | Path, *, data:
         frames, frame_notes = _key_frames(result, video, blur_faces)
         notes += frame_notes
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_html(data, cmp, figures, frames, notes))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is an ordinary document
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(out, _html(data, cmp, figures, frames, notes))
     return out

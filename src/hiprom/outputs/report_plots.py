@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hiprom.core.measurement import SIDES
 from hiprom.outputs.plots import SIDE_COLOURS, plot_angles
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,8 +37,14 @@ def _figure(width: float, height: float):
 
 
 def _values(comparison: "NormComparison") -> dict[str, float]:
-    """Measured peak IR per side (only sides that have one)."""
-    return {side: s["value"] for side, s in comparison.sides.items() if s is not None}
+    """Measured held IR per side (only sides that have one), right first."""
+    return {side: comparison.sides[side]["value"] for side in SIDES if comparison.sides[side] is not None}
+
+
+def _uncertainties(comparison: "NormComparison") -> dict[str, float]:
+    """Each measured side's own IR uncertainty (degrees, ~95 %)."""
+    return {side: float(comparison.sides[side].get("uncertainty_deg", comparison.uncertainty_deg))
+            for side in _values(comparison)}
 
 
 def _row_label(row: "NormRow", comparison: "NormComparison") -> str:
@@ -75,10 +82,11 @@ def plot_angles_with_band(result: "AnalysisResult", comparison: "NormComparison"
         ax.axhline(t, color=_FLAG_COLOUR, lw=0.8, ls=":", alpha=0.8)
         ax.annotate(f"{t:g}° screening", (0.0, t), xycoords=("axes fraction", "data"), xytext=(3, 2),
                     textcoords="offset points", fontsize=7, color=_FLAG_COLOUR)
-    for side, s in comparison.sides.items():
-        t_peak = result.sides[side].peak_ir_t_s
-        if s is not None and t_peak is not None:
-            ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.8, ls="--", alpha=0.6)
+    for side in SIDES:                     # the held IR (dashed) and ER (dotted) readings, like each other
+        for kind, style in (("ir", "--"), ("er", ":")):
+            t_peak = getattr(result.sides[side], f"peak_{kind}_t_s")
+            if getattr(comparison, kind).sides[side] is not None and t_peak is not None:
+                ax.axvline(t_peak, color=SIDE_COLOURS[side], lw=0.9, ls=style, alpha=0.7)
     lo, hi = ax.get_ylim()
     ax.set_ylim(min(lo, bottom, -10) - 3, max(hi, top) + 6)
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), fontsize=7, ncols=1, frameon=False)
@@ -92,14 +100,16 @@ def plot_sides_vs_band(result: "AnalysisResult | dict[str, Any]",
 
     Notes
     -----
-    Error bars are ± ``comparison.uncertainty_deg``. The shaded band is ``comparison.row``;
+    Error bars are ± each reading's own uncertainty; right first, as everywhere. The shaded band is ``comparison.row``;
     the other IR rows are dashed (their band edges) or dotted (a mean without SD). The
     difference is titled in red when the ``LR_DIFF_GT_10`` flag is raised and in orange when
     only possible (see :func:`hiprom.interpret.norms.flag_status`).
     """
     fig, ax = _figure(5.6, 4.4)
-    row, u = comparison.row, comparison.uncertainty_deg
+    row = comparison.row
     values = _values(comparison)
+    unc = _uncertainties(comparison)
+    u = max(unc.values(), default=comparison.uncertainty_deg)
     if row is not None:
         ax.axhspan(*row.band, color=BAND_COLOUR, alpha=0.18, lw=0, label=_row_label(row, comparison))
     tops = [] if row is None else [row.band[1]]
@@ -111,20 +121,21 @@ def plot_sides_vs_band(result: "AnalysisResult | dict[str, Any]",
         ax.annotate(what, (1.0, max(lines)), xycoords=("axes fraction", "data"), xytext=(-3, 2),
                     textcoords="offset points", ha="right", fontsize=7, color="0.35")
         tops.append(max(lines))
-    for x, side in enumerate(("left", "right")):
+    for x, side in enumerate(SIDES):
         if side in values:
             v = values[side]
-            ax.bar(x, v, width=0.55, color=SIDE_COLOURS[side], alpha=0.85, yerr=u, capsize=6, ecolor="black")
+            ax.bar(x, v, width=0.55, color=SIDE_COLOURS[side], alpha=0.85, yerr=unc[side], capsize=6,
+                   ecolor="black")
             pos = comparison.sides[side]["position"]
             codes = [c for c in comparison.flag_codes(side) if not c.startswith("LR_")]
-            text = f"{v:.1f}°\n{pos}" + (f"\nflag: {', '.join(codes)}" if codes else "")
-            ax.annotate(text, (x, v + u), xytext=(0, 4), textcoords="offset points",
+            text = f"{v:.1f}° ± {unc[side]:g}°\n{pos}" + (f"\nflag: {', '.join(codes)}" if codes else "")
+            ax.annotate(text, (x, v + unc[side]), xytext=(0, 4), textcoords="offset points",
                         ha="center", va="bottom", fontsize=9)
         else:
             ax.annotate("not\nmeasured", (x, 1.0), ha="center", va="bottom", fontsize=9, color="0.4")
     top = max([*tops, *values.values(), 0.0]) + u + 14
     ax.set_ylim(0, top)
-    ax.set_xticks([0, 1], ["left", "right"])
+    ax.set_xticks([0, 1], list(SIDES))
     ax.set_xlim(-0.6, 1.6)
     ax.set_ylabel("peak internal rotation (°)")
     lr = [f for f in comparison.shown_flags if f["side"] == "both"]
@@ -157,7 +168,7 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
 
     demands = load_demands()
     values = _values(comparison)
-    u = comparison.uncertainty_deg
+    unc = _uncertainties(comparison)
     fig, ax = _figure(9.0, 0.75 * (len(demands) + 1) + 1.4)
     row = comparison.row
     labels = [f"norm: {row.label}" if row is not None else "norm: none"] + [d.label for d in demands]
@@ -177,10 +188,10 @@ def plot_demands_gauge(result: "AnalysisResult | dict[str, Any]",
             ax.annotate(f"{side[0].upper()}: {st}", (1.0, yi), xycoords=("axes fraction", "data"),
                         xytext=(6, 6 - 13 * k), textcoords="offset points", va="center", fontsize=8,
                         color=STATUS_COLOURS[st])
-    xmax = max(60.0, *(v + u + 5 for v in values.values())) if values else 60.0
+    xmax = max(60.0, *(v + unc[k] + 5 for k, v in values.items())) if values else 60.0
     for side, v in values.items():
-        ax.axvspan(v - u, v + u, color=SIDE_COLOURS[side], alpha=0.12, lw=0)
-        ax.axvline(v, color=SIDE_COLOURS[side], lw=2.2, label=f"{side} {v:.1f}° ± {u:g}°")
+        ax.axvspan(v - unc[side], v + unc[side], color=SIDE_COLOURS[side], alpha=0.12, lw=0)
+        ax.axvline(v, color=SIDE_COLOURS[side], lw=2.2, label=f"{side} {v:.1f}° ± {unc[side]:g}°")
     ax.set_yticks(y, labels, fontsize=9)
     if chosen is not None:
         ax.get_yticklabels()[1 + [d.id for d in demands].index(chosen)].set_fontweight("bold")

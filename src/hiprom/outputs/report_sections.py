@@ -81,7 +81,7 @@ def _measure_section(m: "MeasureComparison", u: float) -> list[str]:
                           ["chosen"] + [""] * (len(rows) - 1)))
         orientation = "Used for orientation only: no row covers this person. " if m.orientation_only else ""
         out.append(f"<p class='sub'>Highlighted: the row the reading is compared with (peer-reviewed rows first, "
-                   f"then seated). {orientation}A value within ±{u:g}° of a band edge is called borderline "
+                   f"then seated). {orientation}A value within its own uncertainty of a band edge is called borderline "
                    "rather than below/within/above.</p>")
     other = [r for r in load_norms() if r.measure == m.measure and not r.comparable]
     if other:
@@ -96,6 +96,16 @@ def _norm_section(cmp: "NormComparison") -> list[str]:
     out += [f"<div class='box note'>{_e(n)}</div>" for n in cmp.notes]
     for m in (cmp.ir, cmp.er):
         out += _measure_section(m, cmp.uncertainty_deg)
+    d = cmp.sport_demand
+    if d is not None:
+        from hiprom.interpret.norm_tables import EVIDENCE_TEXT
+
+        need = f"{d.lo_deg:g}°" if d.lo_deg == d.hi_deg else f"{d.lo_deg:g}–{d.hi_deg:g}°"
+        verdicts = "; ".join(f"{side} hip {s['value']:.1f}°: "
+                             + next(x["status"] for x in s["demands"] if x["id"] == d.id)
+                             for side in ("right", "left") for s in [cmp.ir.sides[side]] if s is not None)
+        out.append(f"<p><b>{_e(d.label)}</b> is said to need {_e(need)} of IR ({_e(EVIDENCE_TEXT[d.source.evidence])})"
+                   f"{': ' + _e(verdicts) if verdicts else ''}.</p>")
     return out
 
 

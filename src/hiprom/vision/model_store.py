@@ -16,7 +16,6 @@ import http.client
 import importlib.resources
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -26,7 +25,9 @@ from typing import BinaryIO
 
 import platformdirs
 
-from hiprom.errors import ModelError
+from hiprom.errors import ModelError, OutputWriteError
+from hiprom.io.atomic import atomic_path
+from hiprom.vision.offline import download_proxy_handler
 from hiprom.vision.tflite_info import pose_bundle_problem
 
 try:  # Python 3.11+
@@ -239,27 +240,21 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
     expected = (entry.get("sha256") or None) if url == official else None
     fix = _provide_hint(entry, dest_dir)
     try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.NamedTemporaryFile(dir=dest_dir, delete=False,  # noqa: SIM115 (closed below)
-                                          prefix=f".{entry['file']}.", suffix=".part")
-    except OSError as exc:
-        raise ModelError(f"expected a writable cache directory, got: {exc}", path=dest_dir,
-                         fix=f"set {ENV_CACHE_DIR} to a writable directory, or {fix}") from exc
-    tmp_path = Path(tmp.name)
-    try:
-        try:
-            _fetch(url, tmp, progress=progress, timeout_s=timeout_s)
-        finally:
-            tmp.close()
-        try:
-            validate_model_file(tmp_path, expected_sha256=expected)
-        except ModelError as exc:
-            raise ModelError(f"the file downloaded from {url} is unusable: {exc.what}",
-                             fix=fix) from exc
-        os.replace(tmp_path, dest_dir / entry["file"])
+        with atomic_path(dest_dir / entry["file"]) as tmp_path:
+            with open(tmp_path, "xb") as tmp:
+                _fetch(url, tmp, progress=progress, timeout_s=timeout_s)
+            try:
+                validate_model_file(tmp_path, expected_sha256=expected)
+            except ModelError as exc:
+                raise ModelError(f"the file downloaded from {url} is unusable: {exc.what}",
+                                 fix=fix) from exc
     except BaseException as exc:
-        tmp_path.unlink(missing_ok=True)
-        if isinstance(exc, ModelError):
+        where = None
+        if isinstance(exc, OutputWriteError):
+            where = dest_dir
+            what = f"the model cannot be saved in the cache: {exc.what}"
+            fix = f"set {ENV_CACHE_DIR} to a writable folder with space, or {fix}"
+        elif isinstance(exc, ModelError):
             what = exc.what
         elif isinstance(exc, KeyboardInterrupt):
             what = f"download from {url} was interrupted; nothing was saved"
@@ -273,10 +268,20 @@ def download_model(variant: str, dest_dir: Path, *, url: str | None = None,
                     f"(offline?): {exc.reason}")
         elif isinstance(exc, (http.client.IncompleteRead, ConnectionError)):
             what = f"download from {url} truncated: connection lost ({exc!r})"
+        elif isinstance(exc, OSError):
+            where = dest_dir
+            what = f"expected a writable cache directory, got: {exc}"
+            fix = f"set {ENV_CACHE_DIR} to a writable directory, or {fix}"
         else:
             what = f"download from {url} failed: {exc!r}"
-        raise ModelError(what, fix=fix) from exc
+        raise ModelError(what, path=where, fix=fix) from exc
     return dest_dir / entry["file"]
+
+
+def _open_url(req: urllib.request.Request, timeout_s: float):
+    """Open a download with the user's own proxy settings (hiprom's environment blocks
+    MediaPipe's usage logging through the proxy variables: :mod:`hiprom.vision.offline`)."""
+    return urllib.request.build_opener(download_proxy_handler(req.full_url)).open(req, timeout=timeout_s)
 
 
 def _fetch(url: str, out: BinaryIO, *, progress: bool, timeout_s: float) -> None:
@@ -285,7 +290,7 @@ def _fetch(url: str, out: BinaryIO, *, progress: bool, timeout_s: float) -> None
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
     req = urllib.request.Request(url, headers={"User-Agent": "hiprom-model-download"})
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+    with _open_url(req, timeout_s) as resp:
         length = (resp.headers.get("Content-Length") or "").strip()
         total = int(length) if length.isdigit() else None
         console, done = Console(stderr=True), 0

@@ -4,7 +4,8 @@
 >>> people = model.detect(rgb, time_s=0.033)                     # doctest: +SKIP
 
 mediapipe is imported when a :class:`PoseModel` is created, never at import time, so
-``hiprom --help`` stays instant.
+``hiprom --help`` stays instant. Before it is, MediaPipe's built-in usage logging is blocked
+(:mod:`hiprom.vision.offline`): hiprom sends nothing over the network.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from hiprom.core.capture import ShankLines
 from hiprom.errors import ModelError
 from hiprom.vision.model_store import ModelInfo
+from hiprom.vision.offline import block_usage_logging
 
 __all__ = ["ModelView", "PoseCandidate", "PoseModel"]
 
@@ -174,6 +176,7 @@ class PoseModel:
         self.info = model
         self.mode = mode
         self._last_ms = -1
+        block_usage_logging()  # before mediapipe loads: its usage logger must never reach the network
         try:
             import mediapipe as mp
             from mediapipe.tasks.python import BaseOptions, vision

@@ -29,17 +29,22 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 from hiprom.errors import HipromError, InputError
+from hiprom.io.filetypes import IMAGE_EXTENSIONS, special_kind
 
-__all__ = ["COLUMNS", "VIDEO_EXTENSIONS", "ClipItem", "ManifestError", "read_manifest", "discover",
-           "load_items", "content_sha256", "folder_name"]
+__all__ = ["COLUMNS", "VIDEO_EXTENSIONS", "CLIPS_DIR", "LOCK_FILE", "SUMMARY_FILES", "ClipItem", "ManifestError",
+           "read_manifest", "discover", "load_items", "folder_name"]
 
 COLUMNS = ("path", "subject_id", "age", "sex", "side", "date", "notes")
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
                               ".wmv", ".3gp", ".mts", ".m2ts"})
-#: Image extensions (as :data:`hiprom.frames.IMAGE_EXTENSIONS`; not imported: that pulls in cv2).
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+#: The batch output folder's layout: ``DIR/clips/<folder>/`` per input, the summary files, and
+#: the lock file every batch run leaves (which marks a folder as a batch's output).
+CLIPS_DIR = "clips"
+LOCK_FILE = ".hiprom-batch.lock"
+SUMMARY_FILES = {"csv": "summary.csv", "parquet": "summary.parquet", "figure": "cohort.png"}
 _SIDES = {"left": ("left",), "l": ("left",), "right": ("right",), "r": ("right",),
           "both": ("right", "left"), "b": ("right", "left"), "": ("right", "left")}
 _MAX_LISTED = 50
@@ -114,50 +119,65 @@ def folder_name(rel: str) -> str:
     return f"{slug}-{hashlib.sha256(rel.encode('utf-8')).hexdigest()[:8]}"
 
 
-def content_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """SHA-256 of an input's content, streamed (a folder: its image files' names and contents)."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    if path.is_dir():
-        for f in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                        and p.suffix.lower() in IMAGE_EXTENSIONS):
-            digest.update(f.name.encode("utf-8") + b"\0" + _file_sha(f, chunk).encode("ascii"))
-        return digest.hexdigest()
-    return _file_sha(path, chunk)
-
-
-def _file_sha(path: Path, chunk: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _natural(name: str) -> tuple:
     parts = re.split(r"(\d+)", name.casefold())
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
 
 
-def discover(folder: str | Path, *, exclude: str | Path | None = None) -> list[ClipItem]:
+SkipFn = Callable[[Path, str], None]
+
+
+def _paths(exclude: str | Path | Iterable[str | Path] | None) -> list[Path]:
+    if exclude is None:
+        return []
+    if isinstance(exclude, (str, Path)):
+        exclude = [exclude]
+    return [Path(p).expanduser().resolve() for p in exclude]
+
+
+def discover(folder: str | Path, *, exclude: str | Path | Iterable[str | Path] | None = None,
+             on_skip: SkipFn | None = None) -> list[ClipItem]:
     """Every video and image under ``folder`` (recursively), in natural order.
 
-    Hidden files and folders, ``*_hiprom`` output folders of ``hiprom analyze`` and the
-    ``exclude`` folder (the batch's own output, when it lies inside) are skipped. Each image
-    is measured on its own (a photo at end range).
+    Never taken as inputs: hidden files and folders; output trees (``*_hiprom`` folders and any
+    folder :func:`hiprom.outputs.folder.is_hiprom_output` recognises; in a batch output folder,
+    marked by :data:`LOCK_FILE`, its ``clips/`` and summary files); the ``exclude`` folders
+    (the batch's own ``--out``: skipped whole when it lies inside ``folder``, its batch files
+    skipped when it is ``folder``); and special files (a FIFO named ``pipe.mp4`` would block
+    the batch forever), each reported to ``on_skip(path, reason)``. Each image is measured on
+    its own (a photo at end range).
+
+    Raises
+    ------
+    InputError
+        ``folder`` is itself an output tree, or holds no videos or photos.
     """
+    from hiprom.outputs.folder import is_hiprom_output
+
     root = Path(folder).expanduser().resolve()
-    skip = Path(exclude).expanduser().resolve() if exclude is not None else None
+    skip = _paths(exclude)
+    if is_hiprom_output(root) or any(root == s / CLIPS_DIR or s / CLIPS_DIR in root.parents for s in skip):
+        raise InputError("is a hiprom output folder, not a folder of clips", path=root,
+                         fix="give the folder holding the clips themselves.")
     found: list[ClipItem] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
+        batch_out = here in skip or (here / LOCK_FILE).is_file()
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".") and not d.endswith("_hiprom")
-                              and (skip is None or here / d != skip)), key=_natural)
+                              and here / d not in skip and not (batch_out and d == CLIPS_DIR)
+                              and not is_hiprom_output(here / d)), key=_natural)
         for name in sorted(filenames, key=_natural):
             ext = Path(name).suffix.lower()
             if name.startswith(".") or ext not in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
                 continue
             path = here / name
+            if batch_out and name in SUMMARY_FILES.values():
+                continue
+            kind = special_kind(path)
+            if kind is not None:
+                if on_skip is not None:
+                    on_skip(path, f"is {kind}, not a regular file: skipped")
+                continue
             found.append(ClipItem(path=path, rel=path.relative_to(root).as_posix()))
     found.sort(key=lambda it: tuple(_natural(part) for part in it.rel.split("/")))
     if not found:
@@ -262,6 +282,9 @@ def _parse_row(number: int, c: dict[str, str], base: Path) -> tuple[ClipItem | N
     path = Path(os.path.abspath(path))
     if not path.exists():
         return None, [f"path: {c['path']!r} does not exist (looked for {path})"] + errs
+    kind = special_kind(path)
+    if kind is not None:
+        return None, [f"path: {c['path']!r} is {kind}, not a video, a photo or a folder of photos"] + errs
     if path.is_file() and path.suffix.lower() not in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS:
         return None, [f"path: expected a video, a photo or a folder of photos, got {c['path']!r} "
                       f"(extension {path.suffix or 'none'!r})"] + errs
@@ -286,11 +309,12 @@ def _sex(text: str) -> str | None | bool:
     return False
 
 
-def load_items(input_path: str | Path, *, exclude: str | Path | None = None) -> list[ClipItem]:
+def load_items(input_path: str | Path, *, exclude: str | Path | Iterable[str | Path] | None = None,
+               on_skip: SkipFn | None = None) -> list[ClipItem]:
     """A folder → :func:`discover`; a ``.csv`` file → :func:`read_manifest`."""
     p = Path(input_path).expanduser()
     if p.is_dir():
-        return discover(p, exclude=exclude)
+        return discover(p, exclude=exclude, on_skip=on_skip)
     if p.is_file() and p.suffix.lower() == ".csv":
         return read_manifest(p)
     if not p.exists():

@@ -8,7 +8,8 @@ Layout of the output folder ``DIR``: ``DIR/clips/<slug>-<hash>/`` per input (the
 ``hiprom analyze`` writes, plus ``batch.json``), ``DIR/summary.csv``, ``DIR/summary.parquet``
 and ``DIR/cohort.png`` (see :mod:`hiprom.batch_summary`, rebuilt from the clip folders).
 
-Resuming. A clip's *key* is the SHA-256 of its input content (streamed) combined with the
+Resuming. A clip's *key* is the id of its input (:func:`hiprom.io.hashing.input_sha256`, the
+same id the history uses) combined with the
 SHA-256 of the settings that change results (``Config.to_dict()`` without the cosmetic
 :data:`~hiprom.batch_worker.COSMETIC` keys, the model file's SHA-256 and the hiprom version). ``batch.json`` records
 it; a re-run skips a clip whose folder holds the same key with a result, or with a failure the
@@ -20,7 +21,10 @@ Safety. Each clip folder is built under a hidden temporary name in ``DIR/clips/`
 ``batch.json`` written last, then renamed into place, so a visible clip folder is always
 complete; a kill (even ``kill -9``) leaves at most hidden ``.*.tmp`` / ``.*.old`` entries,
 which the next run removes (an interrupted replacement is rolled back). A lock file
-(``DIR/.hiprom-batch.lock``) stops two batches writing to the same folder at once.
+(``DIR/.hiprom-batch.lock``) stops two batches writing to the same folder at once. Worker
+processes end by themselves within a second or so when the batch process dies, even by
+``kill -9`` (:func:`hiprom.apps.batch.worker.die_with_parent`), so none keeps publishing
+clips without the lock.
 
 Workers. Local mode uses processes (``spawn``), each resolving the model once; see
 :func:`hiprom.batch_worker.worker_threads` for the threads each is allowed. The per-clip task
@@ -52,13 +56,14 @@ Results are identical to local mode: same task, same code, same model.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from hiprom.apps.batch.manifest import ClipItem, content_sha256, load_items
+from hiprom.apps.batch.manifest import CLIPS_DIR, LOCK_FILE, ClipItem, load_items
 from hiprom.apps.batch.worker import (
     BATCH_FILE,
     ClipOutcome,
@@ -74,6 +79,7 @@ from hiprom.apps.batch.worker import (
     worker_threads,
 )
 from hiprom.errors import ConfigError, HipromError
+from hiprom.io.hashing import try_input_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import Config
@@ -83,8 +89,6 @@ __all__ = ["EXIT_SOME_FAILED", "BATCH_FILE", "CLIPS_DIR", "ClipTask", "ClipOutco
            "BatchLockedError", "run_batch", "run_clip"]
 
 EXIT_SOME_FAILED = 3
-CLIPS_DIR = "clips"
-LOCK_FILE = ".hiprom-batch.lock"
 
 
 class BatchLockedError(HipromError):
@@ -102,6 +106,8 @@ class BatchReport:
     items: list[ClipItem]
     outcomes: dict[str, ClipOutcome] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    #: Inputs passed over while searching the folder, with the reason (special files).
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes.values())
@@ -129,7 +135,8 @@ def run_batch(input_path: str | Path, out_dir: str | Path, config: "Config | Non
     dask
         A scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``.
     reporter
-        Optional object with ``start(todo, skipped)`` and ``done(outcome)`` (progress display).
+        Optional object with ``start(todo, skipped)`` and ``done(outcome)`` (progress display),
+        and optionally ``note(path, reason)`` for files passed over (special files).
 
     Raises
     ------
@@ -143,13 +150,20 @@ def run_batch(input_path: str | Path, out_dir: str | Path, config: "Config | Non
         raise ConfigError(f"expected at least 1 worker, got {workers}", fix="use --workers 1 or more.")
     config = config or Config()
     out = Path(out_dir).expanduser().resolve()
-    items = load_items(input_path, exclude=out)
+    skipped: list[tuple[Path, str]] = []
+
+    def on_skip(path: Path, reason: str) -> None:
+        skipped.append((path, reason))
+        if reporter is not None and hasattr(reporter, "note"):
+            reporter.note(path, reason)
+
+    items = load_items(input_path, exclude=out, on_skip=on_skip)
     if len({it.folder for it in items}) != len(items):  # pragma: no cover - a 32-bit hash collision
         raise ConfigError("two inputs map to the same output folder name", path=input_path,
                           fix="rename one of the files.")
     model = model or load_model(config, progress=False)
     client, own = _dask_client(dask) if dask is not None else (None, False)
-    report = BatchReport(out, items)
+    report = BatchReport(out, items, skipped=skipped)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with _locked(out):
@@ -184,24 +198,17 @@ def _plan(items: list[ClipItem], clips: Path, config: "Config", model: "ModelInf
     """Hash the inputs (a few threads: I/O), build the tasks and drop the clips already done."""
     settings = settings_sha256(config, model.sha256)
     with cf.ThreadPoolExecutor(max_workers=4) as pool:
-        shas = list(pool.map(_content_key, [it.path for it in items]))
+        shas = list(pool.map(try_input_sha256, [it.path for it in items]))
     todo = []
     for it, sha in zip(items, shas):
-        task = ClipTask(str(it.path), it.rel, str(clips / it.folder), sha, settings, config, str(model.path),
-                        model.sha256, model.variant, plot, it.meta())
+        # an input that cannot be read now gets a key no folder holds: its task runs and fails cleanly
+        task = ClipTask(str(it.path), it.rel, str(clips / it.folder), sha or "unreadable", settings, config,
+                        str(model.path), model.sha256, model.variant, plot, it.meta())
         if not force and is_done(clips / it.folder, task.key):
             report.outcomes[it.rel] = ClipOutcome(it.rel, "skipped")
         else:
             todo.append(task)
     return todo
-
-
-def _content_key(path: Path) -> str:
-    """The input's SHA-256, or a marker when it cannot be read now (the task then fails cleanly)."""
-    try:
-        return content_sha256(path)
-    except OSError as exc:
-        return f"unreadable:{type(exc).__name__}"
 
 
 def _crash_outcome(task: ClipTask, what: str) -> ClipOutcome:
@@ -225,7 +232,7 @@ def _run_local(tasks: Iterable[ClipTask], workers: int, threads: int,
     if not pending:
         return
     first = pending[0]
-    initargs = (first.model_path, first.model_sha256, first.model_variant, threads)
+    initargs = (first.model_path, first.model_sha256, first.model_variant, threads, os.getpid())
     while pending or suspects:
         pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                       initializer=_init_worker, initargs=initargs)

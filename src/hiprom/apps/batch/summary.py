@@ -8,7 +8,7 @@ recognition's verdict: ``tested``, ``not_tested`` or ``not_a_seated_test``, also
 refused for holding no seated test), ``peak_ir_deg``,
 ``peak_er_deg``, ``total_arc_deg``, ``n_reps``; ``lr_ir_diff_deg`` (this side's peak IR minus
 the other side's, when both were measured); ``quality_score``/``quality_level``/
-``quality_reasons``; ``warnings``; ``flags`` (``not_tested``, ``quality_fair``/``quality_poor``
+``quality_reasons`` (empty for an untested side); ``warnings``; ``flags`` (``quality_fair``/``quality_poor``
 and the screening flags of :func:`hiprom.interpret.norms.compare`, which do not depend on age,
 ``?`` marking a possible one); the IR norm comparison ``norm_row``, ``norm_evidence``
 (``peer_reviewed`` or ``popular_article``), ``norm_lo_deg``, ``norm_hi_deg``, ``norm_position``
@@ -22,15 +22,15 @@ per side by age group, against the band the report uses for that age), each atom
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from hiprom.apps.batch.manifest import ClipItem
+from hiprom.apps.batch.manifest import SUMMARY_FILES, ClipItem
 from hiprom.apps.batch.worker import read_record
 from hiprom.errors import InputError
+from hiprom.io.atomic import atomic_path
 from hiprom.io.result_json import read_result
+from hiprom.outputs.plots import SIDE_COLOURS
 
 if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.figure
@@ -48,7 +48,6 @@ SUMMARY_COLUMNS = (
 )
 _FLOATS = ("age", "peak_ir_deg", "peak_er_deg", "total_arc_deg", "lr_ir_diff_deg", "quality_score",
            "norm_lo_deg", "norm_hi_deg", "er_norm_lo_deg", "er_norm_hi_deg")
-_SIDE_COLOURS = {"right": "#1f77b4", "left": "#d95f02"}
 
 
 def _result_json(folder: Path) -> tuple[dict | None, str | None]:
@@ -105,10 +104,9 @@ def summary_rows(out_dir: str | Path, items: Iterable[ClipItem], *, clips_dir: s
 def _side_columns(result: dict, side: str) -> dict[str, Any]:
     s = result["sides"][side]
     other = result["sides"]["left" if side == "right" else "right"]
-    quality = s.get("quality") or {}
+    # an untested leg has no quality (nothing was measured) and no flag: its `test` column says why
+    quality = (s.get("quality") or {}) if s.get("tested") else {}
     flags = []
-    if not s.get("tested"):
-        flags.append("not_tested")
     if quality.get("level") in ("fair", "poor"):
         flags.append(f"quality_{quality['level']}")
     ir, ir_other = s.get("peak_ir_deg"), other.get("peak_ir_deg")
@@ -193,7 +191,7 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
         for k, (g, r) in enumerate((g, r) for g, r in placed if r["side"] == side):
             xs.append(g + dx + ((k * 0.618) % 1 - 0.5) * 0.16)
             ys.append(r["peak_ir_deg"])
-        ax.scatter(xs, ys, s=22, color=_SIDE_COLOURS[side], marker="o" if side == "right" else "^",
+        ax.scatter(xs, ys, s=22, color=SIDE_COLOURS[side], marker="o" if side == "right" else "^",
                    label=f"{side} (n={len(ys)})", zorder=3)
     counts = [len({r["clip"] for g, r in placed if g == i}) for i in range(len(groups))]
     ax.set_xticks(range(len(groups)), [f"{g[0]}\n{n} clip(s)" for g, n in zip(groups, counts)], fontsize=8)
@@ -206,15 +204,6 @@ def cohort_figure(rows: list[dict]) -> "matplotlib.figure.Figure":
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -250,12 +239,15 @@ def write_summary(out_dir: str | Path, items: Iterable[ClipItem], *, figure: boo
     out = Path(out_dir)
     rows = summary_rows(out, list(items))
     df = summary_frame(rows)
-    files = {"csv": out / "summary.csv", "parquet": out / "summary.parquet"}
+    files = {key: out / SUMMARY_FILES[key] for key in ("csv", "parquet")}
     safe = spreadsheet_safe_frame(df)
-    _atomic(files["csv"], lambda p: safe.to_csv(p, index=False, float_format="%.2f"))
-    _atomic(files["parquet"], lambda p: df.to_parquet(p, index=False, engine="pyarrow"))
+    with atomic_path(files["csv"]) as tmp:
+        safe.to_csv(tmp, index=False, float_format="%.2f")
+    with atomic_path(files["parquet"]) as tmp:
+        df.to_parquet(tmp, index=False, engine="pyarrow")
     if figure:
-        files["figure"] = out / "cohort.png"
+        files["figure"] = out / SUMMARY_FILES["figure"]
         fig = cohort_figure(rows)
-        _atomic(files["figure"], lambda p: fig.savefig(p, format="png", dpi=110))
+        with atomic_path(files["figure"]) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     return files

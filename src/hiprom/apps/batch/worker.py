@@ -17,9 +17,10 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import secrets
-import shutil
+import signal
 import socket
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from hiprom._version import __version__
 from hiprom.errors import AnalysisError, HipromError, InputError
+from hiprom.io.atomic import atomic_folder, sweep
 
 if TYPE_CHECKING:  # pragma: no cover
     from hiprom.config import Config
@@ -40,6 +42,8 @@ BATCH_SCHEMA = "hiprom.batch"
 #: Settings that do not change a result: where the model file is, whether it may be
 #: downloaded, which variant to download (the model's SHA-256 is in the key) and a queue size.
 COSMETIC = {"model": ("path", "download", "variant"), "video": ("queue_size",)}
+_PR_SET_PDEATHSIG = 1          # <linux/prctl.h>
+_EXIT_ORPHANED = 70
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -121,8 +125,12 @@ class ClipOutcome:
 _MODELS: dict[str, "ModelInfo"] = {}
 
 
-def _init_worker(model_path: str, model_sha256: str, variant: str | None, threads: int) -> None:
-    """Process-pool initializer: cap the thread pools, then resolve the model once."""
+def _init_worker(model_path: str, model_sha256: str, variant: str | None, threads: int,
+                 parent_pid: int | None = None) -> None:
+    """Process-pool initializer: tie the worker to its parent, cap the thread pools, then
+    resolve the model once."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
     import cv2
@@ -130,6 +138,37 @@ def _init_worker(model_path: str, model_sha256: str, variant: str | None, thread
     cv2.setNumThreads(threads)
     with contextlib.suppress(HipromError):  # reported per clip by run_clip, with its message
         _worker_model(model_path, model_sha256, variant)
+
+
+def die_with_parent(parent_pid: int, *, poll_s: float = 1.0) -> None:
+    """End this process within seconds when the process ``parent_pid`` (its parent) dies.
+
+    A batch killed with ``kill -9`` cannot stop its workers itself: without this they would
+    run on for minutes, each holding its memory and publishing clip folders without the
+    batch's lock. On Linux the kernel sends the worker ``SIGKILL`` the moment its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``, through ctypes); everywhere, a daemon thread checks
+    ``os.getppid()`` every ``poll_s`` seconds and exits when the parent is gone (the worker is
+    then re-parented). A clip being written is left as a hidden temporary folder, which the
+    next batch removes.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread below suffices
+            pass
+    if os.getppid() != parent_pid:      # the parent died before the signal was armed
+        os._exit(_EXIT_ORPHANED)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(_EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="hiprom-parent-watch", daemon=True).start()
 
 
 def _worker_model(path: str, sha256: str, variant: str | None) -> "ModelInfo":
@@ -170,7 +209,7 @@ def run_clip(task: ClipTask) -> ClipOutcome:
         from hiprom.apps.pipeline import analyze
 
         model = _worker_model(task.model_path, task.model_sha256, task.model_variant)
-        result = analyze(task.input_path, task.config, model=model)
+        result = with_manifest(analyze(task.input_path, task.config, model=model), task.meta)
     except HipromError as exc:
         error, code, retry = exc.message, exc.exit_code, not isinstance(exc, (InputError, AnalysisError))
         test = getattr(exc, "verdicts", None)            # a clip with no seated test: each side's verdict
@@ -191,6 +230,15 @@ def run_clip(task: ClipTask) -> ClipOutcome:
     return outcome
 
 
+def with_manifest(result: Any, meta: dict) -> Any:
+    """The result with what its manifest row says: the subject (``subject_id``, ``age``,
+    ``sex``) and the test (``date`` as the test date, ``notes``), as ``analyze`` stores them."""
+    subject = {k: meta.get(m) for k, m in (("id", "subject_id"), ("age", "age"), ("sex", "sex")) if meta.get(m)}
+    if subject:
+        result = result.with_subject(**subject)
+    return result.with_test(date=meta.get("date") or None, notes=meta.get("notes") or None)
+
+
 def _record(task: ClipTask, outcome: ClipOutcome, retry: bool) -> dict:
     return {"schema": BATCH_SCHEMA, "schema_version": 1, "key": task.key, "status": outcome.status,
             "error": outcome.error, "exit_code": outcome.exit_code, "retry": retry,
@@ -203,58 +251,16 @@ def _record(task: ClipTask, outcome: ClipOutcome, retry: bool) -> dict:
 
 
 def publish_clip(task: ClipTask, outcome: ClipOutcome, result: Any = None, *, retry: bool = False) -> Path:
-    """Build the clip folder (outputs, then ``batch.json``) under a hidden name; rename it into place."""
+    """Build the clip folder (outputs, then ``batch.json``) under a hidden name; swap it into place."""
+    from hiprom.outputs.folder import write_files
+
     final = Path(task.out_dir)
-    staging = _hidden_dir(final.parent, final.name, ".tmp")
-    try:
-        built = staging / "out"
+    with atomic_folder(final, replace=True) as built:
         if result is not None:
-            result.save(built, plot=task.plot)
-        else:
-            built.mkdir()
-        with open(built / BATCH_FILE, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(_record(task, outcome, retry), indent=2, allow_nan=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        old = None
-        if final.exists():
-            old = _hidden_dir(final.parent, final.name, ".old")
-            os.rmdir(old)
-            os.replace(final, old)
-        os.replace(built, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            write_files(result, built, plot=task.plot)
+        (built / BATCH_FILE).write_text(json.dumps(_record(task, outcome, retry), indent=2, allow_nan=False) + "\n",
+                                        encoding="utf-8")
     return final
-
-
-def _hidden_dir(parent: Path, name: str, suffix: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        path = parent / f".{name}.{secrets.token_hex(4)}{suffix}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:  # pragma: no cover - 32 random bits
-            continue
-
-
-def sweep(folder: Path) -> int:
-    """Remove what a killed run left (hidden ``.*.tmp``/``.*.old``); roll back a half-done swap."""
-    removed = 0
-    if not folder.is_dir():
-        return 0
-    for p in folder.iterdir():
-        if not p.name.startswith(".") or not p.name.endswith((".tmp", ".old")):
-            continue
-        visible = folder / p.name[1:].rsplit(".", 2)[0]
-        if p.name.endswith(".old") and p.is_dir() and not visible.exists():
-            os.replace(p, visible)
-            continue
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        removed += 1
-    return removed
 
 
 def read_record(folder: Path) -> dict | None:

@@ -15,6 +15,7 @@ from hiprom.apps.cli import (  # noqa: F401  (register the commands)
     live,  # noqa: F401  (hiprom live)
     norms,  # noqa: F401  (hiprom norms)
     report,  # noqa: F401  (hiprom report)
+    serve,  # noqa: F401  (hiprom serve)
 )
 from hiprom.apps.cli.common import EXIT_INTERNAL, app, err_console, fail, run_guarded
 

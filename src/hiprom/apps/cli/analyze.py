@@ -22,7 +22,10 @@ from hiprom.apps.cli.common import (
     sex_option,
     sport_option,
     subject_option,
+    test_options,
 )
+
+_TEST = test_options()
 
 
 def _roll_callback(ctx: typer.Context, param: Any, text: Optional[str]) -> Any:
@@ -61,7 +64,7 @@ def analyze(
                                               help="Low-pass cutoff in Hz (0 = auto, 3 Hz)."),
     max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
                                              help="People to look for while choosing the subject, 1-5 (default: 2)."),
-    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
+    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--no-mirrored",
                                             help="The video is mirrored (selfie camera)."),
     from_landmarks: bool = typer.Option(False, "--from-landmarks",
                                         help="INPUT is a saved landmarks.npz: re-run the analysis without the model."),
@@ -70,6 +73,8 @@ def analyze(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     report: bool = typer.Option(False, "--report",
                                 help="Also write report.html: norms, flags, plots, key frames, drills."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (A4; implies --report; printed by "
+                                                  "Chromium, which must be installed)."),
     age: Optional[float] = age_option(),
     sex: Optional[str] = sex_option(),
     sport: Optional[str] = sport_option(),
@@ -80,6 +85,11 @@ def analyze(
     subject: Optional[str] = subject_option(),
     history_db: Optional[Path] = typer.Option(None, "--history-db",
                                               help="History database (default: user data folder, or HIPROM_HISTORY)."),
+    test_date: Optional[str] = _TEST["test_date"],
+    examiner: Optional[str] = _TEST["examiner"],
+    notes: Optional[str] = _TEST["notes"],
+    pain: Optional[str] = _TEST["pain"],
+    position: str = _TEST["position"],
 ) -> None:
     """Measure hip rotation per side in a seated-test clip and write its output folder."""
     overrides = {
@@ -91,7 +101,8 @@ def analyze(
         "model.max_people": max_people,
         "video.mirrored": mirrored,
     }
-    extra = Extras(report, age, sex, sport, annotate, blur_faces, subject, history_db)
+    test = {"date": test_date, "examiner": examiner, "notes": notes, "pain": pain, "position": position}
+    extra = Extras(report or pdf, age, sex, sport, annotate, blur_faces, subject, history_db, test, pdf)
     run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,
                 json_out, not no_plot, quiet, extra)
 
@@ -108,6 +119,9 @@ class Extras:
     blur_faces: bool = False
     subject: Optional[str] = None
     history_db: Optional[Path] = None
+    #: ``--test-date``, ``--examiner``, ``--notes``, ``--pain``, ``--position`` (None: not given).
+    test: Optional[dict] = None
+    pdf: bool = False
 
     @property
     def compares(self) -> bool:
@@ -121,6 +135,10 @@ class Extras:
 
             out.append(lambda folder: write_report(result, folder / "report.html", comparison=comparison,
                                                    video_path=input_path, blur_faces=self.blur_faces))
+        if self.pdf:
+            from hiprom.outputs.pdf import html_to_pdf
+
+            out.append(lambda folder: html_to_pdf(folder / "report.html", folder / "report.pdf"))
         if self.annotate:
             from hiprom.outputs.annotate import write_annotated_video
 
@@ -146,11 +164,15 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         out_dir = out or input_path.parent / f"{input_path.stem}_reanalysed_hiprom"
     else:
         out_dir = out or default_output_dir(input_path)
-    check_output_dir(out_dir, force=force)
+    check_output_dir(out_dir, force=force, input_path=input_path)
     check_can_create(out_dir)
     if extra.annotate and (from_landmarks or not input_path.is_file()):
         raise InputError("--annotate needs the video itself", path=input_path,
                          fix="run --annotate on the clip, not on a landmarks file or a folder of photos.")
+    if extra.pdf:
+        from hiprom.outputs.pdf import require_chromium
+
+        require_chromium()
     if extra.compares:
         from hiprom.interpret.norms import compare
 
@@ -176,6 +198,8 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
         model_info = load_model(config, progress=not quiet)
         with FrameProgress(err_console, enabled=not quiet, label=input_path.name) as progress:
             result = run(input_path, config, model=model_info, progress=progress.update)
+    if extra.test:
+        result = result.with_test(**extra.test)
     comparison = None
     if extra.compares:
         from hiprom.interpret.norms import compare
@@ -186,7 +210,10 @@ def _analyze(input_path: Path, out: Optional[Path], force: bool, config_file: Op
     elif extra.subject is not None:
         result = result.with_subject(id=extra.subject)
     video = input_path if not from_landmarks else None
-    written = result.save(out_dir, force=force, plot=plot, extras=extra.writers(result, video, comparison))
+    from hiprom.outputs.folder import write_outputs
+
+    written = write_outputs(result, out_dir, force=force, plot=plot, input_path=input_path,
+                            extras=extra.writers(result, video, comparison))
     if extra.subject is not None:
         from hiprom.outputs.history import History
 

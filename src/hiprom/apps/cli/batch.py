@@ -30,7 +30,7 @@ def batch(
                                                   help="Angles from the vertical or from rest (default: vertical)."),
     max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
                                              help="People to look for while choosing the subject, 1-5 (default: 2)."),
-    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--not-mirrored",
+    mirrored: Optional[bool] = typer.Option(None, "--mirrored/--no-mirrored",
                                             help="All clips are mirrored (selfie camera)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="No angles.png per clip."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only errors."),
@@ -81,6 +81,13 @@ class _Reporter:
                                      TextColumn("ETA"), TimeRemainingColumn(), console=err_console, transient=True)
             self.progress.start()
             self.task = self.progress.add_task("clips", total=todo, failed=0)
+
+    def note(self, path: Path, reason: str) -> None:
+        """A file passed over while searching the input folder (a FIFO, a socket...)."""
+        from rich.markup import escape
+
+        if not self.quiet:
+            err_console.print(f"note: {escape(str(path))} {escape(reason)}", soft_wrap=True)
 
     def done(self, outcome: Any) -> None:
         from rich.markup import escape

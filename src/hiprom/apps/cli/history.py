@@ -72,6 +72,7 @@ def _num(value: float, signed: bool = False) -> str:
 
 def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out: bool, mdc: Optional[float],
              auto: bool, band: tuple[float, float] | None, age: Optional[float], sex: Optional[str]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -79,6 +80,7 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
     from hiprom.errors import InputError
     from hiprom.interpret.norm_tables import reference_mdc
     from hiprom.outputs.history import History, default_history_path, with_changes
+    from hiprom.outputs.history_plot import date_format
 
     band, band_label = _auto_band(age, sex) if auto else (band, None)
     source = ""
@@ -104,8 +106,11 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
                              path=path, fix="check the ID (IDs are case-sensitive) or the --history-db file.")
         table = with_changes(rows, mdc)
         if plot is not None:
-            plot.parent.mkdir(parents=True, exist_ok=True)
-            hist.plot(subject_id, norm_band=band, norm_label=band_label, mdc_deg=mdc).savefig(plot, dpi=110)
+            from hiprom.io.atomic import atomic_path
+
+            fig = hist.plot(subject_id, norm_band=band, norm_label=band_label, mdc_deg=mdc)
+            with atomic_path(plot) as tmp:
+                fig.savefig(tmp, dpi=110, format=plot.suffix.lstrip(".").lower() or "png")
     if json_out:
         out = table.assign(date=table["date"].map(lambda d: d.isoformat()))
         records = json.loads(out.to_json(orient="records"))
@@ -113,27 +118,32 @@ def _history(subject_id: str, db: Optional[Path], plot: Optional[Path], json_out
                                     indent=2) + "\n")
         return
     console = Console(highlight=False)
-    same_day = table["date"].dt.strftime("%Y-%m-%d").duplicated(keep=False).any()
-    t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left")
-    for col in ("date", "R IR (change)", "L IR (change)", "R ER", "L ER", "quality", "clip"):
-        t.add_column(col, justify="left" if col in ("date", "quality", "clip") else "right",
-                     no_wrap=col in ("date", "R ER", "L ER"), overflow="fold")
+    fmt = date_format(table["date"])
+    # 80 columns hold the table without breaking a word: no vertical rules, numbers and dates never
+    # wrap, only a long clip name is cut with …
+    t = Table(title=f"Hip rotation over time: {escape(subject_id)}", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("test date", "R IR", "L IR", "R ER", "L ER", "quality", "clip"):
+        t.add_column(col, justify="left" if col in ("test date", "quality", "clip") else "right",
+                     no_wrap=True, overflow="ellipsis" if col == "clip" else "fold",
+                     min_width=4 if col == "clip" else None)
     for _, r in table.iterrows():
-        cells = [r["date"].strftime("%Y-%m-%d %H:%M" if same_day else "%Y-%m-%d")]
+        cells = [r["date"].strftime(fmt)]
         for side in ("right", "left"):
             change, within = _num(r[f"{side}_ir_change_deg"], signed=True), r[f"{side}_ir_within_mdc"]
-            note = f" [dim]({change} <MDC)[/]" if within else f" [bold]({change})[/]" if change else ""
+            note = f" [dim]{change} <MDC[/]" if within else f" [bold]{change}[/]" if change else ""
             cells.append(_num(r[f"{side}_ir_deg"]) + note)
         cells += [_num(r["right_er_deg"]), _num(r["left_er_deg"]), escape(str(r["quality_level"] or "")),
                   escape(Path(str(r["clip"])).name)]
         t.add_row(*cells)
     console.print(t)
+    console.print("[dim]held IR and ER per test; after an IR, its change since the previous test[/]")
     for side in ("right", "left"):
         ir = table[f"{side}_ir_deg"].dropna()
         if len(ir) >= 2:
             total = float(ir.iloc[-1] - ir.iloc[0])
             verdict = "within the MDC: no real change shown" if abs(total) < mdc else "larger than the MDC"
             console.print(f"{side} IR since the first measurement: {total:+.1f}° ({verdict})")
-    console.print(_MDC_NOTE.format(mdc=mdc, source=source), soft_wrap=True)
+    console.print(_MDC_NOTE.format(mdc=mdc, source=source))          # wrapped between words
     if plot is not None:
-        console.print(f"plot written: {escape(str(plot))}")
+        console.print(f"plot written: {escape(str(plot))}", soft_wrap=True)     # a path stays whole

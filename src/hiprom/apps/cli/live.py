@@ -37,9 +37,11 @@ def live(
                                    help="People the pose model looks for per frame. 1 keeps live mode fast; "
                                         "2 (as analyze) tells an examiner in the picture apart, about 40 % "
                                         "slower."),
-    mirror: Optional[bool] = typer.Option(None, "--mirror/--no-mirror",
-                                          help="Mirror the picture for the person facing it "
-                                               "(default: for a camera). Sides and signs stay anatomical."),
+    mirror: Optional[bool] = typer.Option(None, "--mirror-view/--no-mirror-view",
+                                          help="Show the picture mirrored, as a mirror, for the person facing it "
+                                               "(default: for a camera). Only the view: sides and signs stay "
+                                               "anatomical (unlike analyze --mirrored, which says the input "
+                                               "itself is mirrored)."),
 ) -> None:
     """Measure live: keys space start/stop, n neutral, r reset, s save, q quit (saves)."""
     overrides = {"model.path": str(model) if model else None}

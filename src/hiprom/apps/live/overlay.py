@@ -17,6 +17,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import cv2
 import numpy as np
@@ -25,7 +26,7 @@ from hiprom.apps.live.protocol import SIDES, LiveReading, Peaks, Prompt  # noqa:
 from hiprom.core.landmarks import LM
 from hiprom.errors import InputError
 from hiprom.geometry.angles import down_vector
-from hiprom.outputs.drawing import draw_text, shank_segment_px, text_size
+from hiprom.outputs.drawing import angle_text, draw_text, shank_segment_px, text_size
 
 __all__ = ["OverlayState", "draw_overlay", "headless_line", "Window", "LiveStats", "check_display", "fmt_deg"]
 
@@ -53,6 +54,13 @@ class OverlayState:
     mirror: bool = False
     note: str = ""          # a passing message ("saved to ...", "not saved: ...")
     stats: str = ""         # fps and latency, small, bottom right
+    #: The holds the protocol took: ``{(side, "ir"|"er"): mean angle over the hold}`` (ER negative).
+    held: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def held_deg(self, side: str, kind: str) -> float | None:
+        """The held reading (ER as a positive number), or None before that hold."""
+        value = self.held.get((side, kind))
+        return None if value is None else abs(value)
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour, thick: int = 1,
@@ -93,7 +101,7 @@ def _draw_legs(img: np.ndarray, reading: LiveReading, mirror: bool, unit: float)
                  cv2.LINE_AA)
         cv2.line(img, _pt(line[0], w, mirror), _pt(line[1], w, mirror), _BGR["shank"], thick + 1, cv2.LINE_AA)
         angle = reading.angle_deg[side]
-        label = f"{side[0].upper()} {fmt_deg(angle, signed=True, unit='°')}"
+        label = f"{side[0].upper()} {angle_text(angle, 0)}"
         kx, ky = _pt(knee, w, mirror)
         _text(img, label, (kx + int(12 * unit), ky - int(10 * unit)), 0.6 * unit, _SIDE_COLOUR[side],
               max(1, int(unit + 0.5)))
@@ -111,8 +119,9 @@ def draw_overlay(rgb: np.ndarray, state: OverlayState) -> np.ndarray:
     y = int(28 * unit)
     for side in SIDES:
         ir, er = state.peaks.ir[side], state.peaks.er[side]
-        text = (f"{side.upper():5s} {fmt_deg(state.reading.angle_deg[side], signed=True, unit='°'):>5s}   "
-                f"peak IR {fmt_deg(ir, unit='°')}  ER {fmt_deg(er, unit='°')}")
+        text = (f"{side.upper():5s} {angle_text(state.reading.angle_deg[side], 0):>6s}   held IR "
+                f"{fmt_deg(state.held_deg(side, 'ir'), unit='°')} ER {fmt_deg(state.held_deg(side, 'er'), unit='°')}"
+                f"   max IR {fmt_deg(ir, unit='°')} ER {fmt_deg(er, unit='°')}")
         _text(img, text, (int(10 * unit), y), big, _SIDE_COLOUR[side], max(1, int(unit + 0.5)))
         y += int(30 * unit)
     q = state.reading.quality
@@ -136,10 +145,12 @@ def draw_overlay(rgb: np.ndarray, state: OverlayState) -> np.ndarray:
 
 
 def headless_line(state: OverlayState) -> str:
-    """One terminal line: time, per side angle and running peaks, quality, prompt."""
+    """One terminal line: time, per side the angle now, the held IR/ER (the protocol's holds:
+    the mean over each hold, what is saved) and the largest seen, quality, prompt."""
     r = state.reading
-    sides = "  ".join(f"{s[0].upper()} {fmt_deg(r.angle_deg[s], signed=True):>4s}° "
-                      f"(IR {fmt_deg(state.peaks.ir[s]):>2s} ER {fmt_deg(state.peaks.er[s]):>2s})"
+    sides = "  ".join(f"{s[0].upper()} {angle_text(r.angle_deg[s], 0):>6s} "
+                      f"(held IR {fmt_deg(state.held_deg(s, 'ir')):>2s} ER {fmt_deg(state.held_deg(s, 'er')):>2s}; "
+                      f"max IR {fmt_deg(state.peaks.ir[s]):>2s} ER {fmt_deg(state.peaks.er[s]):>2s})"
                       for s in SIDES)
     rec = "REC" if state.measuring else "   "
     return f"{r.time_s:7.2f} s {rec} {sides}  [{r.quality.colour}: {r.quality.text}]  {state.prompt.text}"

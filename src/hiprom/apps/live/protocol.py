@@ -205,15 +205,21 @@ class LiveAngles:
 
 
 class Peaks:
-    """Running peak IR and ER per side (degrees, ER as a positive number; None = not yet)."""
+    """The largest IR and ER seen per side (degrees, ER as a positive number; None = not yet).
 
-    def __init__(self) -> None:
+    Shown as "max", beside the held readings (the mean over a hold at end range, what is
+    saved): a leg counts only once it is turned at least ``min_deg`` from vertical (the
+    protocol's "rotated"), so a resting leg's wobble is not an "ER 0".
+    """
+
+    def __init__(self, min_deg: float = 8.0) -> None:
+        self.min_deg = float(min_deg)
         self.ir: dict[str, float | None] = {s: None for s in SIDES}
         self.er: dict[str, float | None] = {s: None for s in SIDES}
 
     def update(self, angles: Mapping[str, float]) -> None:
         for side, a in angles.items():
-            if not math.isfinite(a):
+            if not math.isfinite(a) or abs(a) < self.min_deg:
                 continue
             if a > 0 and (self.ir[side] is None or a > self.ir[side]):
                 self.ir[side] = a
@@ -221,7 +227,8 @@ class Peaks:
                 self.er[side] = -a
 
     def reset(self) -> None:
-        self.__init__()
+        self.ir = {s: None for s in SIDES}
+        self.er = {s: None for s in SIDES}
 
 
 class Step(str, Enum):
@@ -281,10 +288,11 @@ class Protocol:
     events: list[str] = field(default_factory=list, init=False)
     _recent: dict[str, deque] = field(default_factory=lambda: {s: deque() for s in SIDES}, init=False)
     _away: str | None = field(default=None, init=False)
+    _last: str | None = field(default=None, init=False)     # the leg of the last hold taken
 
     def reset(self) -> None:
         """Start over: neutral and every hold forgotten."""
-        self.neutral_deg, self._away = None, None
+        self.neutral_deg, self._away, self._last = None, None, None
         self.holds.clear()
         self.events.clear()
         for d in self._recent.values():
@@ -294,9 +302,26 @@ class Protocol:
         """Find neutral again (holds already taken are kept)."""
         self.neutral_deg, self._away = None, None
 
-    def target(self) -> tuple[str, str] | None:
-        """The next (side, goal) asked for, or None when every hold is taken."""
-        return next(((s, g) for s in SIDES for g in _GOALS if (s, g) not in self.holds), None)
+    def target(self, angles: Mapping[str, float] | None = None) -> tuple[str, str] | None:
+        """The next (side, goal) asked for, or None when every hold is taken.
+
+        The leg being tested leads: a leg turned away from neutral with a hold still to take,
+        else the leg of the last hold while it has one to take, else right before left.
+        """
+        open_ = [(s, g) for s in SIDES for g in _GOALS if (s, g) not in self.holds]
+        if not open_:
+            return None
+        if angles is not None and self.neutral_deg is not None:
+            for side in SIDES:
+                off = angles.get(side, math.nan) - self.neutral_deg.get(side, 0.0)
+                goal = "ir" if off > 0 else "er"
+                if abs(off) >= self.settings.enter_deg and (side, goal) in open_:
+                    return side, goal
+        if self._last is not None:
+            mine = [t for t in open_ if t[0] == self._last]
+            if mine:
+                return mine[0]
+        return open_[0]
 
     def _still(self, side: str, seconds: float, now: float) -> float | None:
         """Mean angle if the leg stayed within still_range_deg for ``seconds``, else None."""
@@ -344,11 +369,12 @@ class Protocol:
             held = self._still(side, st.hold_s, time_s)
             if abs(off) >= st.enter_deg and held is not None and (side, goal) not in self.holds:
                 self.holds[(side, goal)] = held
+                self._last = side
                 self.events.append(f"{time_s:.1f} s {side} {goal.upper()} held at {abs(held):.1f}°")
                 self._away = side
                 return Prompt(Step.BACK, f"Held {goal.upper()} {abs(held):.0f}°. Now back to the middle "
                                          f"with the {side.upper()} foot", side, goal)
-        nxt = self.target()
+        nxt = self.target(angles)
         if nxt is None:
             return Prompt(Step.DONE, "Done: both legs measured. Press s to save (q saves and quits)")
         side, goal = nxt

@@ -44,7 +44,6 @@ from hiprom.config import Config
 from hiprom.core.capture import Capture as CaptureFacts
 from hiprom.core.capture import LiveInfo
 from hiprom.errors import HipromError
-from hiprom.io.landmarks_npz import save_series
 from hiprom.vision.model_store import ModelInfo
 
 __all__ = ["LiveOptions", "LiveReport", "LiveStats", "LatestFrame", "Grab", "run_live", "open_camera",
@@ -154,7 +153,8 @@ class _Session:
         if not options.headless:
             check_display()
         self.out = Path(options.out) if options.out is not None else default_live_dir(options)
-        check_output_dir(self.out, force=options.force)
+        check_output_dir(self.out, force=options.force,
+                         input_path=options.source if options.kind == "file" else None)
         deterministic = options.kind == "file" and not options.realtime
         self.report = LiveReport(LiveStats(paced=not deterministic))
         self.frames, self.results = LatestFrame(), LatestFrame()
@@ -209,6 +209,9 @@ class _Session:
                     break
                 self._act(action)
         except KeyboardInterrupt:
+            from hiprom.io.atomic import clear_interrupt
+
+            clear_interrupt()  # handled: Ctrl-C ends the session and saves, like q
             ended = "interrupted (Ctrl-C)"
         finally:
             self.capture.stop.set()
@@ -239,7 +242,7 @@ class _Session:
             prompt = Prompt(prompt.step, "Press space to start a measurement (then hold still for neutral)")
         stats = self.report.stats
         state = OverlayState(reading, prompt, self.peaks, self.worker.measuring, self.mirror, self.note,
-                             stats.recent())
+                             stats.recent(), held=dict(self.protocol.holds))
         image = draw_overlay(grab.rgb, state) if self.draw else None
         key = -1
         if window is not None:
@@ -307,7 +310,8 @@ class _Session:
         try:
             result = analyze_landmarks(series, self.config, source_info=info, model=self.model)
         except HipromError as exc:
-            folder.mkdir(parents=True, exist_ok=True)
+            from hiprom.io.landmarks_npz import save_series
+
             save_series(series, folder / "landmarks.npz")
             self.report.errors.append(exc.what)
             self.note = f"not measurable: {exc.what}"
