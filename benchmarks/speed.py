@@ -44,7 +44,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -214,7 +213,8 @@ def speed_table(clip: Path, model_path: str, repeats: int, out_dir: Path) -> dic
 def describe_run(result: dict, frames: tuple[int, int] | None) -> None:
     """What the last ``analyze`` run did and found."""
     if frames:
-        print(f"hiprom ran the pose model on {frames[0]} of {frames[1]} frames ({100 * frames[0] / max(frames[1], 1):.0f} %)")
+        share = 100 * frames[0] / max(frames[1], 1)
+        print(f"hiprom ran the pose model on {frames[0]} of {frames[1]} frames ({share:.0f} %)")
     sides = result.get("sides", {})
     peaks = [f"{s} IR {v.get('peak_ir_deg')} ER {v.get('peak_er_deg')} ({v.get('n_reps')} reps)"
              for s, v in sides.items() if v.get("tested")]
@@ -228,8 +228,8 @@ def samples_check() -> None:
 
     gt = json.loads((SAMPLES / "gt.json").read_text())["clips"]
     model = hiprom.load_model(progress=False)
-    print(f"\nAccuracy check on the samples: default settings vs the reference path (model on every frame, "
-          f"two people looked for in each), degrees; frame of the hold's middle")
+    print("\nAccuracy check on the samples: default settings vs the reference path (model on every frame, "
+          "two people looked for in each), degrees; frame of the hold's middle")
     print(f"{'clip':18s} {'side':5s} {'peak':4s} {'truth':>6s} {'reference':>10s} {'default':>8s} {'diff':>6s} "
           f"{'frame ref':>9s} {'default':>7s} {'model frames':>13s}")
     worst = 0.0
@@ -253,8 +253,9 @@ def samples_check() -> None:
                 fb = getattr(new.sides[side], f"peak_{kind}_frame")
                 diff = (b - a) if a is not None and b is not None else float("nan")
                 worst = max(worst, abs(diff)) if np.isfinite(diff) else float("inf")
+                seen = f"{frames.get('seen', '?')!s:>6s}/{frames.get('of', '?')!s:<6s}"
                 print(f"{name:18s} {side:5s} {kind.upper():4s} {abs(t):6.1f} {_deg(a):>10s} {_deg(b):>8s} "
-                      f"{diff:+6.2f} {fa!s:>9s} {fb!s:>7s} {frames.get('seen', '?')!s:>6s}/{frames.get('of', '?')!s:<6s}")
+                      f"{diff:+6.2f} {fa!s:>9s} {fb!s:>7s} {seen}")
     print(f"largest difference from the reference path: {worst:.2f}° "
           f"(the bench sets: python benchmarks/accuracy.py --set ...)")
 
@@ -269,7 +270,7 @@ def memory_line(clip: Path, model_path: str, tmp: Path) -> None:
     n4, d4, _ = clip_facts(long_clip)
     a = run_analyze(clip, model_path, tmp / "mem1")
     b = run_analyze(long_clip, model_path, tmp / "mem4")
-    print(f"\nMemory: peak RSS of hiprom analyze")
+    print("\nMemory: peak RSS of hiprom analyze")
     if "error" in a or "error" in b:
         print(f"  failed: {a.get('error') or b.get('error')}")
         return

@@ -130,7 +130,7 @@ def lowpass_zero_phase(time_s: np.ndarray, values: np.ndarray, cutoff_hz: float,
     out = np.full(values.shape, np.nan)
     if len(values) < 2:
         return values.copy()
-    from scipy import signal as sps   # here, not at import: it takes a while (see hiprom.apps.pipeline.analyze)
+    from scipy import signal as sps  # here, not at import: it takes a while (see hiprom.apps.pipeline.analyze)
 
     dt = float(np.median(np.diff(time_s)))
     fs = 1.0 / dt

@@ -3,9 +3,10 @@
 A :class:`LandmarkRecorder` runs the pose model on the frames it is given, measures the
 shank lines in each person's silhouette, samples level lines in the scene for the camera
 roll, and keeps what it found. Which frames the model sees, and how many people it looks
-for, follow :mod:`hiprom.vision.schedule` and :mod:`hiprom.vision.people`. :meth:`LandmarkRecorder.series` then chooses the
-seated subject and returns the :class:`~hiprom.landmarks.LandmarkSeries`, one row per frame
-(rows of frames the model did not see filled in, ``model_seen`` False). Offline analysis
+for, follow :mod:`hiprom.vision.schedule` and :mod:`hiprom.vision.people`.
+:meth:`LandmarkRecorder.series` then chooses the seated subject and returns the
+:class:`~hiprom.core.landmarks.LandmarkSeries`, one row per frame (rows of frames the model
+did not see filled in, ``model_seen`` False). Offline analysis
 (:func:`hiprom.detect_landmarks`) and live mode use the same recorder, so a live recording
 analysed afterwards gives the numbers ``hiprom analyze`` would.
 """
@@ -21,10 +22,10 @@ from hiprom.core.capture import Capture, PersonChoice, SceneLine
 from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.vision.mirror import mirror_image, unmirror
 from hiprom.vision.model_store import ModelInfo
+from hiprom.vision.people import PeoplePolicy
 from hiprom.vision.person import choose_subject
 from hiprom.vision.pose import ModelView, PoseCandidate, PoseModel
 from hiprom.vision.scene import level_line_roll_deg, sample_every
-from hiprom.vision.people import PeoplePolicy
 from hiprom.vision.schedule import FrameSchedule, fill_skipped, leg_angles_deg
 from hiprom.vision.silhouette import shank_lines
 

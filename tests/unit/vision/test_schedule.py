@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.synthetic_series import clip_time, eased
 
 from hiprom.core.capture import ShankLines
 from hiprom.core.landmarks import LM, N_LANDMARKS, LandmarkSeries
-from hiprom.vision.pose import ModelView, PoseCandidate
 from hiprom.vision.people import PeoplePolicy, subject_box
+from hiprom.vision.pose import ModelView, PoseCandidate
 from hiprom.vision.schedule import FrameSchedule, fill_skipped, leg_angles_deg
-from helpers.synthetic_series import clip_time, eased
 
 #: right leg: rest 1 s, IR to 40° in 1.2 s, hold 1 s, back, rest, ER to -30°, hold, back
 SEATED_KNOTS = [(0.0, 0.0), (1.0, 0.0), (2.2, 40.0), (3.2, 40.0), (4.4, 0.0), (4.8, 0.0),
@@ -259,7 +259,7 @@ def test_policy_chooses_again_when_the_subject_is_lost():
     while not policy.following:
         policy.found(t, policy.look(t), [subject], FRAME)
         t += 1 / 30
-    for k in range(3):
+    for _ in range(3):
         assert policy.following
         policy.found(t, policy.look(t), [], FRAME)
         t += 1 / 30
