@@ -1,33 +1,39 @@
-"""Speed and memory of hiprom against a bare MediaPipe loop. Not part of the test suite.
+"""Speed and memory of ``hiprom analyze`` against a plain pose-model loop. Not part of the test suite.
 
-For each clip (default: the longest clip of ``../shared/bench/synthetic/clips`` plus one
-real clip; or ``--clip PATH``, repeatable) it measures, each in its own fresh Python
-process (so peak RSS is measured separately for every row):
+On one long clip of one seated person it measures, each run in a fresh Python process and
+the two measures interleaved (``--repeats`` rounds, so a busy moment of the machine hits
+both):
 
-* ``bare, frames in RAM``: every frame is decoded with OpenCV (and converted to RGB) into
-  memory first; only the PoseLandmarker VIDEO-mode loop is timed (landmarker creation
-  included). The model's own speed: the ceiling for hiprom.
-* ``bare, decode inline``: the same loop, decoding each frame with OpenCV just before it,
-  in the same thread (what a simple script does).
-* ``hiprom.detect_landmarks``: hiprom's frame source (decoding on a reader thread) and pose
-  adapter, end to end.
-* ``hiprom.analyze``: everything, including the measurement (no output files).
+* ``bare loop``: a plain MediaPipe PoseLandmarker with its default options (VIDEO mode, one
+  pose, no segmentation masks) over every frame of the clip. The frames are decoded into
+  memory first and not timed; the time counts the landmarker's creation and the loop. This
+  is the yardstick: what the pose model alone costs a simple script.
+* ``hiprom analyze``: the command line, ``python -m hiprom analyze CLIP --out DIR --quiet``,
+  from process start to exit: imports, model load, decoding, pose, measurement and the
+  output folder (result.json, CSV, angles.png).
 
-The landmarker gets hiprom's settings (``num_poses`` = ``model.max_people``, the three
-confidence thresholds, segmentation masks on when ``geometry.silhouette`` is) and timestamps
-in whole milliseconds. One more row, ``bare, RAM, no masks``, shows the model without
-segmentation masks (what the masks cost, before hiprom's silhouette measurement). fps = frames / wall time.
-The ratio ``analyze / bare (frames in RAM)`` should be at least 0.9.
+The ratio is bare / analyze (above 1: ``analyze`` takes less time than the bare loop), per
+round and as the median and range over the rounds. The target is at least 1.0, aiming for
+1.5. Then:
 
-Memory: ``hiprom.detect_landmarks`` and ``hiprom.analyze`` are run on a short clip and on a
-clip 4x as long (the same bench clip written 4 times in a row with cv2.VideoWriter, mp4v,
-into a temporary folder; the short clip is written the same way once). Peak RSS
-(``ru_maxrss``) should hardly grow: frames are streamed, only the landmarks are kept.
+* what hiprom did: on how many frames the pose model ran, how the subject was chosen;
+* the accuracy check on the two sample clips (``samples/``): peaks with the default settings
+  next to hiprom's reference path (the model on every frame, looking for two people in
+  every frame), and the truth;
+* memory: peak RSS of ``hiprom analyze`` on the clip and on a clip 4 times as long (the same
+  clip written 4 times in a row), which should hardly differ: frames are streamed and only
+  the landmarks are kept.
 
-    python benchmarks/speed.py                           # ~3-5 min on 2 cores
-    python benchmarks/speed.py --clip my.mp4 --no-memory
-    python benchmarks/speed.py --model path/to/pose_landmarker_full.task
-    python benchmarks/speed.py --profile                 # where hiprom.detect_landmarks spends its time
+The clip (unless ``--clip``) is built in a temporary folder: the bench clips of one seated
+man, front view, ``b01``, ``b09``, ``b13``, ``b01``, ``b09`` of ``../shared/bench/synthetic/clips``
+(720×1280, 30 fps) joined into one 42.5 s clip of 1275 frames, H.264 (libx264 through PyAV,
+crf 20) — or MPEG-4 part 2 through OpenCV where PyAV is not installed. It stands in for a
+43.5 s phone clip of one seated person with several repetitions.
+
+    python benchmarks/speed.py                      # ~6-10 min on 2 cores
+    python benchmarks/speed.py --repeats 5 --no-memory
+    python benchmarks/speed.py --clip my.mp4        # time your own clip
+    python benchmarks/speed.py --profile            # where hiprom.detect_landmarks spends its time
 
 The model is found as hiprom finds it (``--model``, ``HIPROM_MODEL``, cache, download).
 """
@@ -38,7 +44,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,162 +55,228 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("HIPROM_SHARED") or REPO.parent / "shared")
 BENCH_CLIPS = SHARED / "bench" / "synthetic" / "clips"
-REAL_CLIP = SHARED / "samples" / "real" / "sports2d_walk_side_1280x720_30fps.mp4"
-MEMORY_CLIP = BENCH_CLIPS / "b01_man_front_R40.mp4"
-MODES = {
-    "bare-ram-nomask": "bare, RAM, no masks",
-    "bare-ram": "bare, frames in RAM",
-    "bare-inline": "bare, decode inline",
-    "detect": "hiprom.detect_landmarks",
-    "analyze": "hiprom.analyze",
-}
+#: One seated man, front view, several repetitions: joined into the long clip.
+LONG_CLIP_PARTS = ("b01_man_front_R40.mp4", "b09_man_rest+4_R38.mp4", "b13_man_both_R44_L28.mp4",
+                   "b01_man_front_R40.mp4", "b09_man_rest+4_R38.mp4")
+SAMPLES = REPO / "samples"
+#: hiprom's reference path: the model on every frame, looking for two people in each.
+REFERENCE = {"video.model_every": 1, "model.follow_after_s": 0.0}
 
 
 # --- worker side (one measurement per process) ----------------------------------------------
 
-def _peak_rss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
-
-
-def _masks(config) -> bool:
-    """hiprom asks the landmarker for segmentation masks when it measures the silhouette."""
-    return bool(getattr(config.geometry, "silhouette", False))
-
-
-def _landmarker(config, model_path: Path, masks: bool):
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    m = config.model
-    options = vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model_path)),
-        running_mode=vision.RunningMode.VIDEO,
-        num_poses=m.max_people,
-        min_pose_detection_confidence=m.min_detection_confidence,
-        min_pose_presence_confidence=m.min_presence_confidence,
-        min_tracking_confidence=m.min_tracking_confidence,
-        output_segmentation_masks=masks)
-    return vision.PoseLandmarker.create_from_options(options)
-
-
-def _stamp_ms(index: int, fps: float) -> int:
-    return int(round(1000.0 * index / fps))
-
-
-def worker(mode: str, clip: Path) -> dict:
+def bare_loop(clip: Path, model_path: str) -> dict:
+    """The plain loop: MediaPipe's default options, frames decoded into memory first."""
     import cv2
     import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
 
-    import hiprom
-    from hiprom.config import Config
-    from hiprom.errors import AnalysisError
-
-    config = Config()
-    note = ""
-    model = hiprom.load_model(config, progress=False)
     cap = cv2.VideoCapture(str(clip))
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = 0
-    if mode in ("bare-ram", "bare-ram-nomask"):
-        ram = []
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            ram.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-        cap.release()
-        t0 = time.perf_counter()
-        with _landmarker(config, model.path, _masks(config) and mode == "bare-ram") as lm:
-            for i, rgb in enumerate(ram):
-                lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), _stamp_ms(i, fps))
-                frames += 1
-        wall = time.perf_counter() - t0
-    elif mode == "bare-inline":
-        t0 = time.perf_counter()
-        with _landmarker(config, model.path, _masks(config)) as lm:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), _stamp_ms(frames, fps))
-                frames += 1
-        wall = time.perf_counter() - t0
-        cap.release()
-    elif mode == "detect":
-        cap.release()
-        t0 = time.perf_counter()
-        series, _info = hiprom.detect_landmarks(clip, config, model=model)
-        wall = time.perf_counter() - t0
-        frames = series.n_frames
-    elif mode == "analyze":
-        cap.release()
-        t0 = time.perf_counter()
-        try:
-            frames = hiprom.analyze(clip, config, model=model).series.n_frames
-        except hiprom.HipromError as exc:  # e.g. a real clip that is no seated test
-            if not isinstance(exc, AnalysisError):
-                raise
-            # Refused at the very end, after detection and measurement: the time stands.
-            note = f"measurement refused: {exc.what}"
-            frames = int(clip_facts(clip)[0])
-        wall = time.perf_counter() - t0
-    else:
-        raise SystemExit(f"unknown mode {mode}")
-    return {"mode": mode, "clip": str(clip), "frames": frames, "wall_s": wall,
-            "fps": frames / wall if wall > 0 else float("nan"), "peak_rss_mb": _peak_rss_mb(),
-            "note": note}
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    cap.release()
+    t0 = time.perf_counter()
+    options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=model_path),
+                                           running_mode=vision.RunningMode.VIDEO)
+    with vision.PoseLandmarker.create_from_options(options) as landmarker:
+        for i, rgb in enumerate(frames):
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            landmarker.detect_for_video(image, int(round(1000.0 * i / fps)))
+    return {"wall_s": time.perf_counter() - t0, "frames": len(frames)}
 
 
-# --- driver side ------------------------------------------------------------------------------
-
-def measure(mode: str, clip: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--worker", mode, str(clip)],
+def run_bare(clip: Path, model_path: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker-bare", str(clip), model_path],
                           capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
-    reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"mode": mode, "clip": str(clip), "error": reason}
+    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
 
 
-def clip_facts(clip: Path) -> tuple[int, str]:
+def run_analyze(clip: Path, model_path: str, out: Path, extra: list[str] = ()) -> dict:
+    """``hiprom analyze`` as a user runs it: process start to exit, and its peak RSS."""
+    env = {**os.environ, "HIPROM_MODEL": model_path, "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "hiprom", "analyze", str(clip), "--out", str(out), "--force", "--quiet", *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    proc.stderr.close()
+    if proc.returncode != 0:
+        return {"error": (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
+    rss_mb = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    result = json.loads((out / "result.json").read_text())
+    return {"wall_s": wall, "peak_rss_mb": rss_mb, "result": result}
+
+
+# --- the clip ---------------------------------------------------------------------------------
+
+def build_clip(parts: list[Path], dst: Path, times: int = 1) -> tuple[Path, str]:
+    """``parts`` joined, ``times`` over, into ``dst``; returns it and how it was encoded."""
+    try:
+        import av
+    except ImportError:
+        av = None
+    if av is not None:
+        with av.open(str(dst), "w") as out:
+            stream = None
+            for _ in range(times):
+                for part in parts:
+                    with av.open(str(part)) as inp:
+                        for frame in inp.decode(video=0):
+                            if stream is None:
+                                stream = out.add_stream("libx264", rate=inp.streams.video[0].average_rate)
+                                stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "yuv420p"
+                                stream.options = {"crf": "20", "preset": "veryfast"}
+                            img = frame.to_ndarray(format="yuv420p")
+                            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="yuv420p")))
+            out.mux(stream.encode())
+        return dst, "H.264 (libx264 via PyAV, crf 20)"
+    import cv2
+
+    writer = None
+    for _ in range(times):
+        for part in parts:
+            cap = cv2.VideoCapture(str(part))
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                if writer is None:
+                    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), cap.get(cv2.CAP_PROP_FPS),
+                                             (bgr.shape[1], bgr.shape[0]))
+                writer.write(bgr)
+            cap.release()
+    writer.release()
+    return dst, "MPEG-4 part 2 (OpenCV mp4v; PyAV not installed)"
+
+
+def clip_facts(clip: Path) -> tuple[int, float, str]:
     import cv2
 
     cap = cv2.VideoCapture(str(clip))
     n, w, h = (int(cap.get(p)) for p in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH,
                                          cv2.CAP_PROP_FRAME_HEIGHT))
-    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     cap.release()
-    return n, f"{w}x{h}@{fps:.4g}"
+    return n, n / fps, f"{w}x{h}@{fps:.4g}"
 
 
-def longest_bench_clip() -> Path:
-    clips = sorted(BENCH_CLIPS.glob("*.mp4"))
-    if not clips:
-        raise SystemExit(f"no clips in {BENCH_CLIPS}; pass --clip PATH (or set HIPROM_SHARED)")
-    return max(clips, key=lambda c: clip_facts(c)[0])
+# --- the report ---------------------------------------------------------------------------------
+
+def spread(values: list[float], spec: str = ".2f") -> str:
+    v = sorted(values)
+    return f"{format(float(np.median(v)), spec)} ({format(v[0], spec)}-{format(v[-1], spec)})" if v else "–"
 
 
-def write_repeated(src: Path, dst: Path, times: int) -> Path:
-    """``src`` written ``times`` times in a row into ``dst`` (cv2.VideoWriter, mp4v)."""
-    import cv2
+def speed_table(clip: Path, model_path: str, repeats: int, out_dir: Path) -> dict | None:
+    """The interleaved rounds and their table; returns the last analyze run's result.json."""
+    n, duration, size = clip_facts(clip)
+    bare, hiprom, ratios = [], [], []
+    last = None
+    for k in range(repeats):                              # interleaved: bare, analyze, bare, analyze...
+        b = run_bare(clip, model_path)
+        a = run_analyze(clip, model_path, out_dir / f"run{k}")
+        for row, name in ((b, "bare loop"), (a, "hiprom analyze")):
+            if "error" in row:
+                print(f"  round {k + 1}: {name} failed: {row['error']}")
+        if "error" in b or "error" in a:
+            continue
+        bare.append(b["wall_s"])
+        hiprom.append(a["wall_s"])
+        ratios.append(b["wall_s"] / a["wall_s"])
+        last = a
+        print(f"  round {k + 1}: bare {b['wall_s']:6.2f} s, analyze {a['wall_s']:6.2f} s, ratio {ratios[-1]:.2f}"
+              f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+    if not ratios:
+        return None
+    print()
+    print(f"{'measure':58s} {'wall s, median (min-max)':>26s} {'ms/frame':>9s}")
+    print(f"{'bare loop (MediaPipe defaults, frames in RAM, model load)':58s} {spread(bare):>26s} "
+          f"{1000 * np.median(bare) / n:9.1f}")
+    print(f"{'hiprom analyze (CLI, process start to exit)':58s} {spread(hiprom):>26s} "
+          f"{1000 * np.median(hiprom) / n:9.1f}")
+    verdict = "met" if np.median(ratios) >= 1.0 else "NOT met"
+    print(f"ratio bare / analyze: {spread(ratios)} over {len(ratios)} interleaved rounds "
+          f"(target >= 1.0: {verdict}; aim 1.5)")
+    return last["result"] if last else None
 
-    writer = None
-    for _ in range(times):
-        cap = cv2.VideoCapture(str(src))
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if writer is None:
-                writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                         (bgr.shape[1], bgr.shape[0]))
-            writer.write(bgr)
-        cap.release()
-    writer.release()
-    return dst
+
+def describe_run(result: dict, frames: tuple[int, int] | None) -> None:
+    """What the last ``analyze`` run did and found."""
+    if frames:
+        share = 100 * frames[0] / max(frames[1], 1)
+        print(f"hiprom ran the pose model on {frames[0]} of {frames[1]} frames ({share:.0f} %)")
+    sides = result.get("sides", {})
+    peaks = [f"{s} IR {v.get('peak_ir_deg')} ER {v.get('peak_er_deg')} ({v.get('n_reps')} reps)"
+             for s, v in sides.items() if v.get("tested")]
+    print("measured: " + "; ".join(peaks))
+
+
+def samples_check() -> None:
+    """Peaks of the sample clips: default settings vs the reference path vs the truth."""
+    import hiprom
+    from hiprom.config import Config
+
+    gt = json.loads((SAMPLES / "gt.json").read_text())["clips"]
+    model = hiprom.load_model(progress=False)
+    print("\nAccuracy check on the samples: default settings vs the reference path (model on every frame, "
+          "two people looked for in each), degrees; frame of the hold's middle")
+    print(f"{'clip':18s} {'side':5s} {'peak':4s} {'truth':>6s} {'reference':>10s} {'default':>8s} {'diff':>6s} "
+          f"{'frame ref':>9s} {'default':>7s} {'model frames':>13s}")
+    worst = 0.0
+    for name, rec in gt.items():
+        clip = SAMPLES / Path(rec["file"]).name
+        ref = hiprom.analyze(clip, Config().with_overrides(REFERENCE), model=model)
+        new = hiprom.analyze(clip, Config(), model=model)
+        seen = new.series.model_seen
+        frames = {"seen": new.series.n_frames if seen is None else int(seen.sum()), "of": new.series.n_frames}
+        for side in ("left", "right"):
+            truth = rec["summary"][side]
+            if not truth["tested"]:
+                continue
+            for kind in ("ir", "er"):
+                t = truth[f"peak_{kind}_deg"]
+                if t is None:
+                    continue
+                a = getattr(ref.sides[side], f"peak_{kind}_deg")
+                b = getattr(new.sides[side], f"peak_{kind}_deg")
+                fa = getattr(ref.sides[side], f"peak_{kind}_frame")
+                fb = getattr(new.sides[side], f"peak_{kind}_frame")
+                diff = (b - a) if a is not None and b is not None else float("nan")
+                worst = max(worst, abs(diff)) if np.isfinite(diff) else float("inf")
+                seen = f"{frames.get('seen', '?')!s:>6s}/{frames.get('of', '?')!s:<6s}"
+                print(f"{name:18s} {side:5s} {kind.upper():4s} {abs(t):6.1f} {_deg(a):>10s} {_deg(b):>8s} "
+                      f"{diff:+6.2f} {fa!s:>9s} {fb!s:>7s} {seen}")
+    print(f"largest difference from the reference path: {worst:.2f}° "
+          f"(the bench sets: python benchmarks/accuracy.py --set ...)")
+
+
+def _deg(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def memory_line(clip: Path, model_path: str, tmp: Path) -> None:
+    long_clip, _ = build_clip([clip], tmp / "long_4x.mp4", times=4)
+    n1, d1, _ = clip_facts(clip)
+    n4, d4, _ = clip_facts(long_clip)
+    a = run_analyze(clip, model_path, tmp / "mem1")
+    b = run_analyze(long_clip, model_path, tmp / "mem4")
+    print("\nMemory: peak RSS of hiprom analyze")
+    if "error" in a or "error" in b:
+        print(f"  failed: {a.get('error') or b.get('error')}")
+        return
+    print(f"  clip    {n1:6d} frames ({d1:5.1f} s): {a['peak_rss_mb']:5.0f} MB  ({a['wall_s']:.1f} s)")
+    print(f"  4x long {n4:6d} frames ({d4:5.1f} s): {b['peak_rss_mb']:5.0f} MB  ({b['wall_s']:.1f} s)  "
+          f"growth {b['peak_rss_mb'] - a['peak_rss_mb']:+.0f} MB")
 
 
 def profile(clip: Path) -> None:
@@ -241,104 +312,73 @@ def profile(clip: Path) -> None:
     finally:
         rec.PoseModel.detect, rec._with_shank_lines, rec.level_line_roll_deg = saved
     n = series.n_frames
-    print(f"{clip.name}: {n} frames in {wall:.2f} s ({n / wall:.1f} fps), second run")
+    seen = n if series.model_seen is None else int(series.model_seen.sum())
+    print(f"{clip.name}: {n} frames in {wall:.2f} s ({n / wall:.1f} fps; the model ran on {seen}), second run")
     for key, value in [*spent.items(), ("other", wall - sum(spent.values()))]:
         print(f"  {key:18s} {1000 * value / n:6.2f} ms/frame  {100 * value / wall:5.1f} %")
 
 
-def fmt(row: dict, key: str, spec: str) -> str:
-    return format(row[key], spec) if key in row else "–"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clip", action="append", type=Path, help="clip to time (repeatable)")
+    ap.add_argument("--clip", type=Path, help="time this clip instead of the joined bench clips")
     ap.add_argument("--model", type=Path, help="pose model .task file (else as hiprom finds it)")
-    ap.add_argument("--no-memory", action="store_true", help="skip the short vs long memory runs")
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="runs of every measure, interleaved; the median is reported (this "
-                         "machine's throughput varies by about ±5 %% from run to run)")
-    ap.add_argument("--profile", action="store_true",
-                    help="only split one detect_landmarks run per clip into its parts")
-    ap.add_argument("--worker", nargs=2, metavar=("MODE", "CLIP"), help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median and range reported)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the 4x-long memory run")
+    ap.add_argument("--no-samples", action="store_true", help="skip the accuracy check on the samples")
+    ap.add_argument("--profile", action="store_true", help="only split one detect_landmarks run into its parts")
+    ap.add_argument("--worker-bare", nargs=2, metavar=("CLIP", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker_bare:
+        print("RESULT " + json.dumps(bare_loop(Path(args.worker_bare[0]), args.worker_bare[1])), flush=True)
+        return
     if args.model:
         os.environ["HIPROM_MODEL"] = str(args.model.resolve())
-    if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker[0], Path(args.worker[1]))), flush=True)
-        return
 
     import hiprom
-    from hiprom.config import Config
 
     model = hiprom.load_model(progress=True)
-    os.environ["HIPROM_MODEL"] = str(model.path)  # every worker uses the same file
-    clips = args.clip or [longest_bench_clip(), REAL_CLIP]
-    if args.profile:
-        for clip in clips:
+    os.environ["HIPROM_MODEL"] = str(model.path)
+    with tempfile.TemporaryDirectory(prefix="hiprom-speed-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.clip:
+            clip, how = args.clip, "as given"
+        else:
+            parts = [BENCH_CLIPS / p for p in LONG_CLIP_PARTS]
+            missing = [p for p in parts if not p.is_file()]
+            if missing:
+                raise SystemExit(f"{missing[0]} not found; pass --clip PATH (or set HIPROM_SHARED)")
+            clip, how = build_clip(parts, tmp / "seated_long.mp4")
+        if args.profile:
             profile(clip)
-        return
-    print(f"hiprom {hiprom.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"{platform.machine()}; model {model.path.name} ({model.variant}); each row in a fresh process")
-    m = Config().model
-    print(f"landmarker: VIDEO mode, num_poses={m.max_people}, confidences {m.min_detection_confidence}/"
-          f"{m.min_presence_confidence}/{m.min_tracking_confidence}, segmentation masks "
-          f"{'on' if _masks(Config()) else 'off'} (as hiprom's default config)")
-    print()
-    head = (f"{'clip':34s} {'frames':>6s} {'size':>14s}  {'measure':24s} {'fps':>7s} {'(min-max)':>11s} "
-            f"{'wall s':>7s} {'peak RSS MB':>11s}")
-    print(head)
-    print("-" * len(head))
-    ratios = []
-    modes = [m for m in MODES if m != "bare-ram-nomask" or _masks(Config())]
-    for clip in clips:
-        n, size = clip_facts(clip)
-        runs: dict[str, list[dict]] = {mode: [] for mode in modes}
-        for _ in range(max(1, args.repeats)):       # interleaved, so drifts hit every mode
-            for mode in modes:
-                runs[mode].append(measure(mode, clip))
-        rows = {}
-        for mode in modes:
-            ok = [r for r in runs[mode] if "fps" in r]
-            row = rows[mode] = dict(runs[mode][-1])
-            if ok:
-                fps = sorted(r["fps"] for r in ok)
-                row.update(fps=float(np.median(fps)), fps_range=f"{fps[0]:.1f}-{fps[-1]:.1f}",
-                           wall_s=float(np.median([r["wall_s"] for r in ok])),
-                           peak_rss_mb=max(r["peak_rss_mb"] for r in ok))
-            print(f"{clip.name[:34]:34s} {n:6d} {size:>14s}  {MODES[mode]:24s} {fmt(row, 'fps', '7.1f')} "
-                  f"{row.get('fps_range', ''):>11s} {fmt(row, 'wall_s', '7.2f')} {fmt(row, 'peak_rss_mb', '11.0f')}"
-                  + (f"   ({row['error']})" if "error" in row else "")
-                  + (f"   ({row['note'][:60]})" if row.get("note") else ""), flush=True)
-        if "fps" in rows["analyze"] and "fps" in rows["bare-ram"]:
-            ratios.append((clip.name, rows["analyze"]["fps"] / rows["bare-ram"]["fps"],
-                           rows["analyze"]["fps"] / rows["bare-inline"]["fps"],
-                           rows["detect"]["fps"] / rows["bare-ram"]["fps"]))
-    print()
-    for name, r_ram, r_inline, r_detect in ratios:
-        verdict = "OK" if r_ram >= 0.9 else "below target"
-        print(f"{name}: analyze / bare (frames in RAM) = {r_ram:.2f} (target >= 0.90: {verdict}); "
-              f"analyze / bare (decode inline) = {r_inline:.2f}; detect_landmarks / bare (RAM) = {r_detect:.2f}"
-              f"  [medians of {max(1, args.repeats)} runs]")
+            return
+        n, duration, size = clip_facts(clip)
+        load = os.getloadavg()
+        print(f"hiprom {hiprom.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+              f"{platform.machine()}; model {model.path.name}; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+        print(f"clip: {clip.name} ({n} frames, {duration:.1f} s, {size}; {how}"
+              + (f"; joined from {', '.join(p.split('_')[0] for p in LONG_CLIP_PARTS)})" if not args.clip else ")"))
+        print(f"each run in a fresh process; {args.repeats} interleaved rounds\n")
+        result = speed_table(clip, str(model.path), max(1, args.repeats), tmp)
+        if result:
+            print()
+            describe_run(result, _model_frames(tmp))
+        if not args.no_samples:
+            samples_check()
+        if not args.no_memory:
+            memory_line(clip, str(model.path), tmp)
+        print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
-    if args.no_memory:
-        return
-    if not MEMORY_CLIP.is_file():
-        print(f"\nmemory runs skipped: {MEMORY_CLIP} not found")
-        return
-    print(f"\nMemory: {MEMORY_CLIP.name} written once (short) and 4 times in a row (long), mp4v")
-    with tempfile.TemporaryDirectory(prefix="hiprom-speed-") as tmp:
-        short = write_repeated(MEMORY_CLIP, Path(tmp) / "short_1x.mp4", 1)
-        long = write_repeated(MEMORY_CLIP, Path(tmp) / "long_4x.mp4", 4)
-        print(f"{'measure':24s} {'short frames':>12s} {'RSS MB':>8s} {'long frames':>12s} {'RSS MB':>8s} "
-              f"{'growth MB':>10s}")
-        for mode in ("detect", "analyze"):
-            a, b = measure(mode, short), measure(mode, long)
-            if "error" in a or "error" in b:
-                print(f"{MODES[mode]:24s} failed: {a.get('error') or b.get('error')}")
-                continue
-            print(f"{MODES[mode]:24s} {a['frames']:12d} {a['peak_rss_mb']:8.0f} {b['frames']:12d} "
-                  f"{b['peak_rss_mb']:8.0f} {b['peak_rss_mb'] - a['peak_rss_mb']:10.0f}", flush=True)
+
+def _model_frames(tmp: Path) -> tuple[int, int] | None:
+    """(frames the model saw, frames), from the last analyze run's landmarks file."""
+    from hiprom.io.landmarks_npz import load_series
+
+    files = sorted(tmp.glob("run*/landmarks.npz"))
+    if not files:
+        return None
+    series = load_series(files[-1])
+    seen = series.n_frames if series.model_seen is None else int(series.model_seen.sum())
+    return seen, series.n_frames
 
 
 if __name__ == "__main__":

@@ -71,6 +71,10 @@ class ModelSettings:
     variant: str = "full"
     download: bool = True
     max_people: int = 2
+    follow_after_s: float = 1.0
+    recheck_s: float = 2.0
+    max_side_px: int = 1920
+    detect_at_holds: bool = True
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
@@ -80,6 +84,10 @@ class ModelSettings:
         if self.variant not in ("lite", "full", "heavy"):
             raise ValueError(f"variant must be lite, full or heavy, got {self.variant!r}")
         check_range("max_people", self.max_people, 1, 5, integer=True)
+        check_range("follow_after_s", self.follow_after_s, 0.0, 60.0, unit="s")
+        check_range("recheck_s", self.recheck_s, 0.1, 3600.0, unit="s")
+        if self.max_side_px != 0:
+            check_range("max_side_px", self.max_side_px, 256, 8192, unit="px", integer=True)
         for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
             check_range(name, getattr(self, name), 0.0, 1.0)
 
@@ -89,9 +97,11 @@ class VideoSettings:
     mirrored: bool = False
     queue_size: int = 8
     decoder_threads: int | str = "auto"
+    model_every: int = 3
 
     def __post_init__(self) -> None:
         check_range("queue_size", self.queue_size, 1, 1024, integer=True)
+        check_range("model_every", self.model_every, 1, 4, integer=True)
         if isinstance(self.decoder_threads, str):
             if self.decoder_threads != "auto":
                 raise ValueError(f"decoder_threads must be 'auto' or a number, got {self.decoder_threads!r}")

@@ -10,6 +10,8 @@ The CLI, live mode and batch mode are thin layers over :func:`analyze`,
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -198,7 +200,22 @@ def analyze(path: str | Path, config: Config | None = None, *, model: ModelInfo 
     """
     config = config or Config()
     model = model or load_model(config)
+    _import_in_background("scipy.signal", "pandas")       # the measurement's and the outputs' modules
     series, info = detect_landmarks(path, config, model=model, progress=progress)
     result = analyze_landmarks(series, config, source_info=info, model=model)
     taken = creation_time(path)                   # the test date, as the file itself says
     return result if taken is None else result.with_test(date=taken, date_source="clip")
+
+
+def _import_in_background(*modules: str) -> None:
+    """Import ``modules`` on a daemon thread, so their import time overlaps the pose model's
+    run (which releases the GIL) instead of adding to the time a user waits. An import that
+    fails here fails again, with its message, where the module is used."""
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                return
+
+    threading.Thread(target=run, name="hiprom-imports", daemon=True).start()

@@ -100,6 +100,10 @@ class LandmarkSeries:
         Per frame, the shank axes found in the person's silhouette (None = not measured).
     person
         Which person was kept as the subject, and why (None = not chosen by hiprom).
+    model_seen
+        ``(T,)`` bool: the pose model saw the frame (None = every frame). Rows of frames it
+        skipped are filled in from the frames it saw on either side (see
+        :mod:`hiprom.vision.schedule`); the measurement treats them as gaps.
 
     Notes
     -----
@@ -122,6 +126,7 @@ class LandmarkSeries:
     scene_lines: tuple[SceneLine, ...] = ()
     shank_lines: ShankLines | None = None
     person: PersonChoice | None = None
+    model_seen: np.ndarray | None = None
 
     dims = ("time", "landmark", "coord")
 
@@ -156,6 +161,12 @@ class LandmarkSeries:
             raise ValueError("scene_lines must be SceneLine records")
         if self.shank_lines is not None and len(self.shank_lines) != n:
             raise ValueError(f"shank_lines must have {n} frames, got {len(self.shank_lines)}")
+        if self.model_seen is not None:
+            seen = np.array(self.model_seen)     # a copy, made read-only below
+            if seen.shape != (n,) or seen.dtype != bool:
+                raise ValueError(f"model_seen must be ({n},) booleans, got {seen.shape} {seen.dtype}")
+            seen.flags.writeable = False
+            set_(self, "model_seen", seen)
         for arr in (self.image_px, self.visibility, self.presence, self.world_m, self.time_s,
                     self.frame_index):
             arr.flags.writeable = False
@@ -216,7 +227,8 @@ class LandmarkSeries:
         return self.replace(image_px=self.image_px[mask], visibility=self.visibility[mask],
                             presence=self.presence[mask], world_m=self.world_m[mask],
                             time_s=self.time_s[mask], frame_index=self.frame_index[mask],
-                            shank_lines=None if self.shank_lines is None else self.shank_lines.select(mask))
+                            shank_lines=None if self.shank_lines is None else self.shank_lines.select(mask),
+                            model_seen=None if self.model_seen is None else self.model_seen[mask])
 
     # -- export -----------------------------------------------------------------------
     def to_pandas(self, landmarks: tuple[int, ...] | None = None):

@@ -48,6 +48,8 @@ def leg_angles(series: LandmarkSeries, roll_deg: float | np.ndarray, config: Con
         w = series.world_m
         a3d = geo.shank_angle_3d_deg(w[:, leg["hip"]], w[:, leg["knee"]], w[:, leg["ankle"]],
                                      w[:, other_hip], roll_deg)
+        if series.model_seen is not None:   # rows the pose model did not see were filled in: gaps
+            raw = np.where(series.model_seen, raw, np.nan)
         clean = clean_angle(series.time_s, raw, vis, config.signal)
         out[side] = SideAngles(side=side, raw_deg=raw, filtered_deg=clean.filtered_deg, visibility=vis,
                                valid=clean.valid, filled=clean.filled, angle_3d_deg=a3d, seen_deg=shank.seen_deg,

@@ -1,7 +1,8 @@
 """``landmarks.npz``: a :class:`~hiprom.core.landmarks.LandmarkSeries` on disk.
 
 A compressed NumPy archive: the landmark arrays, the silhouette's shank lines
-(``shank__<name>``) and a JSON ``header`` (schema version, frame size, source, model, fps,
+(``shank__<name>``), which frames the pose model saw (``model_seen``, when it skipped some)
+and a JSON ``header`` (schema version, frame size, source, model, fps,
 capture facts, scene lines, the person chosen). Version 1 files (a free ``meta`` dict and
 ``extra__`` arrays) are read too.
 """
@@ -40,6 +41,8 @@ def save_series(series: LandmarkSeries, path: str | Path) -> Path:
         "person": None if series.person is None else series.person.to_dict(),
     }
     lines = {} if series.shank_lines is None else {f"shank__{k}": v for k, v in series.shank_lines.arrays().items()}
+    if series.model_seen is not None:
+        lines["model_seen"] = series.model_seen
     with atomic_file(path) as fh:
         np.savez_compressed(fh, **{k: getattr(series, k) for k in _ARRAYS},
                             header=np.array(json.dumps(header)), **lines)
@@ -68,6 +71,7 @@ def load_series(path: str | Path) -> LandmarkSeries:
                 raise ValueError("the header is not a JSON object")
             arrays = {k: data[k] for k in _ARRAYS}
             extra = {k: data[k] for k in data.files if k.startswith(("extra__", "shank__"))}
+            seen = data["model_seen"] if "model_seen" in data.files else None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise _not_ours(path, "not an .npz archive" if "pickle" in str(exc)
                         else f"{exc.__class__.__name__}: {exc}") from None
@@ -80,7 +84,7 @@ def load_series(path: str | Path) -> LandmarkSeries:
         typed = _typed_v1(header, extra) if version == 1 else _typed_v2(header, extra)
         return LandmarkSeries(**arrays, frame_size_px=tuple(header["frame_size_px"]),
                               source=header.get("source", ""), model=header.get("model", ""),
-                              fps=header.get("fps"), **typed)
+                              fps=header.get("fps"), model_seen=seen, **typed)
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError(f"landmarks file is inconsistent: {exc.__class__.__name__}: {exc}", path=path,
                          fix="re-run 'hiprom analyze' on the clip to write a new file.") from None

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
 from hiprom.config import SignalSettings
 
@@ -131,6 +130,8 @@ def lowpass_zero_phase(time_s: np.ndarray, values: np.ndarray, cutoff_hz: float,
     out = np.full(values.shape, np.nan)
     if len(values) < 2:
         return values.copy()
+    from scipy import signal as sps  # here, not at import: it takes a while (see hiprom.apps.pipeline.analyze)
+
     dt = float(np.median(np.diff(time_s)))
     fs = 1.0 / dt
     sos = sps.butter(order // 2 * 2, min(cutoff_hz / (fs / 2.0), 0.99), output="sos")

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 from hiprom.core.capture import ShankLines
@@ -24,7 +25,47 @@ from hiprom.errors import ModelError
 from hiprom.vision.model_store import ModelInfo
 from hiprom.vision.offline import block_usage_logging
 
-__all__ = ["PoseCandidate", "PoseModel"]
+__all__ = ["ModelView", "PoseCandidate", "PoseModel"]
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """The part of a frame the model is shown, and at what scale.
+
+    The box ``x0 <= x < x1``, ``y0 <= y < y1`` (frame pixels, integers) is cut out and
+    resized by ``scale``: a frame pixel (x, y) is model-image pixel
+    ``((x - x0) * scale, (y - y0) * scale)``. ``ModelView.whole(w, h)`` is the whole frame.
+    """
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.x0 < self.x1 and 0 <= self.y0 < self.y1):
+            raise ValueError(f"empty or negative box {self.x0, self.y0, self.x1, self.y1}")
+        if not 0.0 < self.scale <= 1.0:
+            raise ValueError(f"scale must be in (0, 1], got {self.scale}")
+
+    @classmethod
+    def whole(cls, width: int, height: int, scale: float = 1.0) -> "ModelView":
+        return cls(0, 0, int(width), int(height), scale)
+
+    def within(self, rgb: np.ndarray) -> tuple[int, int, int, int]:
+        """The box clipped to a frame: ``(x0, y0, x1, y1)``."""
+        height, width = rgb.shape[:2]
+        return self.x0, self.y0, min(self.x1, width), min(self.y1, height)
+
+    def cut(self, rgb: np.ndarray) -> np.ndarray:
+        """The model image: the box of ``rgb``, resized (area averaging), C-contiguous."""
+        x0, y0, x1, y1 = self.within(rgb)
+        part = rgb[y0:y1, x0:x1]
+        if self.scale == 1.0:
+            return np.ascontiguousarray(part)
+        size = (max(1, round((x1 - x0) * self.scale)), max(1, round((y1 - y0) * self.scale)))
+        return cv2.resize(part, size, interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,8 +74,9 @@ class PoseCandidate:
 
     ``image_px`` (33, 3): x, y in pixels, z in pixels (relative depth scaled by the width);
     ``visibility``, ``presence`` (33,); ``world_m`` (33, 3) metres, origin between the hips;
-    ``mask`` (H, W) the person's segmentation probabilities when asked for; ``shank``
-    this person's shank lines in the silhouette, one frame (see :mod:`hiprom.vision.silhouette`).
+    ``mask`` (H, W) the person's segmentation probabilities when asked for, over the model
+    image of ``view`` (None = the whole frame at full size); ``shank`` this person's shank
+    lines in the silhouette, one frame (see :mod:`hiprom.vision.silhouette`).
     ``mask_owner`` keeps the native image that ``mask`` is a view of alive: MediaPipe frees
     a mask's pixels when its ``mediapipe.Image`` is garbage-collected, and the view does
     not hold a reference to it. Drop both together.
@@ -47,6 +89,7 @@ class PoseCandidate:
     mask: np.ndarray | None = None
     shank: ShankLines | None = None
     mask_owner: object = field(default=None, repr=False)
+    view: ModelView | None = None
 
 
 class _NativeStderr:
@@ -166,8 +209,8 @@ class PoseModel:
                              fix="check the file is a MediaPipe pose_landmarker .task bundle, "
                                  "or delete it so hiprom downloads a fresh copy.")
 
-    def detect(self, rgb: np.ndarray, time_s: float = 0.0) -> list[PoseCandidate]:
-        """Find people in one upright RGB frame.
+    def detect(self, rgb: np.ndarray, time_s: float = 0.0, view: ModelView | None = None) -> list[PoseCandidate]:
+        """Find people in one upright RGB frame, or in a part of it.
 
         Parameters
         ----------
@@ -176,29 +219,41 @@ class PoseModel:
         time_s
             Presentation time (video mode). The landmarker needs strictly increasing whole
             milliseconds; equal or backward times are nudged forward by 1 ms.
+        view
+            Show the model only this box of the frame, resized (None: the whole frame).
+            Landmarks come back in frame pixels either way; z is scaled like x (the box's
+            width in frame pixels times the model's relative depth).
 
         Returns
         -------
         list of PoseCandidate
             In the model's order (empty when nobody is found).
         """
-        height, width = rgb.shape[:2]
-        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
-                               data=np.ascontiguousarray(rgb))
+        if view is None or (view.scale == 1.0 and (view.x0, view.y0) == (0, 0)
+                            and (view.x1, view.y1) == (rgb.shape[1], rgb.shape[0])):
+            pixels, view = np.ascontiguousarray(rgb), None
+        else:
+            pixels = view.cut(rgb)
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=pixels)
         with self._stderr.quiet():
             result = self._run(image, time_s)
+        # normalised model-image coordinates -> frame pixels (z scaled like x)
+        x0, y0, x1, y1 = (0, 0, rgb.shape[1], rgb.shape[0]) if view is None else view.within(rgb)
+        to_frame = np.array([x1 - x0, y1 - y0, x1 - x0], dtype=np.float64)
+        origin = np.array([x0, y0, 0.0])
         people = []
         for k, landmarks in enumerate(result.pose_landmarks):
             arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0)
                             for p in landmarks], dtype=np.float64)
-            image_px = arr[:, :3] * np.array([width, height, width])
+            image_px = arr[:, :3] * to_frame + origin
             world = result.pose_world_landmarks[k] if k < len(result.pose_world_landmarks) else []
             world_m = (np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
                        if len(world) else np.full((len(arr), 3), np.nan))
             masks = result.segmentation_masks or []
             owner = masks[k] if k < len(masks) else None
             mask = np.squeeze(owner.numpy_view()) if owner is not None else None
-            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m, mask, mask_owner=owner))
+            people.append(PoseCandidate(image_px, arr[:, 3], arr[:, 4], world_m, mask, mask_owner=owner,
+                                        view=view))
         return people
 
     def _run(self, image, time_s: float):

@@ -117,7 +117,9 @@ def _crossing_t(s_vals: np.ndarray, knee: np.ndarray, u: np.ndarray, n: np.ndarr
     return np.where(usable[:, None] & (lam >= -0.1) & (lam <= 1.1), t, np.nan)
 
 
-def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool) -> ShankLines:
+def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: bool, *,
+                mask_origin_px: tuple[float, float] = (0.0, 0.0),
+                mask_scale: tuple[float, float] = (1.0, 1.0)) -> ShankLines:
     """Midline and lateral-edge lines of both shanks in one frame.
 
     Parameters
@@ -125,9 +127,14 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     mask
         ``(H, W)`` person-segmentation probabilities of this person, in [0, 1].
     image_px
-        ``(33, 3)`` the person's landmarks in pixels.
+        ``(33, 3)`` the person's landmarks in frame pixels.
     left_is_image_right
         True when the subject's left side is on the image's right (a front view).
+    mask_origin_px, mask_scale
+        Where the mask lies in the frame when it covers only a box of it, resized: frame
+        pixel (x, y) is mask pixel ``((x - x0 + 0.5) * sx - 0.5, (y - y0 + 0.5) * sy - 0.5)``
+        (pixel centres at whole coordinates: a mask pixel covers 1/s frame pixels). The
+        lines are measured in the mask and returned in frame pixels.
 
     Returns
     -------
@@ -148,6 +155,14 @@ def shank_lines(mask: np.ndarray, image_px: np.ndarray, left_is_image_right: boo
     mask = np.asarray(mask, dtype=np.float32)
     if mask.ndim == 3:
         mask = mask[..., 0]
+    origin, scale = np.asarray(mask_origin_px, float), np.asarray(mask_scale, float)
+    if (origin != 0).any() or (scale != 1).any():
+        local = (np.asarray(image_px, float)[:, :2] - origin + 0.5) * scale - 0.5
+        lines = shank_lines(mask, local, left_is_image_right).arrays()
+        for key in ("mid_px", "lateral_px", "points_px"):
+            lines[key] = (lines[key] + 0.5) / scale - 0.5 + origin
+        lines["width_px"] = lines["width_px"] / float(np.mean(scale))
+        return ShankLines(**lines)
     p = np.asarray(image_px, float)[:, :2]
     legs = [LM.leg("left"), LM.leg("right")]
     knee = np.array([p[leg["knee"]] for leg in legs])

@@ -383,3 +383,38 @@ def test_fill_short_gaps_is_exact_on_a_line(slope, offset, holes):
         inner[finite[0]:finite[-1] + 1] = True
     np.testing.assert_array_equal(filled, holes & inner)
     np.testing.assert_allclose(out[inner], x[inner], atol=1e-9)
+
+
+# -- frames the pose model did not see ----------------------------------------------------------
+
+@pytest.mark.parametrize("fps", [30, 60])
+def test_one_frame_in_three_the_rest_gaps(fps):
+    """The pose model saw one frame in three (the others are gaps, as the measurement passes
+    them): spikes on seen frames are still found, the gaps are filled from the seen frames,
+    and the holds keep their level."""
+    t = clip_time(fps)
+    truth = eased(t, SEATED_KNOTS)
+    seen = np.arange(t.size) % 3 == 0
+    raw = truth.copy()
+    spikes = {i: d for i, d in seated_spikes(fps).items() if seen[i]}
+    assert len(spikes) >= 4
+    for i, d in spikes.items():
+        raw[i] += d
+    clean = clean_angle(t, np.where(seen, raw, np.nan), np.ones(t.size))
+    assert clean.n_low_visibility == 0
+    dropped = np.flatnonzero(seen & ~clean.valid)
+    # every spike is found; with 3 frames seen in the 0.2 s window, a spike on a ramp can take
+    # the frame seen next to it along, nothing else
+    assert set(spikes) <= set(dropped)
+    assert all(min(abs(f - i) for i in spikes) <= 3 for f in dropped)
+    assert np.isnan(clean.raw_deg[~seen]).all() and not clean.valid[~seen].any()
+    assert clean.filled[~seen & (t > 0.1) & (t < t[-1] - 0.1)].all()
+    for (a, b), level in (((2.0, 3.0), 40.0), ((6.0, 7.0), -30.0)):
+        hold = frames_between(t, a, b)
+        assert np.mean(clean.filtered_deg[hold]) == pytest.approx(level, abs=0.1)
+    # against every frame seen (the truth on the frames skipped here): close, but for the
+    # frames after the last one seen, which stay empty
+    full = clean_angle(t, np.where(seen, raw, truth), np.ones(t.size))
+    last = np.flatnonzero(seen)[-1]
+    assert np.isnan(clean.filtered_deg[last + 1:]).all()
+    assert np.max(np.abs(clean.filtered_deg[:last] - full.filtered_deg[:last])) < 1.5

@@ -31,20 +31,26 @@ FRAME = np.zeros((8, 8, 3), np.uint8)      # the fakes never look at the pixels
 # --- fakes ----------------------------------------------------------------------------------------
 
 class FakePose:
-    """Stands in for PoseModel: returns the people queued in ``plan`` (one list per call)."""
+    """Stands in for PoseModel: returns the people queued in ``plan`` (one list per call), or
+    else what ``FakePose.answer(pose, time_s, view)`` says (set by a test), or nobody."""
 
     made: list["FakePose"] = []
+    answer = None
 
     def __init__(self, model, **options):
         self.model, self.options = model, options
         self.plan: list[list[PoseCandidate]] = []
         self.times: list[float] = []
+        self.views: list = []
         self.closed = False
         FakePose.made.append(self)
 
-    def detect(self, rgb, time_s=0.0):
+    def detect(self, rgb, time_s=0.0, view=None):
         self.times.append(time_s)
-        return self.plan.pop(0) if self.plan else []
+        self.views.append(view)
+        if self.plan:
+            return self.plan.pop(0)
+        return FakePose.answer(self, time_s, view) if FakePose.answer is not None else []
 
     def close(self):
         self.closed = True
@@ -65,6 +71,7 @@ class FakeLines:
 @pytest.fixture
 def fake_pose(monkeypatch):
     FakePose.made = []
+    FakePose.answer = None
     monkeypatch.setattr(recorder_mod, "PoseModel", FakePose)
     return FakePose
 
@@ -287,7 +294,7 @@ def test_a_person_without_a_mask_is_kept_as_found(fake_pose, monkeypatch):
 
 def test_series_has_nan_rows_where_nobody_was_found(fake_pose, monkeypatch):
     lines = install_lines(monkeypatch, lambda i: LineRoll(0.75, 0.9, 300.0))
-    rec = LandmarkRecorder(MODEL, expected_frames=5)
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"video.model_every": 1}), expected_frames=5)
     people = [seated(hip_x=500.0 + f, mask=leg_mask(), owner=Owner()) for f in range(5)]
     found = [True, False, True, False, True]
     fake_pose.made[-1].plan.extend([[p] if ok else [] for p, ok in zip(people, found)])
@@ -363,3 +370,127 @@ def test_nobody_in_any_frame_gives_an_all_nan_series(fake_pose, monkeypatch):
     series, choice = rec.series((1000, 720))
     assert series.n_frames == 4 and not series.detected.any()
     assert choice.reason == "nobody was detected in any frame"
+
+
+# --- which frames the model sees, and how many people it looks for ---------------------------------------
+
+BIG = np.zeros((720, 1000, 3), np.uint8)   # frame size matters from here on: the subject's box lies in it
+
+
+def standing(hip_x: float) -> PoseCandidate:
+    """An examiner standing (knees well below the hips), front view."""
+    img = np.zeros((N_LANDMARKS, 3))
+    img[:, :2] = hip_x, 60.0
+    for (left, right), y, half in (((LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER), 120.0, 60.0),
+                                   ((LM.LEFT_HIP, LM.RIGHT_HIP), 330.0, 40.0),
+                                   ((LM.LEFT_KNEE, LM.RIGHT_KNEE), 500.0, 45.0),
+                                   ((LM.LEFT_ANKLE, LM.RIGHT_ANKLE), 680.0, 45.0)):
+        img[left, :2] = hip_x + half, y
+        img[right, :2] = hip_x - half, y
+    return PoseCandidate(img, np.full(N_LANDMARKS, 0.95), np.full(N_LANDMARKS, 0.99), np.zeros((N_LANDMARKS, 3)))
+
+
+def test_after_the_choosing_second_the_subject_alone_is_followed_in_a_box(fake_pose, monkeypatch):
+    install_lines(monkeypatch, lambda i: None)
+    subject, examiner = seated(300.0), standing(800.0)
+    FakePose.answer = lambda pose, t, view: [subject] if pose.options["max_people"] == 1 else [examiner, subject]
+    rec = LandmarkRecorder(MODEL, Config().with_overrides({"video.model_every": 1}), expected_frames=120)
+    for i in range(120):
+        rec.add(BIG, i / FPS, index=i)
+    wide, narrow = fake_pose.made
+    assert (wide.options["max_people"], narrow.options["max_people"]) == (2, 1)
+    assert narrow.options["segmentation"] is True and narrow.options["mode"] == "video"
+    # 0 .. 1.0 s (31 frames) look for two people in the whole frame, then for the subject in a box;
+    # 2 s after the choice, one more whole-frame look for others
+    assert wide.times == pytest.approx([i / FPS for i in range(31)] + [3.0])
+    assert narrow.times == pytest.approx([i / FPS for i in range(31, 120) if i != 90])
+    box = narrow.views[0]
+    assert box == narrow.views[-1]
+    # the subject's landmarks span x 240..360, y 150..600 (450 px): 0.35 x 450 = 157.5 px to each side
+    assert (box.x0, box.x1, box.y0, box.y1) == (82, 518, 82, 668)
+    assert all(v is None or (v.x0, v.y0, v.x1, v.y1) == (0, 0, 1000, 720) for v in wide.views)
+    series, choice = rec.series((1000, 720))
+    assert series.detected.all()
+    assert choice.position_px == pytest.approx((300.0, 400.0))
+    assert choice.max_people_in_frame == 2 and choice.frames_with_several == 32
+    assert series.model_seen is None                  # every frame seen
+
+
+def test_resting_legs_let_the_model_skip_frames_that_the_series_fills_in(fake_pose, monkeypatch):
+    install_lines(monkeypatch, lambda i: None)
+    # one seated person drifting sideways at 30 px/s, legs at rest
+    FakePose.answer = lambda pose, t, view: [seated(300.0 + 30.0 * t)]
+    rec = LandmarkRecorder(MODEL, expected_frames=150)              # default: one frame in 3 at most
+    returned = [rec.add(BIG, i / FPS, index=i) for i in range(150)]
+    seen = np.array([p is not None for p in rec.people])
+    assert np.array_equal(seen, [bool(r) for r in returned])
+    model_times = sorted({t for pose in fake_pose.made for t in pose.times})   # a re-check: two looks
+    assert model_times == pytest.approx([i / FPS for i in np.flatnonzero(seen)])
+    gaps = np.diff(np.flatnonzero(seen))
+    assert seen[0] and gaps.max() == 3 and seen.mean() < 0.4        # one frame in three, never fewer
+    series, _ = rec.series((1000, 720))
+    assert series.detected.all()
+    # skipped rows are filled in exactly (the drift is linear) and flagged; after the last frame
+    # seen, its row is repeated
+    last = np.flatnonzero(seen)[-1]
+    for f in range(150):
+        np.testing.assert_allclose(series.image_px[f], seated(300.0 + 30.0 * min(f, last) / FPS).image_px,
+                                   atol=1e-9)
+    np.testing.assert_array_equal(series.model_seen, seen)
+
+
+@pytest.mark.parametrize("skip_frames, mode", [(False, "video"), (True, "image")])
+def test_live_mode_and_photos_see_every_frame(fake_pose, monkeypatch, skip_frames, mode):
+    install_lines(monkeypatch, lambda i: None)
+    FakePose.answer = lambda pose, t, view: [seated(300.0)]
+    rec = LandmarkRecorder(MODEL, mode=mode, skip_frames=skip_frames)
+    for i in range(90):
+        assert rec.add(BIG, i / FPS, index=i)
+    assert all(p is not None for p in rec.people)
+    if mode == "image":
+        assert len(fake_pose.made) == 1 and fake_pose.made[0].options["max_people"] == 2
+
+
+def test_holds_are_looked_at_the_way_the_subject_was_chosen(fake_pose, monkeypatch):
+    install_lines(monkeypatch, lambda i: None)
+
+    def subject(t: float) -> PoseCandidate:
+        """The right shank (knee at x 450) turns out to 40° between 1.2 and 2.2 s, holds until 3.5 s."""
+        person = seated(500.0)
+        deg = 40.0 * min(max(t - 1.2, 0.0), 1.0) if t < 3.5 else 0.0
+        person.image_px[LM.RIGHT_ANKLE, :2] = person.image_px[LM.RIGHT_KNEE, :2] + \
+            200.0 * np.array([np.sin(np.radians(-deg)), np.cos(np.radians(deg))])
+        return person
+
+    FakePose.answer = lambda pose, t, view: [subject(t)]
+    rec = LandmarkRecorder(MODEL, expected_frames=120)
+    for i in range(120):
+        rec.add(BIG, i / FPS, index=i)
+    wide, narrow = fake_pose.made
+    wide_t = np.array(wide.times)
+    # the hold (2.2 .. 3.5 s) is looked at whole-frame (after its first 0.2 s at most), one
+    # frame in three; the turn towards it in the box
+    in_hold = wide_t[(wide_t > 1.05)]
+    assert in_hold.min() <= 2.4 and in_hold.max() >= 3.4 and np.diff(in_hold).max() <= 0.1 + 1e-9
+    turn = np.array(narrow.times)
+    assert ((turn > 1.4) & (turn < 2.0)).sum() >= 5
+    assert rec.series((1000, 720))[0].detected.all()
+
+
+@pytest.mark.parametrize("mode", ["video", "image"])
+def test_frames_are_shrunk_for_the_model_to_the_longest_side_asked_for_videos_only(fake_pose, monkeypatch, mode):
+    install_lines(monkeypatch, lambda i: None)
+    FakePose.answer = lambda pose, t, view: [seated(300.0)]
+    config = Config().with_overrides({"model.max_side_px": 500, "video.model_every": 1})
+    rec = LandmarkRecorder(MODEL, config, mode=mode)
+    for i in range(40):
+        rec.add(BIG, i / FPS, index=i)
+    views = [v for pose in fake_pose.made for v in pose.views]
+    if mode == "image":
+        assert all(v is None or v.scale == 1.0 for v in views)
+        return
+    wide, narrow = fake_pose.made
+    # the whole 1000 x 720 frame at half size; the subject's 436 x 586 px box (see above) at 500/586
+    assert {(v.x0, v.y0, v.x1, v.y1, v.scale) for v in wide.views} == {(0, 0, 1000, 720, 0.5)}
+    assert {(v.x0, v.y0, v.x1, v.y1) for v in narrow.views} == {(82, 82, 518, 668)}
+    assert [v.scale for v in narrow.views] == pytest.approx([500 / 586] * len(narrow.views))

@@ -355,3 +355,25 @@ def test_mask_with_a_channel_axis_reads_like_the_plain_mask():
     assert line_deg(channel.mid_px[0][0]) == pytest.approx(-20.0, abs=EXACT_DEG)
     for key in KEYS:
         np.testing.assert_array_equal(getattr(channel, key), getattr(plain, key))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_a_mask_of_a_box_of_the_frame_gives_the_lines_in_frame_pixels(scale):
+    """The model saw only a box of the frame, resized: the lines come back where they are in
+    the frame (a drawn 25° shank), as from the whole frame's mask."""
+    knee, length, deg = np.array([300.0, 150.0]), 220.0, 25.0
+    mask = leg_mask(knee, deg, length, 44.0)
+    lm = landmarks(left=(knee, knee + length * direction(deg)))
+    whole = shank_lines(mask, lm, left_is_image_right=True)
+    x0, y0, x1, y1 = 120, 60, 560, 500
+    box = mask[y0:y1, x0:x1]
+    if scale != 1.0:
+        box = cv2.resize(box, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    part = shank_lines(box, lm, left_is_image_right=True, mask_origin_px=(x0, y0), mask_scale=(scale, scale))
+    # the same lines and run widths: exact for the box at full size; within 0.05 px when halved
+    # (the soft border, averaged over 2x2 pixels, is no longer exactly linear where it meets 0 and 1)
+    tol = EXACT_PX if scale == 1.0 else 0.05
+    np.testing.assert_allclose(part.mid_px[0, 0], whole.mid_px[0, 0], atol=tol)
+    np.testing.assert_allclose(part.width_px[0, 0], whole.width_px[0, 0], atol=2 * tol)
+    assert line_deg(part.mid_px[0][0]) == pytest.approx(deg, abs=EXACT_DEG if scale == 1.0 else 0.02)
+    np.testing.assert_array_equal(part.clean, whole.clean)

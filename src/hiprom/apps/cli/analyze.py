@@ -63,7 +63,7 @@ def analyze(
                                                                 or_zero="automatic"),
                                               help="Low-pass cutoff in Hz (0 = auto, 3 Hz)."),
     max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
-                                             help="People to look for per frame, 1-5 (default: 2)."),
+                                             help="People to look for while choosing the subject, 1-5 (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--no-mirrored",
                                             help="The video is mirrored (selfie camera)."),
     from_landmarks: bool = typer.Option(False, "--from-landmarks",

@@ -29,7 +29,7 @@ def batch(
     reference: Optional[Reference] = typer.Option(None, "--reference",
                                                   help="Angles from the vertical or from rest (default: vertical)."),
     max_people: Optional[int] = typer.Option(None, "--max-people", callback=in_range(1, 5, integer=True),
-                                             help="People to look for per frame, 1-5 (default: 2)."),
+                                             help="People to look for while choosing the subject, 1-5 (default: 2)."),
     mirrored: Optional[bool] = typer.Option(None, "--mirrored/--no-mirrored",
                                             help="All clips are mirrored (selfie camera)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="No angles.png per clip."),

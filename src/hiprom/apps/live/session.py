@@ -161,8 +161,9 @@ class _Session:
         self.capture = Capture(options, config, self.frames, time.perf_counter())
         try:
             self.model = model or load_model(config)
+            # every frame the worker takes is seen: it already keeps only the newest one
             self.recorder = LandmarkRecorder(self.model, config, mode="video",
-                                             expected_frames=self.capture.frame_count)
+                                             expected_frames=self.capture.frame_count, skip_frames=False)
         except BaseException:
             self.capture.release()
             raise

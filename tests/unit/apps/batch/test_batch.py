@@ -220,10 +220,10 @@ def test_an_untested_leg_has_no_quality_and_the_lr_flag_needs_no_age(tmp_path: P
 
 
 def test_run_clip_stores_the_manifest_row_with_the_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.synthetic_subject import RIGHT, series_from_body
+
     import hiprom.apps.batch.worker as worker
     import hiprom.apps.pipeline as pipeline
-
-    from helpers.synthetic_subject import RIGHT, series_from_body
 
     real = pipeline.analyze_landmarks(series_from_body(RIGHT), Config())
     monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: real)
