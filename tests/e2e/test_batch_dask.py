@@ -7,24 +7,18 @@ cluster (same code path: a scheduler address, tasks pickled to worker processes)
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.batch import two_sample_clips
+from helpers.batch import require_distributed, two_sample_clips
 
 from hiprom.apps.batch.run import CLIPS_DIR, run_batch
 from hiprom.apps.batch.worker import read_record
 from hiprom.vision.model_store import resolve_model
 
-try:
-    import distributed
-except ImportError:  # the test extras install it
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("dask distributed is not installed (pip install -e '.[test]')", allow_module_level=True)
+distributed = require_distributed()
 
 
 @pytest.fixture()

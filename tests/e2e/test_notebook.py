@@ -6,7 +6,7 @@ file is never written), with the repository root as the working folder. It analy
 samples, so it needs the pose model (``shared_model_path``: skipped outside CI when missing, a
 failure in CI). The stored outputs must match a fresh run's (text with its numbers masked, so the
 last digit of a model run on another CPU does not matter). To refresh them after changing the
-notebook or what it prints: ``HIPROM_WRITE_NOTEBOOK=1 python -m pytest tests/test_notebook.py``.
+notebook or what it prints: ``HIPROM_WRITE_NOTEBOOK=1 python -m pytest tests/e2e/test_notebook.py``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from helpers import REPO
-
-NOTEBOOK = REPO / "notebooks" / "hiprom_walkthrough.ipynb"
+from helpers.notebook import NOTEBOOK, output_texts
 
 
 def need(module: str):
@@ -29,22 +27,6 @@ def need(module: str):
     if os.environ.get("CI") == "true":
         return importlib.import_module(module)
     return pytest.importorskip(module, reason=f"{module} is missing: pip install -e '.[test]'")
-
-
-def output_texts(cells) -> list[list[str]]:
-    """Per code cell, each output as its kind and its text with every number masked."""
-    out = []
-    for cell in cells:
-        if cell["cell_type"] != "code":
-            continue
-        texts = []
-        for o in cell["outputs"]:
-            text = o.get("text") or o.get("data", {}).get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
-            kinds = ",".join(sorted(o.get("data", {}))) or o["output_type"]
-            texts.append(kinds + ":" + re.sub(r"\d+(\.\d+)?", "#", text))
-        out.append(texts)
-    return out
 
 
 @pytest.mark.model

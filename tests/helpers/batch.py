@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 from helpers import SAMPLES
 from hiprom.apps.batch.manifest import ClipItem
 from hiprom.apps.batch.run import CLIPS_DIR
 from hiprom.apps.batch.worker import ClipOutcome, ClipTask
 from hiprom.config import Config
+
+
+def require_distributed() -> ModuleType:
+    """dask's ``distributed``; when it is missing, skip the calling test module (in CI,
+    ``CI=true``, where the test extras are installed: fail instead)."""
+    try:
+        import distributed
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("dask distributed is not installed (pip install -e '.[test]')", allow_module_level=True)
+    return distributed
 
 
 def task_for(item: ClipItem, out: Path, sha: str = "in0", settings: str = "set0") -> ClipTask:

@@ -4,31 +4,11 @@ that those outputs are the current ones: tests/e2e/test_notebook.py)."""
 from __future__ import annotations
 
 import json
-import re
 
-from helpers import REPO
-
-NOTEBOOK = REPO / "notebooks" / "hiprom_walkthrough.ipynb"
-
+from helpers.notebook import NOTEBOOK
 
 #: Largest stored notebook (bytes): outputs are kept, but small.
 MAX_BYTES = 400_000
-
-
-def output_texts(cells) -> list[list[str]]:
-    """Per code cell, each output as its kind and its text with every number masked."""
-    out = []
-    for cell in cells:
-        if cell["cell_type"] != "code":
-            continue
-        texts = []
-        for o in cell["outputs"]:
-            text = o.get("text") or o.get("data", {}).get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
-            kinds = ",".join(sorted(o.get("data", {}))) or o["output_type"]
-            texts.append(kinds + ":" + re.sub(r"\d+(\.\d+)?", "#", text))
-        out.append(texts)
-    return out
 
 
 def test_notebook_is_stored_with_small_outputs():

@@ -18,6 +18,7 @@ from hiprom.apps.cli.common import (
     app,
     err_console,
     in_range,
+    model_overrides,
     run_guarded,
     sex_option,
     sport_option,
@@ -92,15 +93,8 @@ def analyze(
     position: str = _TEST["position"],
 ) -> None:
     """Measure hip rotation per side in a seated-test clip and write its output folder."""
-    overrides = {
-        "model.path": str(model) if model else None,
-        "model.variant": model_variant.value if model_variant else None,
-        "geometry.reference": reference.value if reference else None,
-        "geometry.roll_deg": roll,
-        "signal.cutoff_hz": cutoff_hz,
-        "model.max_people": max_people,
-        "video.mirrored": mirrored,
-    }
+    overrides = {**model_overrides(model, model_variant, reference, max_people, mirrored),
+                 "geometry.roll_deg": roll, "signal.cutoff_hz": cutoff_hz}
     test = {"date": test_date, "examiner": examiner, "notes": notes, "pain": pain, "position": position}
     extra = Extras(report or pdf, age, sex, sport, annotate, blur_faces, subject, history_db, test, pdf)
     run_guarded(_analyze, input_path, out, force, config_file, overrides, from_landmarks,

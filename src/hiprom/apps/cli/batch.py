@@ -7,7 +7,16 @@ from typing import Any, Optional
 
 import typer
 
-from hiprom.apps.cli.common import DASH_NOTE, Reference, Variant, app, err_console, in_range, run_guarded
+from hiprom.apps.cli.common import (
+    DASH_NOTE,
+    Reference,
+    Variant,
+    app,
+    err_console,
+    in_range,
+    model_overrides,
+    run_guarded,
+)
 
 
 @app.command(epilog=DASH_NOTE)
@@ -42,13 +51,7 @@ def batch(
     3 some clips failed (see the error column of summary.csv), 2 usage or manifest error
     (nothing was run), 1 model or input folder problem.
     """
-    overrides = {
-        "model.path": str(model) if model else None,
-        "model.variant": model_variant.value if model_variant else None,
-        "geometry.reference": reference.value if reference else None,
-        "model.max_people": max_people,
-        "video.mirrored": mirrored,
-    }
+    overrides = model_overrides(model, model_variant, reference, max_people, mirrored)
     run_guarded(_batch, input_path, out, workers, force, dask, config_file, overrides, not no_plot, quiet)
 
 

@@ -209,6 +209,18 @@ DASH_NOTE = ("A file name that starts with '-' would be read as an option: put '
              "the options, e.g. hiprom analyze --quiet -- -clip.mp4 (or write ./-clip.mp4).")
 
 
+def model_overrides(model: Any, model_variant: Any, reference: Any, max_people: int | None,
+                    mirrored: bool | None) -> dict[str, Any]:
+    """The config overrides of the options ``analyze`` and ``batch`` share (None = not given)."""
+    return {
+        "model.path": str(model) if model else None,
+        "model.variant": model_variant.value if model_variant else None,
+        "geometry.reference": reference.value if reference else None,
+        "model.max_people": max_people,
+        "video.mirrored": mirrored,
+    }
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"hiprom {__version__}")

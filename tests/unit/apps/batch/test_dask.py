@@ -3,22 +3,16 @@ cluster with the pose model: tests/e2e/test_batch_dask.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from helpers.batch import two_sample_clips
+from helpers.batch import require_distributed, two_sample_clips
 from helpers.cli import closed_port
 
 from hiprom.apps.batch.run import run_batch
 from hiprom.errors import HipromError
 
-try:
-    import distributed  # noqa: F401
-except ImportError:  # the test extras install it
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("dask distributed is not installed (pip install -e '.[test]')", allow_module_level=True)
+require_distributed()
 
 
 @pytest.fixture()
