@@ -33,7 +33,8 @@ def test_real_model_frames_give_shank_lines_along_the_true_shanks(shared_model_p
         if i in (0, 3, 66):
             frames[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     cap.release()
-    with LandmarkRecorder(resolve_model(shared_model_path, progress=False), expected_frames=216) as rec:
+    with LandmarkRecorder(resolve_model(shared_model_path, progress=False), expected_frames=216,
+                          skip_frames=False) as rec:       # three chosen frames: each must be seen
         for i, rgb in frames.items():
             rec.add(rgb, i / FPS, index=i)
         series, _ = rec.series((540, 960), fps=FPS)

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from hiprom.core.landmarks import LM
+from hiprom.core.landmarks import LM, LandmarkSeries
 from hiprom.vision.person import choose_subject, seated_score
 from hiprom.vision.pose import ModelView, PoseCandidate
 
@@ -90,8 +90,12 @@ class PeoplePolicy:
 
     Notes
     -----
-    The subject is chosen as :func:`hiprom.vision.person.choose_subject` chooses it over the
-    frames of the choosing phase. The box it is then followed in spans their landmarks with
+    The subject is chosen as :func:`hiprom.vision.person.choose_subject` chooses it over every
+    frame looked at so far (the choice :meth:`LandmarkRecorder.series
+    <hiprom.vision.recorder.LandmarkRecorder.series>` makes at the end, on what is known now),
+    among the people seen during the choosing phase; when that person is not among them (they
+    left), over the choosing phase alone. So a person who walks past for a few seconds does not
+    take the box from the subject seen all along. The box it is then followed in spans their landmarks with
     room for the legs to turn (:func:`subject_box`), and grows when they come near its edge.
     At a re-check, a person other than the subject who looks more like the seated subject
     (score 1.25 × the subject's) starts a new choosing phase.
@@ -110,7 +114,8 @@ class PeoplePolicy:
     def restart(self) -> None:
         """Choose afresh (a new recording starts)."""
         self._choosing_since: float | None = None
-        self._chosen: list[list[PoseCandidate]] = []
+        self._chosen: list[list[PoseCandidate]] = []       # the frames of this choosing phase
+        self._seen: list[list[PoseCandidate]] = []         # every frame looked at since the start
         self._times: list[float] = []
         self.view: ModelView | None = None
         self._subject: PoseCandidate | None = None
@@ -139,6 +144,7 @@ class PeoplePolicy:
         """Take in what the model found as ``look`` said; return the people to record."""
         if not self.active:
             return people
+        self._seen.append(people)
         if look.wide:
             self._chosen.append(people)
             self._times.append(time_s)
@@ -164,6 +170,7 @@ class PeoplePolicy:
         self._last_check = time_s
         self.wide_looks += 1
         if self._subject is None:
+            self._seen.append(people)
             return people
         here = _hips(self._subject)
         size = max(float(np.ptp(self._subject.image_px[:, 1])), 1.0)
@@ -171,6 +178,7 @@ class PeoplePolicy:
         subject = min(near, key=lambda c: float(np.linalg.norm(_hips(c) - here)), default=None)
         others = [c for c in people if c is not subject]
         if subject is None:
+            self._seen.append(others)
             self._missed += 1
             if self._missed >= self.lost_frames:
                 self._choose_again()
@@ -181,6 +189,7 @@ class PeoplePolicy:
         diag = float(np.hypot(*frame_size_px))
         if any(_weight(c, diag) > 1.25 * _weight(subject, diag) for c in others):
             self._choose_again()
+        self._seen.append([subject] + others)
         return [subject] + others
 
     def subject_of(self, people: list[PoseCandidate], frame_size_px: tuple[int, int]) -> PoseCandidate | None:
@@ -195,11 +204,11 @@ class PeoplePolicy:
         return max(people, key=lambda c: _weight(c, diag))
 
     def _follow(self, frame_size_px: tuple[int, int], time_s: float) -> None:
-        n = len(self._chosen)
-        series, choice = choose_subject(self._chosen, np.arange(n, dtype=float), np.arange(n), frame_size_px)
-        if choice.chosen_track < 0:
+        rows, series = self._subject_rows(self._seen, len(self._chosen), frame_size_px)
+        if not len(rows):      # the subject so far is not among the people of this phase: its own choice
+            rows, series = self._subject_rows(self._chosen, len(self._chosen), frame_size_px)
+        if not len(rows):
             return
-        rows = np.flatnonzero(series.detected)
         subject = [PoseCandidate(series.image_px[f], series.visibility[f], series.presence[f], series.world_m[f])
                    for f in rows]
         self.view = subject_box(subject, frame_size_px)
@@ -208,6 +217,18 @@ class PeoplePolicy:
         self._missed = 0
         self._chosen, self._times = [], []
         self.choices += 1
+
+    @staticmethod
+    def _subject_rows(frames: list[list[PoseCandidate]], recent: int, frame_size_px: tuple[int, int]
+                      ) -> tuple[np.ndarray, LandmarkSeries | None]:
+        """The subject :func:`choose_subject` keeps over ``frames``, and the rows among the
+        last ``recent`` frames where they were found (none: nobody chosen, or not lately)."""
+        n = len(frames)
+        series, choice = choose_subject(frames, np.arange(n, dtype=float), np.arange(n), frame_size_px)
+        if choice.chosen_track < 0:
+            return np.empty(0, int), None
+        rows = np.flatnonzero(series.detected)
+        return rows[rows >= n - recent], series
 
     def _grow(self, c: PoseCandidate, frame_size_px: tuple[int, int]) -> None:
         """Widen the box when the subject comes within 5 % of its height of an edge."""

@@ -238,6 +238,55 @@ def test_policy_rechecks_for_others_and_chooses_again_when_someone_looks_more_li
     assert not policy.following and policy.look(t + 1 / 30).wide
 
 
+def scaled(c: PoseCandidate, factor: float, about: tuple[float, float]) -> PoseCandidate:
+    """``c`` made ``factor`` times larger in the frame about the point ``about``."""
+    img = c.image_px.copy()
+    img[:, :2] = (img[:, :2] - about) * factor + about
+    return PoseCandidate(img, c.visibility, c.presence, c.world_m)
+
+
+def test_after_choosing_again_the_subject_seen_all_along_keeps_the_box():
+    """A larger seated person in view for 1 s makes the policy choose again; over everything
+    seen so far the subject of the last 10 s still scores higher (as the final choice over the
+    clip will), so the box goes back to the subject, not to the passer-by."""
+    policy = PeoplePolicy(2, choose_s=1.0, recheck_s=2.0)
+    subject, passer = body(300.0, seated=True), scaled(body(800.0, seated=True), 1.6, (800, 400))
+    t = 0.0
+    while t < 10.0:                                  # 10 s: the subject alone
+        policy.found(t, policy.look(t), [subject], FRAME)
+        t += 1 / 30
+    while policy.following:                          # the passer-by shows up at the next re-check
+        look = policy.look(t)
+        if look.recheck:
+            policy.found_wide(t, [subject, passer], FRAME)
+        else:
+            policy.found(t, look, [subject], FRAME)
+        t += 1 / 30
+    while not policy.following:                      # choosing again: both in the frame
+        policy.found(t, policy.look(t), [passer, subject], FRAME)
+        t += 1 / 30
+    view = policy.look(t).view
+    assert view.x0 < 300 < view.x1 and view.x1 < 800 - 1.6 * 40   # the subject's box, not the passer-by's
+    assert policy.choices == 2
+
+
+def test_when_the_subject_has_left_the_one_in_view_is_followed():
+    policy = PeoplePolicy(2, choose_s=0.5, recheck_s=5.0, lost_frames=3)
+    subject, newcomer = body(300.0, seated=True), body(800.0, seated=True)
+    t = 0.0
+    while t < 5.0:
+        policy.found(t, policy.look(t), [subject], FRAME)
+        t += 1 / 30
+    while policy.following:                          # the subject has gone: lost
+        policy.found(t, policy.look(t), [], FRAME)
+        t += 1 / 30
+    while not policy.following:
+        policy.found(t, policy.look(t), [newcomer], FRAME)
+        t += 1 / 30
+    view = policy.look(t).view
+    assert view.x0 < 800 < view.x1 and view.x0 > 300
+
+
 def test_a_wide_look_without_the_subject_counts_as_a_miss():
     policy = PeoplePolicy(2, choose_s=0.2, recheck_s=5.0, lost_frames=2)
     subject, examiner = body(400.0, seated=True), body(800.0, seated=False)
