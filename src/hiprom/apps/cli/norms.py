@@ -46,7 +46,6 @@ def tables_dict() -> dict:
 def _norms(json_out: bool, age: Optional[float], sex: Optional[str], sport: Optional[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     from hiprom.interpret.norm_tables import (
         EVIDENCE_TEXT,
@@ -69,42 +68,30 @@ def _norms(json_out: bool, age: Optional[float], sex: Optional[str], sport: Opti
     def ref(src) -> str:
         return f"[{numbers[src.id]}] {src.short}"
 
+    norm_columns = ("row", "measure", "value", "band", "n", "population", "ages", "sex", "position", "method",
+                    "evidence", "source")
     for comparable, title in ((True, "Norms for the seated test (hip flexed 90°): readings are compared with these"),
                               (False, "Measured with the hip extended: a different test, listed only, never compared")):
-        t = Table(title=title, title_justify="left", show_lines=False)
-        for col in ("row", "measure", "value", "band", "n", "population", "ages", "sex", "position", "method",
-                    "evidence", "source"):
-            t.add_column(col, overflow="fold")
+        rows = []
         for r in (x for x in load_norms() if x.comparable == comparable):
             band = f"{r.band[0]:g}–{r.band[1]:g}° ({r.band_rule})" if r.band else "no band (mean only)"
-            t.add_row(*(escape(str(c)) for c in (
-                r.id, r.measure.upper(), r.value_text, band, r.n or "no sample", r.population, r.age_text, r.sex,
-                POSITION_TEXT[r.position], r.method, EVIDENCE_TEXT[r.evidence], ref(r.source))))
-        console.print(t)
-    t = Table(title="Screening flags (never a diagnosis)", title_justify="left")
-    for col in ("flag", "threshold", "described in", "test position", "source"):
-        t.add_column(col, overflow="fold")
+            rows.append((r.id, r.measure.upper(), r.value_text, band, r.n or "no sample", r.population, r.age_text,
+                         r.sex, POSITION_TEXT[r.position], r.method, EVIDENCE_TEXT[r.evidence], ref(r.source)))
+        print_rows(console, title, norm_columns, rows)
     ops = {"le": "≤", "lt": "<", "gt": ">", "ge": "≥"}
-    for f in load_flags():
-        what = "left–right IR difference" if f.measure == "lr_diff" else "IR"
-        t.add_row(*(escape(c) for c in (f.label, f"{what} {ops[f.op]} {f.threshold_deg:g}°", f.described_in,
-                                        f.position, "; ".join(ref(s) for s in f.sources))))
-    console.print(t)
-    t = Table(title="Functional demands (IR an activity is said to need)", title_justify="left")
-    for col in ("activity", "IR", "--sport names", "evidence", "source"):
-        t.add_column(col, overflow="fold")
-    for d in load_demands():
-        t.add_row(*(escape(c) for c in (d.label, f"{d.lo_deg:g}–{d.hi_deg:g}°" if d.lo_deg != d.hi_deg else
-                                        f"{d.lo_deg:g}°", ", ".join(d.sports), EVIDENCE_TEXT[d.source.evidence],
-                                        ref(d.source))))
-    console.print(t)
-    t = Table(title="How large a change must be to be real (the starred row is used everywhere)", title_justify="left")
-    for col in ("method", "position", "statistic", "value", "notes", "source"):
-        t.add_column(col, overflow="fold")
-    for m in load_measurement_error():
-        t.add_row(*(escape(c) for c in (("* " if m.reference else "") + m.method, m.position, m.statistic,
-                                        m.value_text, m.note, ref(m.source))))
-    console.print(t)
+    print_rows(console, "Screening flags (never a diagnosis)",
+               ("flag", "threshold", "described in", "test position", "source"),
+               [(f.label, f"{'left–right IR difference' if f.measure == 'lr_diff' else 'IR'} {ops[f.op]} "
+                 f"{f.threshold_deg:g}°", f.described_in, f.position, "; ".join(ref(s) for s in f.sources))
+                for f in load_flags()])
+    print_rows(console, "Functional demands (IR an activity is said to need)",
+               ("activity", "IR", "--sport names", "evidence", "source"),
+               [(d.label, f"{d.lo_deg:g}–{d.hi_deg:g}°" if d.lo_deg != d.hi_deg else f"{d.lo_deg:g}°",
+                 ", ".join(d.sports), EVIDENCE_TEXT[d.source.evidence], ref(d.source)) for d in load_demands()])
+    print_rows(console, "How large a change must be to be real (the starred row is used everywhere)",
+               ("method", "position", "statistic", "value", "notes", "source"),
+               [(("* " if m.reference else "") + m.method, m.position, m.statistic, m.value_text, m.note,
+                 ref(m.source)) for m in load_measurement_error()])
     console.print("[bold]Sources[/]")
     for sid, src in load_sources().items():
         console.print(f"  [{numbers[sid]}] {escape(src.text)} ({EVIDENCE_TEXT[src.evidence]})", soft_wrap=True)
@@ -117,6 +104,39 @@ def _norms(json_out: bool, age: Optional[float], sex: Optional[str], sport: Opti
         for note in chosen["notes"]:
             if not note.startswith("No side has"):
                 console.print(f"  [dim]{escape(note)}[/]", soft_wrap=True)
+
+
+def print_rows(console, title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A table of ``rows`` under ``title`` where the terminal is wide enough for each column to
+    hold its longest word with room to spare; else each row as a block: its first value in bold, then one line
+    per column, wrapped between words under the value (an 80-column terminal would otherwise
+    break the cells in the middle of their words)."""
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.table import Table
+
+    cells = [[escape(str(c)) for c in row] for row in rows]
+    longest = [max(len(w) for text in (col, *(row[i] for row in rows)) for w in str(text).split() or [""])
+               for i, col in enumerate(columns)]
+    # a cell: its longest word, a space each side and a rule; half as much again for rich to
+    # share out, which otherwise may squeeze a column below its longest word
+    if console.width >= 1.5 * (sum(n + 3 for n in longest) + 1):
+        t = Table(title=title, title_justify="left")
+        for col in columns:
+            t.add_column(col, overflow="fold")
+        for row in cells:
+            t.add_row(*row)
+        console.print(t)
+        return
+    console.print(f"[bold]{escape(title)}[/]")
+    for row in cells:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for col, value in zip(columns[1:], row[1:]):
+            grid.add_row(escape(col), value)
+        console.print(Padding(f"[bold]{row[0]}[/]", (0, 0, 0, 2)))
+        console.print(Padding(grid, (0, 0, 1, 4)))
 
 
 def _chosen(age: Optional[float], sex: Optional[str], sport: Optional[str]) -> dict:

@@ -15,8 +15,8 @@ from hiprom.apps.cli.terminal import print_comparison
 from hiprom.interpret.norms import compare, load_norms, load_sources
 
 
-def run(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "250"}
+def run(*args: str | Path, timeout: float = 300, columns: int = 250) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": str(columns)}
     return subprocess.run([sys.executable, "-m", "hiprom", *map(str, args)], env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -85,6 +85,21 @@ def test_hiprom_norms_prints_every_row_with_its_source_and_doi() -> None:
     for text in ("Norms for the seated test (hip flexed 90°)", "a different test, listed only, never compared",
                  "Screening flags", "Functional demands", "the starred row is used everywhere", "Sources"):
         assert text in out, text
+
+
+def test_hiprom_norms_in_80_columns_keeps_every_word_whole() -> None:
+    """A table of 12 columns in 80 would break its cells mid-word: one block per row instead."""
+    proc = run("norms", columns=80)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    words = set(proc.stdout.split())
+    for r in load_norms():
+        assert r.id in words, r.id
+        for text in (r.method, r.population, r.age_text):
+            missing = [w for w in text.split() if w not in words]
+            assert not missing, (r.id, missing)
+    before_sources = lines[:lines.index("Sources")]
+    assert max(len(line.rstrip()) for line in before_sources) <= 80
 
 
 def test_hiprom_norms_json_and_which_rows_apply_to_a_person() -> None:
