@@ -34,6 +34,7 @@ crf 20) — or MPEG-4 part 2 through OpenCV where PyAV is not installed. It stan
     python benchmarks/speed.py --repeats 5 --no-memory
     python benchmarks/speed.py --clip my.mp4        # time your own clip
     python benchmarks/speed.py --profile            # where hiprom.detect_landmarks spends its time
+    python benchmarks/speed.py --levers --repeats 2 # each speed lever switched, side by side
 
 The model is found as hiprom finds it (``--model``, ``HIPROM_MODEL``, cache, download).
 """
@@ -326,6 +327,8 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the 4x-long memory run")
     ap.add_argument("--no-samples", action="store_true", help="skip the accuracy check on the samples")
     ap.add_argument("--profile", action="store_true", help="only split one detect_landmarks run into its parts")
+    ap.add_argument("--levers", action="store_true",
+                    help="only time analyze with each speed lever switched (see _speed_levers.py)")
     ap.add_argument("--worker-bare", nargs=2, metavar=("CLIP", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker_bare:
@@ -351,6 +354,12 @@ def main() -> None:
         if args.profile:
             profile(clip)
             return
+        if args.levers:
+            from _speed_levers import lever_table
+
+            lever_table(clip, str(model.path), max(1, args.repeats), tmp, run_analyze,
+                        lambda out: _model_frames(out, "landmarks.npz"))
+            return
         n, duration, size = clip_facts(clip)
         load = os.getloadavg()
         print(f"hiprom {hiprom.__version__}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -369,11 +378,11 @@ def main() -> None:
         print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
-def _model_frames(tmp: Path) -> tuple[int, int] | None:
+def _model_frames(tmp: Path, pattern: str = "run*/landmarks.npz") -> tuple[int, int] | None:
     """(frames the model saw, frames), from the last analyze run's landmarks file."""
     from hiprom.io.landmarks_npz import load_series
 
-    files = sorted(tmp.glob("run*/landmarks.npz"))
+    files = sorted(tmp.glob(pattern))
     if not files:
         return None
     series = load_series(files[-1])

@@ -221,18 +221,22 @@ def provenance_frame_counts(real_dir: Path) -> dict[str, int]:
 REAL_CLIPS = {
     "pose2sim_balance_cam01_1080x1920_60fps.mp4": (0, 99),
     "pose2sim_balance_cam03_1088x1920_60fps.mp4": (0, 99),
-    # the man jumps on a box until frame ~168, then leaps off and lands 2-3 body sizes away
-    # (a new track: hiprom follows a subject who stays put); the box part is the subject
+    # the man jumps on a box until frame ~168, then leaps off and lands 2-3 body sizes away;
+    # the box part is the subject (followed in a box around him, the leap may join his track)
     "sports2d_demo_vp9_1768x994_30fps.mp4": (6, 168),
     "sports2d_run_side_480x352_29.97fps.mp4": (0, 32),  # out of the picture from frame 33
     "sports2d_walk_side_1280x720_30fps.mp4": (32, 343),  # gone from frame 344 to the end
 }
 
-#: How each real clip is refused (none holds the seated test): the start of the message.
+#: How each real clip is refused (none holds the seated test): the start of the message (or
+#: of one of the messages given).
 REAL_REFUSALS = {
     "pose2sim_balance_cam01_1080x1920_60fps.mp4": "no seated test found: nobody sits: the thighs are upright",
     "pose2sim_balance_cam03_1088x1920_60fps.mp4": "no seated test found: nobody sits: the thighs are upright",
-    "sports2d_demo_vp9_1768x994_30fps.mp4": "no seated test found: nobody sits: the thighs are upright",
+    # both are true of this clip: which is said first depends on whether the leap off the box
+    # (about 1.8 m) is in the subject's track
+    "sports2d_demo_vp9_1768x994_30fps.mp4": ("no seated test found: nobody sits: the thighs are upright",
+                                             "no seated test found: nobody sits still: the hips move about 1."),
     "sports2d_run_side_480x352_29.97fps.mp4": "no seated test found: nobody sits still: the hips move about",
     "sports2d_walk_side_1280x720_30fps.mp4": "no seated test found: nobody sits still: the hips move about",
 }
@@ -261,7 +265,7 @@ def test_real_clip(name: str, shared_dir: Path, config: Config, model, landmarks
     # Not a seated test (walking, running, balance and lunges, jumping jacks): refused, with what was seen
     with pytest.raises(NoTestError) as err:
         hiprom.analyze_landmarks(series, config, source_info=info, model=model)
-    assert err.value.what.startswith(REAL_REFUSALS[name]), err.value.what
+    assert err.value.what.startswith(REAL_REFUSALS[name]), err.value.what   # a str or a tuple of them
     assert err.value.verdicts == {"right": "not_a_seated_test", "left": "not_a_seated_test"}
 
 
