@@ -95,8 +95,9 @@ class PeoplePolicy:
     <hiprom.vision.recorder.LandmarkRecorder.series>` makes at the end, on what is known now),
     among the people seen during the choosing phase; when that person is not among them (they
     left), over the choosing phase alone. So a person who walks past for a few seconds does not
-    take the box from the subject seen all along. The box it is then followed in spans their landmarks with
-    room for the legs to turn (:func:`subject_box`), and grows when they come near its edge.
+    take the box from the subject seen all along. The box the subject is then followed in spans
+    their landmarks with room for the legs to turn (:func:`subject_box`), and grows when they
+    come near its edge.
     At a re-check, a person other than the subject who looks more like the seated subject
     (score 1.25 × the subject's) starts a new choosing phase.
     """

@@ -108,9 +108,9 @@ def _norms(json_out: bool, age: Optional[float], sex: Optional[str], sport: Opti
 
 def print_rows(console, title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """A table of ``rows`` under ``title`` where the terminal is wide enough for each column to
-    hold its longest word with room to spare; else each row as a block: its first value in bold, then one line
-    per column, wrapped between words under the value (an 80-column terminal would otherwise
-    break the cells in the middle of their words)."""
+    hold its longest word with room to spare; else each row as a block: its first value in
+    bold, then one line per column, wrapped between words under the value (an 80-column
+    terminal would otherwise break the cells in the middle of their words)."""
     from rich.markup import escape
     from rich.padding import Padding
     from rich.table import Table
